@@ -1,0 +1,47 @@
+{
+  "target_defaults": {
+    "cflags": ["-fvisibility=hidden", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+    "cflags_c": ["-std=gnu11"],
+    "defines": ["_GNU_SOURCE"]
+  },
+  "targets": [
+    {
+      "target_name": "sysfault",
+      "sources": [
+        "native/binding/addon.cc",
+        "native/core/plan.c",
+        "native/core/decide.c",
+        "native/core/shm.c",
+        "native/seccomp/monitor.c",
+        "native/seccomp/features.c"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "cflags_cc": ["-std=c++17", "-fexceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED"],
+      "libraries": ["-lpthread"]
+    },
+    {
+      "target_name": "libsysfault-preload",
+      "type": "shared_library",
+      "product_name": "sysfault-preload",
+      "product_extension": "so",
+      "product_dir": "<(PRODUCT_DIR)",
+      "sources": [
+        "native/preload/preload.c",
+        "native/core/plan.c",
+        "native/core/decide.c",
+        "native/core/shm.c"
+      ],
+      "cflags": ["-fPIC", "-ftls-model=initial-exec", "-fno-stack-protector"],
+      "ldflags": ["-Wl,-z,now"],
+      "libraries": ["-ldl"]
+    },
+    {
+      "target_name": "sysfault-shim",
+      "type": "executable",
+      "product_dir": "<(PRODUCT_DIR)",
+      "sources": ["native/shim/shim.c"]
+    }
+  ]
+}

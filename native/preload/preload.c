@@ -1,0 +1,643 @@
+/*
+ * The LD_PRELOAD engine: wraps libc's I/O entry points (wrappers.h), asks decide() about each call the plan
+ * names, and acts (errno, delay, short transfer, kill) before or instead of the real call.
+ *
+ * Rules of this file:
+ * - The per-thread guard is checked before anything else; while it is set (our own code, the resolver)
+ *   every wrapper goes straight to the real function.
+ * - No malloc and no locks here: initialisation is a once-only state machine that tolerates re-entry, and a
+ *   wrapper that runs before it (another library's constructor) or while symbols are unresolved falls back to
+ *   the raw syscall.
+ * - A call no rule names costs one TLS load, one state load and one bit test before the real call.
+ * - Malformed input (missing or corrupt region, bad plan) means "no faults" plus one warning on stderr.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/sysfault.h"
+#include "wrappers.h"
+
+#define SF_EXPORT __attribute__((visibility("default")))
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+extern void __chk_fail(void) __attribute__((noreturn));
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
+ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen);
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags);
+
+/* ---- state ---- */
+
+static __thread int sf_guard __attribute__((tls_model("initial-exec")));
+
+enum { SF_UNINIT = 0, SF_INITIALIZING = 1, SF_ACTIVE = 2, SF_INACTIVE = 3 };
+static int sf_state;
+static struct sf_shm *sf_shm;
+static struct sf_plan sf_plan;
+
+/* What we know of each descriptor, filled lazily from /proc/self/fd on first use by a rule that filters
+ * on it, reset whenever the program opens, closes or replaces that descriptor. */
+enum { FD_UNKNOWN = 0, FD_KNOWN = 1 };
+struct fd_info {
+  uint8_t state, kind, peer_state;
+  uint64_t path_bits;
+  struct sf_addr peer;
+};
+#define SF_FD_TABLE 65536
+static struct fd_info sf_fds[SF_FD_TABLE];
+
+/* ---- real symbols: one resolver, one slot per wrapped name ---- */
+
+#define SLOT(name, ...) static __typeof__(name) *real_##name;
+SF_WRAP_RW(SLOT) SF_WRAP_RW_CHK(SLOT) SF_WRAP_PRW(SLOT) SF_WRAP_PRW_CHK(SLOT) SF_WRAP_VEC(SLOT)
+SF_WRAP_PVEC(SLOT) SF_WRAP_PVEC2(SLOT) SF_WRAP_SOCK(SLOT) SF_WRAP_SOCKTO(SLOT) SF_WRAP_MSG(SLOT)
+SF_WRAP_SYNC(SLOT) SF_WRAP_OPEN(SLOT) SF_WRAP_OPEN2(SLOT) SF_WRAP_OPENAT(SLOT) SF_WRAP_OPENAT2(SLOT)
+SF_WRAP_CREAT(SLOT) SF_WRAP_FDRESET(SLOT)
+static __typeof__(connect) *real_connect;
+static __typeof__(sync_file_range) *real_sync_file_range;
+static __typeof__(sendfile) *real_sendfile;
+static __typeof__(copy_file_range) *real_copy_file_range;
+static __typeof__(splice) *real_splice;
+#undef SLOT
+
+static void sf_resolve_all(void) {
+#define RESOLVE(name, ...) real_##name = (__typeof__(name) *)dlsym(RTLD_NEXT, #name);
+  SF_WRAP_RW(RESOLVE) SF_WRAP_RW_CHK(RESOLVE) SF_WRAP_PRW(RESOLVE) SF_WRAP_PRW_CHK(RESOLVE) SF_WRAP_VEC(RESOLVE)
+  SF_WRAP_PVEC(RESOLVE) SF_WRAP_PVEC2(RESOLVE) SF_WRAP_SOCK(RESOLVE) SF_WRAP_SOCKTO(RESOLVE) SF_WRAP_MSG(RESOLVE)
+  SF_WRAP_SYNC(RESOLVE) SF_WRAP_OPEN(RESOLVE) SF_WRAP_OPEN2(RESOLVE) SF_WRAP_OPENAT(RESOLVE)
+  SF_WRAP_OPENAT2(RESOLVE) SF_WRAP_CREAT(RESOLVE) SF_WRAP_FDRESET(RESOLVE)
+  RESOLVE(connect) RESOLVE(sync_file_range) RESOLVE(sendfile) RESOLVE(copy_file_range) RESOLVE(splice)
+#undef RESOLVE
+}
+
+/* The real function if resolved, else the raw syscall (before init, or inside the resolver). */
+#define REAL(name, raw, ...) (LIKELY(real_##name != NULL) ? real_##name(__VA_ARGS__) : (raw))
+#define RAW(nr, ...) syscall(nr, __VA_ARGS__)
+
+/* ---- init: once, tolerating re-entry and concurrent first calls ---- */
+
+static void sf_warn(const char *what) {
+  char line[256];
+  int n = snprintf(line, sizeof line, "sysfault: preload: %s; running without faults\n", what);
+  if (n > 0) syscall(SYS_write, 2, line, (size_t)(n < (int)sizeof line ? n : (int)sizeof line - 1));
+}
+
+static int sf_attach(void) {
+  const char *path = getenv("SYSFAULT_SHM");
+  if (!path || !*path) return 0;
+  char err[160];
+  int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    snprintf(err, sizeof err, "cannot open the shared region %s: %s", path, strerror(errno));
+    sf_warn(err);
+    return 0;
+  }
+  struct stat st;
+  void *map = MAP_FAILED;
+  if (syscall(SYS_fstat, fd, &st) == 0 && st.st_size >= (off_t)sizeof(struct sf_shm))
+    map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  syscall(SYS_close, fd);
+  if (map == MAP_FAILED) {
+    sf_warn("cannot map the shared region");
+    return 0;
+  }
+  struct sf_shm *shm = map;
+  if (sf_shm_check(shm, (size_t)st.st_size, err, sizeof err) != 0 ||
+      sf_plan_decode((char *)shm + shm->plan_offset, shm->plan_size, &sf_plan, err, sizeof err) != 0) {
+    sf_warn(err);
+    munmap(map, (size_t)st.st_size);
+    return 0;
+  }
+  sf_shm = shm;
+  return 1;
+}
+
+static __attribute__((noinline)) int sf_init_slow(void) {
+  int expected = SF_UNINIT;
+  if (__atomic_compare_exchange_n(&sf_state, &expected, SF_INITIALIZING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    sf_guard = 1;
+    sf_resolve_all();
+    int active = sf_attach();
+    sf_guard = 0;
+    __atomic_store_n(&sf_state, active ? SF_ACTIVE : SF_INACTIVE, __ATOMIC_RELEASE);
+    return active;
+  }
+  /* Another thread is initialising: wait for it so that no call goes uncounted. */
+  while ((expected = __atomic_load_n(&sf_state, __ATOMIC_ACQUIRE)) == SF_INITIALIZING) sched_yield();
+  return expected == SF_ACTIVE;
+}
+
+__attribute__((constructor)) static void sf_constructor(void) {
+  if (__atomic_load_n(&sf_state, __ATOMIC_ACQUIRE) == SF_UNINIT) sf_init_slow();
+}
+
+/* Is this syscall one the plan names, and are we free to look at it? */
+static inline int sf_wants(int sys) {
+  if (UNLIKELY(sf_guard)) return 0;
+  int s = __atomic_load_n(&sf_state, __ATOMIC_ACQUIRE);
+  if (UNLIKELY(s != SF_ACTIVE)) {
+    if (s != SF_UNINIT || !sf_init_slow()) return 0;
+  }
+  return (sf_plan.named >> sys) & 1;
+}
+
+/* ---- descriptor facts ---- */
+
+static inline void fd_reset(int fd) {
+  if (fd >= 0 && fd < SF_FD_TABLE) sf_fds[fd].state = FD_UNKNOWN, sf_fds[fd].peer_state = FD_UNKNOWN;
+}
+
+static int fd_link(int fd, char *buf, size_t len) {
+  char proc[48];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(proc, buf, len - 1);
+  if (n < 0) return -1;
+  buf[n] = 0;
+  return 0;
+}
+
+static void fd_lookup(int fd, struct fd_info *out) {
+  struct stat st;
+  char path[PATH_MAX];
+  out->kind = SF_FD_UNKNOWN;
+  out->path_bits = 0;
+  if (syscall(SYS_fstat, fd, &st) == 0)
+    out->kind = S_ISSOCK(st.st_mode) ? SF_FD_SOCKET : S_ISFIFO(st.st_mode) ? SF_FD_PIPE : SF_FD_FILE;
+  if (out->kind == SF_FD_FILE && fd_link(fd, path, sizeof path) == 0) out->path_bits = sf_plan_path_bits(&sf_plan, path);
+  out->state = FD_KNOWN;
+}
+
+static void fd_peer(int fd, struct fd_info *info) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  memset(&info->peer, 0, sizeof info->peer);
+  if (syscall(SYS_getpeername, fd, &ss, &len) == 0) sf_addr_from_sockaddr((struct sockaddr *)&ss, len, &info->peer);
+  info->peer_state = FD_KNOWN;
+}
+
+/* Fills the parts of call that some rule for this syscall filters on. */
+static void sf_describe_fd(struct sf_call *call) {
+  uint64_t bit = 1ull << call->sys;
+  if (!((sf_plan.path_used | sf_plan.kind_used | sf_plan.addr_used) & bit) || call->fd < 0) return;
+  struct fd_info local, *info = &local;
+  if (call->fd < SF_FD_TABLE) {
+    info = &sf_fds[call->fd];
+  } else {
+    local.state = local.peer_state = FD_UNKNOWN;
+  }
+  if (info->state != FD_KNOWN) fd_lookup(call->fd, info);
+  call->fd_kind = info->kind;
+  call->path_bits = info->path_bits;
+  if ((sf_plan.addr_used & bit) && info->kind == SF_FD_SOCKET) {
+    if (info->peer_state != FD_KNOWN) fd_peer(call->fd, info);
+    call->peer = &info->peer;
+  }
+}
+
+/* ---- the decision and its side effects ---- */
+
+static void sf_fault_target(const struct sf_call *call, const char *path, char *buf, size_t len) {
+  buf[0] = 0;
+  if (path) {
+    snprintf(buf, len, "%s", path);
+  } else if (call->peer && call->sys == SF_SYS_connect) {
+    sf_addr_format(call->peer, buf, len);
+  } else if (call->fd >= 0 && fd_link(call->fd, buf, len) != 0) {
+    buf[0] = 0;
+  }
+}
+
+static void sf_sleep_ms(int32_t ms) {
+  struct timespec until;
+  clock_gettime(CLOCK_MONOTONIC, &until);
+  until.tv_sec += ms / 1000;
+  until.tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR) {
+  }
+}
+
+/* Decides on one call. Returns the action to apply in the wrapper (errno and short) or SF_ACT_NONE after
+ * having applied a delay or a kill that the process survived. */
+static int sf_intercept(struct sf_call *call, const char *path, int32_t *value) {
+  int saved = errno;
+  sf_guard = 1;
+  sf_describe_fd(call);
+  struct sf_decision d;
+  int action = SF_ACT_NONE;
+  if (sf_decide(sf_shm, &sf_plan, call, &d)) {
+    char target[SF_TARGET_MAX];
+    sf_fault_target(call, path, target, sizeof target);
+    sf_log_fault(sf_shm, &d, call->sys, getpid(), (int)syscall(SYS_gettid), call->fd, target);
+    *value = d.value;
+    action = (int)d.action;
+    if (action == SF_ACT_DELAY) {
+      sf_sleep_ms(d.value);
+      action = SF_ACT_NONE;
+    } else if (action == SF_ACT_KILL) {
+      kill(getpid(), d.value); /* a fatal signal ends the process here, before the call */
+      action = SF_ACT_NONE;
+    }
+  }
+  sf_guard = 0;
+  errno = saved;
+  return action;
+}
+
+static inline void sf_call_init(struct sf_call *c, int sys, int fd) {
+  c->sys = sys, c->fd = fd, c->fd_kind = SF_FD_UNKNOWN, c->path_bits = 0, c->peer = NULL;
+}
+
+/* A copy of iov holding at most `max` bytes in total: a real partial transfer for vectored I/O. */
+#define SF_SHORT_IOV 64
+static int sf_short_iov(const struct iovec *iov, int cnt, size_t max, struct iovec *out) {
+  int n = 0;
+  for (int i = 0; i < cnt && n < SF_SHORT_IOV && max > 0; i++) {
+    out[n] = iov[i];
+    if (out[n].iov_len > max) out[n].iov_len = max;
+    max -= out[n].iov_len;
+    n++;
+  }
+  return n;
+}
+
+/* Common head of every counted wrapper: `ACTION` is SF_ACT_NONE, ERRNO or SHORT afterwards. */
+#define SF_DECIDE(sys, fd, path)                              \
+  int32_t sf_value = 0;                                       \
+  int sf_action = SF_ACT_NONE;                                \
+  if (UNLIKELY(sf_wants(SF_SYS_##sys))) {                     \
+    struct sf_call sf_c;                                      \
+    sf_call_init(&sf_c, SF_SYS_##sys, fd);                    \
+    sf_action = sf_intercept(&sf_c, path, &sf_value);         \
+  }                                                           \
+  if (UNLIKELY(sf_action == SF_ACT_ERRNO)) {                  \
+    errno = sf_value;                                         \
+    return -1;                                                \
+  }
+
+#define SF_SHORTEN(n) \
+  if (UNLIKELY(sf_action == SF_ACT_SHORT) && (size_t)sf_value < (n)) (n) = (size_t)sf_value
+
+/* ---- wrappers, one template per signature ---- */
+
+#define DEF_RW(name, sys, nr, q)                                        \
+  SF_EXPORT ssize_t name(int fd, q void *buf, size_t n) {              \
+    SF_DECIDE(sys, fd, NULL)                                         \
+    SF_SHORTEN(n);                                                   \
+    return REAL(name, RAW(nr, fd, buf, n), fd, buf, n);              \
+  }
+#define DEF_RW_CHK(name, sys, nr)                                                \
+  SF_EXPORT ssize_t name(int fd, void *buf, size_t n, size_t buflen) {           \
+    if (n > buflen) __chk_fail();                                                \
+    SF_DECIDE(sys, fd, NULL)                                                     \
+    SF_SHORTEN(n);                                                               \
+    return REAL(name, RAW(nr, fd, buf, n), fd, buf, n, buflen);                  \
+  }
+#define DEF_PRW(name, sys, nr, q)                                            \
+  SF_EXPORT ssize_t name(int fd, q void *buf, size_t n, off_t off) {        \
+    SF_DECIDE(sys, fd, NULL)                                              \
+    SF_SHORTEN(n);                                                        \
+    return REAL(name, RAW(nr, fd, buf, n, off), fd, buf, n, off);         \
+  }
+#define DEF_PRW_CHK(name, sys, nr)                                                    \
+  SF_EXPORT ssize_t name(int fd, void *buf, size_t n, off_t off, size_t buflen) {     \
+    if (n > buflen) __chk_fail();                                                     \
+    SF_DECIDE(sys, fd, NULL)                                                          \
+    SF_SHORTEN(n);                                                                    \
+    return REAL(name, RAW(nr, fd, buf, n, off), fd, buf, n, off, buflen);             \
+  }
+#define DEF_VEC(name, sys, nr)                                                 \
+  SF_EXPORT ssize_t name(int fd, const struct iovec *iov, int cnt) {           \
+    SF_DECIDE(sys, fd, NULL)                                                   \
+    struct iovec sf_iov[SF_SHORT_IOV];                                         \
+    if (UNLIKELY(sf_action == SF_ACT_SHORT) && cnt > 0)                        \
+      cnt = sf_short_iov(iov, cnt, (size_t)sf_value, sf_iov), iov = sf_iov;    \
+    return REAL(name, RAW(nr, fd, iov, cnt), fd, iov, cnt);                    \
+  }
+#define DEF_PVEC(name, sys, nr)                                                    \
+  SF_EXPORT ssize_t name(int fd, const struct iovec *iov, int cnt, off_t off) {    \
+    SF_DECIDE(sys, fd, NULL)                                                       \
+    struct iovec sf_iov[SF_SHORT_IOV];                                             \
+    if (UNLIKELY(sf_action == SF_ACT_SHORT) && cnt > 0)                            \
+      cnt = sf_short_iov(iov, cnt, (size_t)sf_value, sf_iov), iov = sf_iov;        \
+    return REAL(name, RAW(nr, fd, iov, cnt, off, 0), fd, iov, cnt, off);           \
+  }
+#define DEF_PVEC2(name, sys, nr)                                                              \
+  SF_EXPORT ssize_t name(int fd, const struct iovec *iov, int cnt, off_t off, int flags) {    \
+    SF_DECIDE(sys, fd, NULL)                                                                  \
+    struct iovec sf_iov[SF_SHORT_IOV];                                                        \
+    if (UNLIKELY(sf_action == SF_ACT_SHORT) && cnt > 0)                                       \
+      cnt = sf_short_iov(iov, cnt, (size_t)sf_value, sf_iov), iov = sf_iov;                   \
+    return REAL(name, RAW(nr, fd, iov, cnt, off, 0, flags), fd, iov, cnt, off, flags);        \
+  }
+#define DEF_SOCK(name, sys, nr, q)                                                    \
+  SF_EXPORT ssize_t name(int fd, q void *buf, size_t n, int flags) {                 \
+    SF_DECIDE(sys, fd, NULL)                                                       \
+    SF_SHORTEN(n);                                                                 \
+    return REAL(name, RAW(nr, fd, buf, n, flags, NULL, NULL), fd, buf, n, flags);  \
+  }
+#define DEF_SYNC(name, sys, nr)                       \
+  SF_EXPORT int name(int fd) {                        \
+    SF_DECIDE(sys, fd, NULL)                          \
+    return REAL(name, RAW(nr, fd), fd);               \
+  }
+
+SF_WRAP_RW(DEF_RW)
+SF_WRAP_RW_CHK(DEF_RW_CHK)
+SF_WRAP_PRW(DEF_PRW)
+SF_WRAP_PRW_CHK(DEF_PRW_CHK)
+SF_WRAP_VEC(DEF_VEC)
+SF_WRAP_PVEC(DEF_PVEC)
+SF_WRAP_PVEC2(DEF_PVEC2)
+SF_WRAP_SOCK(DEF_SOCK)
+SF_WRAP_SYNC(DEF_SYNC)
+
+SF_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr, socklen_t *alen) {
+  SF_DECIDE(recvfrom, fd, NULL)
+  SF_SHORTEN(n);
+  return REAL(recvfrom, RAW(SYS_recvfrom, fd, buf, n, flags, addr, alen), fd, buf, n, flags, addr, alen);
+}
+
+SF_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags) {
+  if (n > buflen) __chk_fail();
+  SF_DECIDE(recvfrom, fd, NULL)
+  SF_SHORTEN(n);
+  return REAL(recv, RAW(SYS_recvfrom, fd, buf, n, flags, NULL, NULL), fd, buf, n, flags);
+}
+
+SF_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *addr,
+                                 socklen_t *alen) {
+  if (n > buflen) __chk_fail();
+  SF_DECIDE(recvfrom, fd, NULL)
+  SF_SHORTEN(n);
+  return REAL(recvfrom, RAW(SYS_recvfrom, fd, buf, n, flags, addr, alen), fd, buf, n, flags, addr, alen);
+}
+
+SF_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t alen) {
+  SF_DECIDE(sendto, fd, NULL)
+  SF_SHORTEN(n);
+  return REAL(sendto, RAW(SYS_sendto, fd, buf, n, flags, addr, alen), fd, buf, n, flags, addr, alen);
+}
+
+static ssize_t sf_msg_call(int send, int fd, struct msghdr *msg, int flags, int action, int32_t value) {
+  struct msghdr copy;
+  struct iovec iov[SF_SHORT_IOV];
+  if (action == SF_ACT_SHORT && msg && msg->msg_iovlen > 0) {
+    copy = *msg;
+    copy.msg_iovlen = (size_t)sf_short_iov(msg->msg_iov, (int)msg->msg_iovlen, (size_t)value, iov);
+    copy.msg_iov = iov;
+    ssize_t r = send ? REAL(sendmsg, RAW(SYS_sendmsg, fd, &copy, flags), fd, &copy, flags)
+                     : REAL(recvmsg, RAW(SYS_recvmsg, fd, &copy, flags), fd, &copy, flags);
+    if (!send) msg->msg_flags = copy.msg_flags, msg->msg_controllen = copy.msg_controllen,
+               msg->msg_namelen = copy.msg_namelen;
+    return r;
+  }
+  return send ? REAL(sendmsg, RAW(SYS_sendmsg, fd, msg, flags), fd, msg, flags)
+              : REAL(recvmsg, RAW(SYS_recvmsg, fd, msg, flags), fd, msg, flags);
+}
+
+SF_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
+  SF_DECIDE(recvmsg, fd, NULL)
+  return sf_msg_call(0, fd, msg, flags, sf_action, sf_value);
+}
+
+SF_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
+  SF_DECIDE(sendmsg, fd, NULL)
+  return sf_msg_call(1, fd, (struct msghdr *)msg, flags, sf_action, sf_value);
+}
+
+SF_EXPORT int sync_file_range(int fd, off64_t off, off64_t n, unsigned int flags) {
+  SF_DECIDE(sync_file_range, fd, NULL)
+  return REAL(sync_file_range, (int)RAW(SYS_sync_file_range, fd, off, n, flags), fd, off, n, flags);
+}
+
+SF_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
+  fd_reset(fd);
+  int32_t sf_value = 0;
+  int sf_action = SF_ACT_NONE;
+  if (UNLIKELY(sf_wants(SF_SYS_connect))) {
+    struct sf_call c;
+    struct sf_addr peer;
+    sf_call_init(&c, SF_SYS_connect, fd);
+    if (sf_addr_from_sockaddr(addr, len, &peer) == 0) c.peer = &peer;
+    sf_action = sf_intercept(&c, NULL, &sf_value);
+  }
+  if (UNLIKELY(sf_action == SF_ACT_ERRNO)) {
+    errno = sf_value;
+    return -1;
+  }
+  return REAL(connect, (int)RAW(SYS_connect, fd, addr, len), fd, addr, len);
+}
+
+SF_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t n) {
+  SF_DECIDE(sendfile, out, NULL)
+  SF_SHORTEN(n);
+  return REAL(sendfile, RAW(SYS_sendfile, out, in, off, n), out, in, off, n);
+}
+SF_EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t n) { return sendfile(out, in, off, n); }
+
+SF_EXPORT ssize_t copy_file_range(int in, off64_t *in_off, int out, off64_t *out_off, size_t n, unsigned int flags) {
+  SF_DECIDE(copy_file_range, out, NULL)
+  SF_SHORTEN(n);
+  return REAL(copy_file_range, RAW(SYS_copy_file_range, in, in_off, out, out_off, n, flags), in, in_off, out, out_off,
+              n, flags);
+}
+
+SF_EXPORT ssize_t splice(int in, off64_t *in_off, int out, off64_t *out_off, size_t n, unsigned int flags) {
+  SF_DECIDE(splice, out, NULL)
+  SF_SHORTEN(n);
+  return REAL(splice, RAW(SYS_splice, in, in_off, out, out_off, n, flags), in, in_off, out, out_off, n, flags);
+}
+
+/* ---- the open family: counted as openat (what the kernel sees), path filters on the path opened ---- */
+
+/* The absolute form of path relative to dirfd, without touching the file system beyond one readlink. */
+static const char *sf_abs_path(int dirfd, const char *path, char *buf, size_t len) {
+  if (!path) return "";
+  if (path[0] == '/') return path;
+  char base[PATH_MAX];
+  if (dirfd == AT_FDCWD) {
+    if (syscall(SYS_getcwd, base, sizeof base) < 0) return path;
+  } else if (fd_link(dirfd, base, sizeof base) != 0) {
+    return path;
+  }
+  while (path[0] == '.' && path[1] == '/') path += 2;
+  snprintf(buf, len, "%s/%s", strcmp(base, "/") == 0 ? "" : base, path);
+  return buf;
+}
+
+static int sf_open_common(int dirfd, const char *path, int *action) {
+  int32_t value = 0;
+  *action = SF_ACT_NONE;
+  if (UNLIKELY(sf_wants(SF_SYS_openat))) {
+    struct sf_call c;
+    char abs[PATH_MAX];
+    int saved = errno;
+    sf_call_init(&c, SF_SYS_openat, -1);
+    sf_guard = 1;
+    const char *full = sf_abs_path(dirfd, path, abs, sizeof abs);
+    if (sf_plan.path_used & (1ull << SF_SYS_openat)) c.path_bits = sf_plan_path_bits(&sf_plan, full);
+    sf_guard = 0;
+    errno = saved;
+    *action = sf_intercept(&c, full, &value);
+  }
+  return value;
+}
+
+static inline int sf_mode_needed(int flags) { return (flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE; }
+
+#define OPEN_TAIL(call)                   \
+  if (sf_action == SF_ACT_ERRNO) {        \
+    errno = sf_value;                     \
+    return -1;                            \
+  }                                       \
+  int fd = (call);                        \
+  fd_reset(fd);                           \
+  return fd;
+
+#define DEF_OPEN(name, sys)                                                                   \
+  SF_EXPORT int name(const char *path, int flags, ...) {                                      \
+    mode_t mode = 0;                                                                          \
+    if (sf_mode_needed(flags)) {                                                              \
+      va_list ap;                                                                             \
+      va_start(ap, flags);                                                                    \
+      mode = va_arg(ap, mode_t);                                                              \
+      va_end(ap);                                                                             \
+    }                                                                                         \
+    int sf_action;                                                                            \
+    int32_t sf_value = sf_open_common(AT_FDCWD, path, &sf_action);                            \
+    OPEN_TAIL(REAL(name, (int)RAW(SYS_openat, AT_FDCWD, path, flags, mode), path, flags, mode)) \
+  }
+#define DEF_OPEN2(name, sys)                                                                  \
+  SF_EXPORT int name(const char *path, int flags) {                                           \
+    int sf_action;                                                                            \
+    int32_t sf_value = sf_open_common(AT_FDCWD, path, &sf_action);                            \
+    OPEN_TAIL(REAL(name, (int)RAW(SYS_openat, AT_FDCWD, path, flags, 0), path, flags))        \
+  }
+#define DEF_OPENAT(name, sys)                                                                       \
+  SF_EXPORT int name(int dirfd, const char *path, int flags, ...) {                                 \
+    mode_t mode = 0;                                                                                \
+    if (sf_mode_needed(flags)) {                                                                    \
+      va_list ap;                                                                                   \
+      va_start(ap, flags);                                                                          \
+      mode = va_arg(ap, mode_t);                                                                    \
+      va_end(ap);                                                                                   \
+    }                                                                                               \
+    int sf_action;                                                                                  \
+    int32_t sf_value = sf_open_common(dirfd, path, &sf_action);                                     \
+    OPEN_TAIL(REAL(name, (int)RAW(SYS_openat, dirfd, path, flags, mode), dirfd, path, flags, mode)) \
+  }
+#define DEF_OPENAT2(name, sys)                                                                \
+  SF_EXPORT int name(int dirfd, const char *path, int flags) {                                \
+    int sf_action;                                                                            \
+    int32_t sf_value = sf_open_common(dirfd, path, &sf_action);                               \
+    OPEN_TAIL(REAL(name, (int)RAW(SYS_openat, dirfd, path, flags, 0), dirfd, path, flags))    \
+  }
+#define DEF_CREAT(name, sys)                                                                                     \
+  SF_EXPORT int name(const char *path, mode_t mode) {                                                            \
+    int sf_action;                                                                                               \
+    int32_t sf_value = sf_open_common(AT_FDCWD, path, &sf_action);                                               \
+    OPEN_TAIL(REAL(name, (int)RAW(SYS_openat, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode), path, mode)) \
+  }
+
+SF_WRAP_OPEN(DEF_OPEN)
+SF_WRAP_OPEN2(DEF_OPEN2)
+SF_WRAP_OPENAT(DEF_OPENAT)
+SF_WRAP_OPENAT2(DEF_OPENAT2)
+SF_WRAP_CREAT(DEF_CREAT)
+
+/* ---- descriptor bookkeeping only (SF_WRAP_FDRESET) ----
+ * These reach libc through REAL() too; the stdio ones have no raw fallback, so they make sure the symbols
+ * are resolved first (they may run before our constructor, from another library's). */
+
+static inline void sf_resolved(void) {
+  if (UNLIKELY(__atomic_load_n(&sf_state, __ATOMIC_ACQUIRE) == SF_UNINIT) && !sf_guard) sf_init_slow();
+}
+
+SF_EXPORT int close(int fd) {
+  fd_reset(fd);
+  return REAL(close, (int)RAW(SYS_close, fd), fd);
+}
+SF_EXPORT int socket(int domain, int type, int protocol) {
+  int fd = REAL(socket, (int)RAW(SYS_socket, domain, type, protocol), domain, type, protocol);
+  fd_reset(fd);
+  return fd;
+}
+SF_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len) {
+  int r = REAL(accept, (int)RAW(SYS_accept, fd, addr, len), fd, addr, len);
+  fd_reset(r);
+  return r;
+}
+SF_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
+  int r = REAL(accept4, (int)RAW(SYS_accept4, fd, addr, len, flags), fd, addr, len, flags);
+  fd_reset(r);
+  return r;
+}
+SF_EXPORT int pipe(int fds[2]) {
+  int r = REAL(pipe, (int)RAW(SYS_pipe2, fds, 0), fds);
+  if (r == 0) fd_reset(fds[0]), fd_reset(fds[1]);
+  return r;
+}
+SF_EXPORT int pipe2(int fds[2], int flags) {
+  int r = REAL(pipe2, (int)RAW(SYS_pipe2, fds, flags), fds, flags);
+  if (r == 0) fd_reset(fds[0]), fd_reset(fds[1]);
+  return r;
+}
+SF_EXPORT int socketpair(int domain, int type, int protocol, int fds[2]) {
+  int r = REAL(socketpair, (int)RAW(SYS_socketpair, domain, type, protocol, fds), domain, type, protocol, fds);
+  if (r == 0) fd_reset(fds[0]), fd_reset(fds[1]);
+  return r;
+}
+SF_EXPORT int dup2(int oldfd, int newfd) {
+  int r = REAL(dup2, (int)RAW(SYS_dup2, oldfd, newfd), oldfd, newfd);
+  fd_reset(r);
+  return r;
+}
+SF_EXPORT int dup3(int oldfd, int newfd, int flags) {
+  int r = REAL(dup3, (int)RAW(SYS_dup3, oldfd, newfd, flags), oldfd, newfd, flags);
+  fd_reset(r);
+  return r;
+}
+SF_EXPORT int close_range(unsigned int first, unsigned int last, int flags) {
+  int r = REAL(close_range, (int)RAW(SYS_close_range, first, last, flags), first, last, flags);
+  if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
+    for (unsigned int fd = first; fd <= last && fd < SF_FD_TABLE; fd++) fd_reset((int)fd);
+  return r;
+}
+SF_EXPORT FILE *fopen(const char *path, const char *mode) {
+  sf_resolved();
+  FILE *f = REAL(fopen, (errno = ENOSYS, NULL), path, mode);
+  if (f) fd_reset(fileno(f));
+  return f;
+}
+SF_EXPORT FILE *fopen64(const char *path, const char *mode) {
+  sf_resolved();
+  FILE *f = REAL(fopen64, (errno = ENOSYS, NULL), path, mode);
+  if (f) fd_reset(fileno(f));
+  return f;
+}
+SF_EXPORT int fclose(FILE *f) {
+  sf_resolved();
+  if (f) fd_reset(fileno(f));
+  return REAL(fclose, (errno = ENOSYS, EOF), f);
+}

@@ -24,9 +24,10 @@
     {
       "target_name": "libsysfault-preload",
       "type": "shared_library",
-      "product_name": "sysfault-preload",
+      "product_name": "libsysfault-preload",
       "product_extension": "so",
       "product_dir": "<(PRODUCT_DIR)",
+      "defines!": ["_LARGEFILE_SOURCE", "_FILE_OFFSET_BITS=64"],
       "sources": [
         "native/preload/preload.c",
         "native/core/plan.c",
@@ -42,6 +43,12 @@
       "type": "executable",
       "product_dir": "<(PRODUCT_DIR)",
       "sources": ["native/shim/shim.c"]
+    },
+    {
+      "target_name": "sysfault-demo",
+      "type": "executable",
+      "product_dir": "<(PRODUCT_DIR)",
+      "sources": ["native/demo/demo.c"]
     }
   ]
 }

@@ -36,7 +36,8 @@ Napi::Error SystemError(Napi::Env env, const char *what, int err) {
 // What the monitor thread hands to JS.
 struct Event {
   enum Kind { kStarted, kFault, kError, kExit } kind;
-  int number = 0;  // pid, exec errno or wait status
+  explicit Event(Kind k, int n = 0) : kind(k), number(n) {}
+  int number;  // pid, exec errno or wait status
   sf_log_entry entry{};
   std::string message;
 };
@@ -160,12 +161,12 @@ class Session : public Napi::ObjectWrap<Session> {
     cb.ctx = this;
     cb.on_started = [](void *ctx, int pid) { static_cast<Session *>(ctx)->Push(Event::kStarted, pid); };
     cb.on_fault = [](void *ctx, const sf_log_entry *e) {
-      auto *ev = new Event{Event::kFault};
+      auto *ev = new Event(Event::kFault);
       ev->entry = *e;
       static_cast<Session *>(ctx)->Push(ev);
     };
     cb.on_error = [](void *ctx, const char *message, int execErrno) {
-      auto *ev = new Event{Event::kError, execErrno};
+      auto *ev = new Event(Event::kError, execErrno);
       ev->message = message ? message : "";
       static_cast<Session *>(ctx)->Push(ev);
     };
@@ -184,7 +185,7 @@ class Session : public Napi::ObjectWrap<Session> {
     });
   }
 
-  void Push(Event::Kind kind, int number) { Push(new Event{kind, number}); }
+  void Push(Event::Kind kind, int number) { Push(new Event(kind, number)); }
   void Push(Event *ev) {
     if (tsfn_.BlockingCall(ev) != napi_ok) delete ev;
   }
@@ -288,8 +289,8 @@ Napi::Value SyscallNumbers(const Napi::CallbackInfo &info) {
 }
 
 Napi::Value KernelFeatures(const Napi::CallbackInfo &info) {
-  sf_kernel_features f{};
-  sf_kernel_features(&f);
+  struct sf_kernel_features f {};
+  ::sf_kernel_features(&f);
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("userNotif", f.user_notif != 0);
   o.Set("notifContinue", f.notif_continue != 0);

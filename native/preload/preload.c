@@ -11,6 +11,8 @@
  * - A call no rule names costs one TLS load, one state load and one bit test before the real call.
  * - Malformed input (missing or corrupt region, bad plan) means "no faults" plus one warning on stderr.
  */
+/* Both pread and pread64 are wrapped: each must keep its own symbol, so no 64-bit offset aliasing here. */
+#undef _FILE_OFFSET_BITS
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -1,0 +1,329 @@
+// The report: headline checks, markdown tables, and the vega-lite chart rendered to SVG.
+import * as vega from 'vega';
+import { compile } from 'vega-lite';
+
+export const CHART_VARIANTS = ['preload', 'seccomp', 'seccomp-unnamed', 'strace', 'strace-bpf', 'fiu'];
+const COLUMNS = ['bare', ...CHART_VARIANTS];
+const COLUMN_TITLES = {
+  bare: 'bare',
+  preload: 'preload (rule never fires)',
+  seccomp: 'seccomp notified (rule never fires)',
+  'seccomp-unnamed': 'seccomp, syscall not named',
+  strace: 'strace -f (ptrace)',
+  'strace-bpf': 'strace -f --seccomp-bpf',
+  fiu: 'fiu-run -x',
+};
+const SHORT = {
+  preload: 'preload',
+  seccomp: 'seccomp notified',
+  'seccomp-unnamed': 'seccomp, not named',
+  strace: 'strace (ptrace)',
+  'strace-bpf': 'strace --seccomp-bpf',
+  fiu: 'fiu-run -x',
+};
+
+/** 312 ns, 7.31 µs, 1.20 ms */
+export function fmtNs(ns) {
+  if (ns === null || ns === undefined || !Number.isFinite(ns)) return 'n/a';
+  if (ns < 1000) return `${ns.toFixed(0)} ns`;
+  if (ns < 1e6) return `${(ns / 1000).toPrecision(3)} µs`;
+  return `${(ns / 1e6).toPrecision(3)} ms`;
+}
+
+export function fmtRatio(r) {
+  if (r === null || r === undefined || !Number.isFinite(r)) return 'n/a';
+  if (r < 10) return `${r.toFixed(2)}x`;
+  if (r < 100) return `${r.toFixed(1)}x`;
+  return `${r.toFixed(0)}x`;
+}
+
+function cell(rec) {
+  if (!rec) return 'n/a';
+  if (rec.skipped) return 'skipped';
+  if (rec.median === null) return 'failed';
+  if (rec.variant === 'bare') return fmtNs(rec.median);
+  return `${fmtNs(rec.median)} (${fmtRatio(rec.ratio)})`;
+}
+
+function find(records, caseId, variant) {
+  return records.find((r) => r.case === caseId && r.variant === variant);
+}
+
+function caseTitle(c) {
+  return c.group === 'syscalls' ? c.sys : `${c.lang} ${c.op}`;
+}
+
+/** The issue's figures, checked on one case (the C write loop by default). */
+function checksFor(records, caseId) {
+  const get = (v) => find(records, caseId, v);
+  const bare = get('bare');
+  const out = [];
+  const ok = (r) => r && !r.skipped && r.median !== null;
+  const preload = get('preload');
+  const fiu = get('fiu');
+  const seccomp = get('seccomp');
+  const strace = get('strace');
+  const unnamed = get('seccomp-unnamed');
+  const clip = (t) => (t.length > 90 ? `${t.slice(0, 87)}...` : t);
+  const missing = (r, v) => (!r ? `${v} not run` : r.skipped ? `${v} skipped: ${clip(r.skipped)}` : `${v} failed: ${clip(r.failures.at(-1) ?? '?')}`);
+  const notIntercepted = (r) => r.intercepted !== null && r.intercepted < r.iters;
+
+  if (preload) {
+    if (!ok(preload) || !ok(bare)) out.push({ id: 'preload-1.05', pass: false, detail: missing(ok(bare) ? preload : bare, ok(bare) ? 'preload' : 'bare') });
+    else if (notIntercepted(preload)) out.push({ id: 'preload-1.05', pass: false, detail: `the rule was not exercised: ${preload.intercepted} of ${preload.iters} calls intercepted` });
+    else out.push({ id: 'preload-1.05', pass: preload.ratio <= 1.05, detail: `preload ${fmtNs(preload.median)} vs bare ${fmtNs(bare.median)}: ${fmtRatio(preload.ratio)} (paired per round: ${fmtRatio(preload.pairedRatio)}); limit 1.05x` });
+  }
+  if (preload && fiu) {
+    if (!ok(preload) || !ok(fiu)) out.push({ id: 'preload-fiu', pass: false, detail: missing(ok(fiu) ? preload : fiu, ok(fiu) ? 'preload' : 'fiu-run') });
+    else out.push({ id: 'preload-fiu', pass: preload.median < fiu.median, detail: `preload ${fmtNs(preload.median)} vs fiu-run -x ${fmtNs(fiu.median)} (${fmtRatio(fiu.median / preload.median)} slower than preload)` });
+  }
+  if (seccomp && strace) {
+    if (!ok(seccomp) || !ok(strace)) out.push({ id: 'seccomp-strace', pass: false, detail: missing(ok(strace) ? seccomp : strace, ok(strace) ? 'seccomp' : 'strace') });
+    else if (notIntercepted(seccomp)) out.push({ id: 'seccomp-strace', pass: false, detail: `the rule was not exercised: ${seccomp.intercepted} of ${seccomp.iters} calls intercepted` });
+    else {
+      const x = strace.median / seccomp.median;
+      const ov = (strace.median - bare.median) / (seccomp.median - bare.median);
+      out.push({ id: 'seccomp-strace', pass: x >= 20, detail: `seccomp notified ${fmtNs(seccomp.median)} vs strace ${fmtNs(strace.median)} per call: ${x.toFixed(1)}x cheaper (added cost only: ${ov.toFixed(1)}x); limit 20x` });
+    }
+  }
+  if (unnamed) {
+    if (!ok(unnamed) || !ok(bare)) out.push({ id: 'unnamed-1.05', pass: false, detail: missing(ok(bare) ? unnamed : bare, ok(bare) ? 'seccomp-unnamed' : 'bare') });
+    else out.push({ id: 'unnamed-1.05', pass: unnamed.ratio <= 1.05, detail: `not named ${fmtNs(unnamed.median)} vs bare ${fmtNs(bare.median)}: ${fmtRatio(unnamed.ratio)} (paired per round: ${fmtRatio(unnamed.pairedRatio)}); limit 1.05x` });
+  }
+  return out;
+}
+
+const CHECK_TITLES = {
+  'preload-1.05': 'preload pass-through ≤ 1.05x bare',
+  'preload-fiu': 'preload pass-through faster than fiu-run -x',
+  'seccomp-strace': 'seccomp notified ≥ 20x cheaper than strace (ptrace)',
+  'unnamed-1.05': 'syscall the plan does not name ≤ 1.05x bare (seccomp)',
+};
+
+/** Headline checks (C write) and the same checks on every other loop. */
+export function computeChecks(micro) {
+  const headline = checksFor(micro.records, 'c-write').map((c) => ({ ...c, title: CHECK_TITLES[c.id], case: 'c-write' }));
+  const others = [];
+  for (const c of micro.cases) {
+    if (c.id === 'c-write' || (c.group !== 'syscalls' && c.group !== 'langs')) continue;
+    for (const chk of checksFor(micro.records, c.id)) others.push({ ...chk, title: CHECK_TITLES[chk.id], case: c.id, caseTitle: `${c.lang} ${c.op}` });
+  }
+  return { headline, others };
+}
+
+function table(header, rows) {
+  const line = (cells) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function passFail(p) {
+  return p ? '**PASS**' : '**FAIL**';
+}
+
+function machineLine(m) {
+  return `${m.cpu ?? 'unknown CPU'}, ${m.cores} cores, ${m.memoryGiB} GiB; Linux ${m.kernel}; Node ${m.node}, Go ${m.go ?? 'n/a'}, rustc ${m.rustc ?? 'n/a'}, strace ${m.strace ?? 'n/a'}, fiu-utils ${m.fiu ?? 'n/a'}`;
+}
+
+/** The markdown report. `svgName`: the chart's file name beside the markdown, or null. */
+export function markdown(report, { svgName = 'overhead.svg' } = {}) {
+  const { micro, workload, checks, machine } = report;
+  const r = micro.records;
+  const out = [];
+  out.push(`Measured ${report.date} with \`${report.command}\` (${report.rounds} alternated rounds; median of rounds).`);
+  out.push('');
+  out.push(`Machine: ${machineLine(machine)}.`);
+  out.push('');
+  out.push('### Headline checks (C loop, one-byte `write` to /dev/null)');
+  out.push('');
+  out.push(table(['check', 'figures', 'result'], checks.headline.map((c) => [c.title, c.detail, passFail(c.pass)])));
+  out.push('');
+  if (svgName) {
+    out.push(`![overhead ratios per engine and syscall](${svgName})`);
+    out.push('');
+  }
+  out.push('### Pass-through cost per syscall (C loop, 1 thread)');
+  out.push('');
+  out.push('Nanoseconds per call timed inside the target (start-up excluded), median of the rounds; in brackets the ratio to bare.');
+  out.push('');
+  const header = ['syscall', ...COLUMNS.map((v) => COLUMN_TITLES[v])];
+  out.push(table(header, micro.cases.filter((c) => c.group === 'syscalls').map((c) => [`\`${c.sys}\``, ...COLUMNS.map((v) => cell(find(r, c.id, v)))])));
+  out.push('');
+  out.push('### The same on other programs (`write` to /dev/null)');
+  out.push('');
+  out.push(table(['program', ...COLUMNS.map((v) => COLUMN_TITLES[v])], micro.cases.filter((c) => c.group === 'langs').map((c) => [`${c.lang} (\`${c.program}\`)`, ...COLUMNS.map((v) => cell(find(r, c.id, v)))])));
+  out.push('');
+  out.push('n/a: not applicable (LD_PRELOAD never sees Go or static binaries, so neither preload nor fiu-run can act on them). skipped: the tool or engine was not available (see latest.json).');
+  out.push('');
+  const firing = micro.cases.find((c) => c.group === 'firing');
+  if (firing) {
+    out.push('### Cost of a rule that fires on every call (C loop, `write`)');
+    out.push('');
+    out.push(table(['variant', 'per call', 'ratio to bare'], firing.variants.map((v) => {
+      const rec = find(r, firing.id, v);
+      return [rec.label, rec.skipped ? `n/a (${rec.skipped})` : rec.median === null ? 'failed' : fmtNs(rec.median), v === 'bare' ? '1.00x' : fmtRatio(rec.ratio)];
+    })));
+    out.push('');
+    out.push('errno: the call fails with EIO without reaching the kernel; delayMs 0: the delay path is taken and the call proceeds. Every fault is counted and logged (the fault log drops entries past its capacity; counts stay exact).');
+    out.push('');
+  }
+  const scaling = micro.cases.filter((c) => c.group === 'scaling');
+  if (scaling.length) {
+    out.push('### Thread scaling (C loop, `write`, rule never fires)');
+    out.push('');
+    out.push('Per call, per thread (each thread times its own loop; 2 cores, so past 2 threads the threads share them).');
+    out.push('');
+    out.push(table(['threads', 'bare', 'preload', 'seccomp notified'], scaling.map((c) => [String(c.threads), ...['bare', 'preload', 'seccomp'].map((v) => cell(find(r, c.id, v)))])));
+    out.push('');
+  }
+  if (workload) {
+    out.push(`### Workload: Go net/http server under load (seccomp engine)`);
+    out.push('');
+    if (workload.skipped) {
+      out.push(`Not run: ${workload.skipped}`);
+    } else {
+      out.push(`${workload.server}; autocannon, ${workload.connections} connections, ${workload.phaseSec} s per phase, loopback.`);
+      out.push('');
+      const bare = workload.phases.find((p) => p.name === 'bare' && !p.error);
+      const rows = workload.phases.map((p) =>
+        p.error
+          ? [p.name, planText(p.plan), 'failed', '', '', '', p.error]
+          : [
+              p.name,
+              planText(p.plan),
+              `${p.reqPerSec.toLocaleString('en-US')}${bare ? ` (${fmtRatio(p.reqPerSec / bare.reqPerSec)})` : ''}`,
+              `${p.p50Ms.toFixed(2)} ms`,
+              `${p.p99Ms.toFixed(2)} ms`,
+              `${p.non2xx} (${(p.errorRate * 100).toFixed(2)}%)`,
+              faultsText(p),
+            ],
+      );
+      out.push(table(['phase', 'plan', 'req/s (vs bare)', 'p50', 'p99', 'non-2xx', 'faults injected'], rows));
+      out.push('');
+      const rec = workload.recovery;
+      if (rec?.error) out.push(`Recovery after disarm: failed: ${rec.error}`);
+      else if (rec)
+        out.push(
+          `Recovery after \`handle.disarm()\` (plan: ${planText(rec.plan)}): p99 was ${rec.p99BeforeDisarmMs.toFixed(1)} ms under faults; ` +
+            `after disarm it was back under ${rec.thresholdMs.toFixed(2)} ms (1.5x the ${rec.baseline} p99, at least +1 ms) within ` +
+            `**${rec.recoveryMs.toFixed(0)} ms** (${rec.windowMs} ms windows), and ${rec.p99AfterRecoveryMs.toFixed(2)} ms from then on; ` +
+            `delays injected after disarm: ${rec.delayedAfterDisarm ?? 'n/a'}.`,
+        );
+      out.push('');
+    }
+  }
+  if (checks.others.length) {
+    out.push('### The same checks on the other loops');
+    out.push('');
+    out.push(table(['loop', 'check', 'figures', 'result'], checks.others.map((c) => [c.caseTitle, c.title, c.detail, passFail(c.pass)])));
+    out.push('');
+  }
+  out.push('### How it is measured');
+  out.push('');
+  out.push(
+    [
+      '- Each loop program times its own calls (`loop OP ok <ns per call>`), so process start-up and sysfault\'s set-up are excluded.',
+      `- Variants run alternated (A B C A B C ...) for ${report.rounds} rounds; figures are medians of the rounds, ratios are median / bare median; the JSON also has per-round paired ratios.`,
+      '- Iteration counts are calibrated so a run takes about ' + report.targetMs + ' ms; variants costing about as much as bare run exactly the bare count.',
+      '- "rule never fires": a rule on the loop\'s syscall whose filter never matches (`path: "**/never-matches"`; for connect `addr: "127.0.0.2:9"`), so every call goes through the engine\'s matching and counting and proceeds.',
+      '- "syscall not named": the plan names only `fdatasync`, which the loop never calls.',
+      '- strace: `strace -f -e trace=<syscall> -o /dev/null` (with `--seccomp-bpf` for the second column). fiu-run: `fiu-run -x -f "" -c "enable_random name=<posix point>,probability=0"`: the wrapper is on and checks its failure point on every call but never fails.',
+      '- strace here is 6.1: with `--seccomp-bpf -f`, threads created after start are stopped on every syscall, so it is no cheaper than plain ptrace on these loops (their calls run in a pthread/goroutine).',
+    ].join('\n'),
+  );
+  out.push('');
+  return out.join('\n');
+}
+
+function planText(plan) {
+  if (!plan) return 'none';
+  return plan.rules
+    .map((rule) => {
+      const parts = [rule.syscalls.join('/')];
+      if (rule.path) parts.push(`path ${rule.path}`);
+      if (rule.fd) parts.push(`fd ${rule.fd}`);
+      if (rule.probability !== undefined) parts.push(`p=${rule.probability}`);
+      const [k, v] = Object.entries(rule.action)[0];
+      parts.push(`${k} ${v}`);
+      return `\`${parts.join(', ')}\``;
+    })
+    .join('; ');
+}
+
+function faultsText(p) {
+  const counts = p.sysfault?.counts;
+  if (!counts) return p.sysfault?.error ? `(result: ${p.sysfault.error})` : '';
+  return Object.entries(counts)
+    .map(([sys, c]) => `${sys}: ${c.calls.toLocaleString('en-US')} calls, ${c.faulted} faulted, ${c.delayed} delayed`)
+    .join('; ');
+}
+
+/** The vega-lite spec of the overhead chart. */
+export function chartSpec(report) {
+  const { micro, machine } = report;
+  const cases = micro.cases.filter((c) => c.group === 'syscalls' || c.group === 'langs');
+  const values = [];
+  for (const c of cases) {
+    for (const v of CHART_VARIANTS) {
+      const rec = find(micro.records, c.id, v);
+      if (!rec || rec.ratio === null || !Number.isFinite(rec.ratio)) continue;
+      values.push({ loop: caseTitle(c), variant: SHORT[v], ratio: rec.ratio, ns: rec.median, label: fmtRatio(rec.ratio) });
+    }
+  }
+  const loops = cases.map(caseTitle);
+  const variants = CHART_VARIANTS.map((v) => SHORT[v]);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: {
+      text: 'sysfault: time per syscall relative to the bare program (log scale, lower is better)',
+      subtitle: `${machine.cpu ?? ''}, ${machine.cores} cores, Linux ${machine.kernel}; ${report.date.slice(0, 10)}; C loop unless named`,
+      anchor: 'start',
+    },
+    width: 980,
+    height: 380,
+    data: { values },
+    encoding: {
+      x: { field: 'loop', type: 'nominal', sort: loops, title: null, axis: { labelAngle: 0, labelFontSize: 11 } },
+      xOffset: { field: 'variant', sort: variants },
+      y: {
+        field: 'ratio',
+        type: 'quantitative',
+        scale: { type: 'log', domainMin: 0.5, clamp: true },
+        title: 'time per call / bare',
+        axis: { grid: true, format: '~g' },
+      },
+      color: {
+        field: 'variant',
+        sort: variants,
+        title: null,
+        scale: { domain: variants, range: ['#2b8a3e', '#1c7ed6', '#74c0fc', '#e03131', '#ff8787', '#f59f00'] },
+        legend: { orient: 'bottom', columns: 6, symbolType: 'square', labelLimit: 220 },
+      },
+    },
+    layer: [
+      {
+        mark: { type: 'bar' },
+        // bars start at the bottom of the log axis (a log scale has no zero)
+        encoding: { y2: { datum: 0.5 }, tooltip: [{ field: 'loop' }, { field: 'variant' }, { field: 'label' }] },
+      },
+      {
+        mark: { type: 'text', angle: 270, align: 'left', dx: 3, fontSize: 8 },
+        encoding: { text: { field: 'label' } },
+      },
+      {
+        data: { values: [{ y: 1 }] },
+        mark: { type: 'rule', strokeDash: [4, 3], color: '#495057' },
+        encoding: { y: { field: 'y', type: 'quantitative' }, x: null, xOffset: null, color: null },
+      },
+    ],
+    config: { font: 'sans-serif', view: { stroke: null } },
+  };
+}
+
+/** Renders the chart to an SVG string with vega's headless (renderer 'none') view. */
+export async function chartSvg(report) {
+  const vgSpec = compile(chartSpec(report)).spec;
+  const view = new vega.View(vega.parse(vgSpec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svg;
+}

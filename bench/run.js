@@ -1,0 +1,196 @@
+#!/usr/bin/env node
+// sysfault's benchmark: per-syscall cost of each engine against bare, strace and libfiu's fiu-run, the cost of
+// a firing rule, thread scaling, and a Go HTTP workload under fault plans with recovery after disarm.
+//
+// Usage: npm run bench [-- --quick] [--update-docs] [--rounds N] [--no-workload] [--only-workload] [--via api|cli]
+// Writes bench/results/latest.json, latest.md and overhead.svg; with --update-docs also docs/benchmarks.md and
+// docs/overhead.svg. Needs `npm run build` (the addon and dist/), strace, and fiu-run (Debian: fiu-utils).
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { api, chooseMode, ROOT } from './lib/exec.js';
+import { machineInfo } from './lib/machine.js';
+import { runMicro, VARIANTS } from './lib/micro.js';
+import { chartSpec, chartSvg, computeChecks, markdown } from './lib/report.js';
+import { runWorkload } from './lib/workload.js';
+
+const USAGE = `usage: node bench/run.js [--quick] [--update-docs] [--rounds N] [--no-workload] [--only-workload] [--via api|cli] [--strict]
+  --quick          3 rounds, shorter runs and workload phases (about a minute)
+  --update-docs    also write docs/benchmarks.md and docs/overhead.svg
+  --rounds N       alternated rounds (default 5, --quick 3)
+  --no-workload    skip the HTTP workload
+  --only-workload  run the HTTP workload only
+  --via api|cli    run sysfault through the API's run() (default) or the CLI
+  --strict         exit 1 when a headline check fails`;
+
+function parseArgs(argv) {
+  const o = { quick: false, updateDocs: false, rounds: null, workload: true, micro: true, via: 'api', strict: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') o.quick = true;
+    else if (a === '--update-docs') o.updateDocs = true;
+    else if (a === '--no-workload') o.workload = false;
+    else if (a === '--only-workload') o.micro = false;
+    else if (a === '--strict') o.strict = true;
+    else if (a === '--rounds' && /^\d+$/.test(argv[i + 1] ?? '') && Number(argv[i + 1]) > 0) o.rounds = Number(argv[++i]);
+    else if (a === '--via' && ['api', 'cli'].includes(argv[i + 1])) o.via = argv[++i];
+    else if (a === '-h' || a === '--help') {
+      console.log(USAGE);
+      process.exit(0);
+    } else {
+      console.error(`bench: unknown or incomplete argument ${JSON.stringify(a)}\n${USAGE}`);
+      process.exit(2);
+    }
+  }
+  o.rounds ??= o.quick ? 3 : 5;
+  return o;
+}
+
+function has(cmd, args = ['--version']) {
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore' });
+    return true;
+  } catch (e) {
+    return e.code !== 'ENOENT';
+  }
+}
+
+const log = (msg) => process.stderr.write(`${msg}\n`);
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const { mode, why } = await chooseMode(opts.via);
+  if (!mode) log(`bench: WARNING: sysfault is not usable (${why}); its variants are skipped`);
+  const haveStrace = has('strace', ['-V']);
+  const haveFiu = has('fiu-run', ['-h']);
+  if (!haveStrace) log('bench: strace is not installed; its columns are skipped. Install it: apt-get install -y strace');
+  if (!haveFiu) {
+    log('bench: fiu-run (libfiu) is not installed; its column is skipped. Install it: apt-get install -y fiu-utils');
+  }
+  const available = (variant) => {
+    if (!mode && VARIANTS[variant].engine) return `sysfault is not usable: ${why}`;
+    if (variant.startsWith('strace') && !haveStrace) return 'strace is not installed (apt-get install -y strace)';
+    if (variant === 'fiu' && !haveFiu) return 'fiu-run is not installed (apt-get install -y fiu-utils)';
+    return null;
+  };
+
+  log('bench: building the fixtures (node test/fixtures/build.mjs)');
+  const { buildFixtures } = await import(pathToFileURL(join(ROOT, 'test', 'fixtures', 'build.mjs')).href);
+  let fixtures;
+  try {
+    fixtures = await buildFixtures();
+  } catch (e) {
+    console.error(`bench: the fixtures did not build: ${e.message}`);
+    process.exit(1);
+  }
+
+  const machine = machineInfo();
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  log(`bench: ${machine.cpu}, ${machine.cores} cores, Linux ${machine.kernel}; sysfault via ${mode}; ${opts.rounds} rounds`);
+  const targetMs = opts.quick ? 50 : 120;
+
+  let micro = { cases: [], records: [] };
+  if (opts.micro) micro = await runMicro({ fixtures, rounds: opts.rounds, targetMs, available, log });
+
+  let workload = null;
+  if (opts.workload) {
+    const sf = api();
+    if (!sf || typeof sf.spawn !== 'function') workload = { skipped: 'the workload needs the API (spawn and disarm); run with --via api after npm run build' };
+    else {
+      try {
+        workload = await runWorkload({ api: sf, phaseSec: opts.quick ? 2 : 5, log });
+      } catch (e) {
+        log(`bench: workload failed: ${e.message}`);
+        workload = { skipped: e.message };
+      }
+    }
+  }
+
+  const report = {
+    version: 1,
+    date: new Date().toISOString(),
+    command,
+    quick: opts.quick,
+    rounds: opts.rounds,
+    targetMs,
+    via: mode,
+    machine,
+    micro,
+    workload,
+    checks: null,
+    elapsedSec: null,
+  };
+  report.checks = computeChecks(micro);
+  report.elapsedSec = Math.round((Date.now() - started) / 1000);
+
+  const results = join(ROOT, 'bench', 'results');
+  mkdirSync(results, { recursive: true });
+  const md = `## sysfault benchmark results\n\n${markdown(report)}`;
+  let svg = null;
+  try {
+    svg = await chartSvg(report);
+  } catch (e) {
+    log(`bench: the chart could not be rendered: ${e.stack}`);
+  }
+  writeFileSync(join(results, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(results, 'latest.md'), md);
+  writeFileSync(join(results, 'overhead.vl.json'), `${JSON.stringify(chartSpec(report), null, 2)}\n`);
+  if (svg) writeFileSync(join(results, 'overhead.svg'), svg);
+  if (opts.updateDocs) {
+    writeFileSync(join(ROOT, 'docs', 'benchmarks.md'), docsPage(report));
+    if (svg) copyFileSync(join(results, 'overhead.svg'), join(ROOT, 'docs', 'overhead.svg'));
+    log('bench: wrote docs/benchmarks.md and docs/overhead.svg');
+  }
+
+  process.stdout.write(`${md}\n`);
+  log(`bench: done in ${report.elapsedSec} s; wrote bench/results/latest.{json,md} and overhead.svg`);
+  for (const c of report.checks.headline) log(`  ${c.pass ? 'PASS' : 'FAIL'}  ${c.title}: ${c.detail}`);
+  if (opts.strict && report.checks.headline.some((c) => !c.pass)) process.exit(1);
+}
+
+function docsPage(report) {
+  return `# Benchmarks
+
+What sysfault costs, per syscall and engine, against the bare program and the tools people use today (strace,
+libfiu's \`fiu-run\`), how that grows with threads, and what a Go HTTP server does under a fault plan. Regenerate
+this page with \`npm run bench -- --update-docs\` (a few minutes on 2 cores; \`--quick\` takes about a minute and
+writes only \`bench/results/\` unless \`--update-docs\` is given too). It needs \`npm run build\`, \`strace\`, and
+\`fiu-run\` (Debian: \`apt-get install -y fiu-utils\`). Raw figures: \`bench/results/latest.json\`.
+
+## Measure your own program: \`benchmark()\`
+
+\`\`\`ts
+import { benchmark } from 'sysfault';
+
+const report = await benchmark({
+  command: './my-service-bench',
+  args: ['--requests', '10000'],
+  plans: {
+    bare: null, // run without sysfault
+    'pass-through': { version: 1, rules: [{ syscalls: ['fsync'], path: '**/never', action: { errno: 'EIO' } }] },
+    'slow-fsync': { version: 1, rules: [{ syscalls: ['fsync'], probability: 0.1, action: { delayMs: 5 } }] },
+  },
+  engine: 'auto',
+  runs: 5,   // measured runs per plan, alternated bare, pass-through, slow-fsync, bare, ...
+  warmup: 1, // discarded rounds first
+  // optional: the figure to compare; by default the wall-clock milliseconds of each run
+  parse: (stdout) => Number(/ops\\/s: ([\\d.]+)/.exec(stdout)?.[1]),
+});
+for (const [name, p] of Object.entries(report.plans)) console.log(name, p.median, p.ratio, p.runs);
+\`\`\`
+
+Each plan's \`median\`, its per-run figures \`runs\`, and \`ratio\` = its median / the baseline's median (the first
+plan unless \`baseline\` names another). A run that exits non-zero throws a \`BenchmarkError\` unless
+\`allowFailure\` is set.
+
+## Current figures
+
+${markdown(report)}`;
+}
+
+main().catch((e) => {
+  console.error(`bench: ${e.stack ?? e}`);
+  process.exit(1);
+});

@@ -1,0 +1,3 @@
+module sysfault.bench/httpd
+
+go 1.22

@@ -1,0 +1,958 @@
+/*
+ * The run monitor (API and control protocol in monitor.h). One thread per run; a poll() loop over the
+ * control socket, the kill eventfd, the seccomp listener, one timerfd for delays and the fds of short
+ * transfers waiting for readiness.
+ *
+ * poll() rather than epoll: with SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP the kernel wakes the listener's wait
+ * queue with WF_CURRENT_CPU (wake_up_poll_on_current_cpu); poll's wake function passes those flags on to
+ * the sleeping monitor, epoll's callback wakes its own waiters without them, losing the benefit.
+ *
+ * Every notification is answered at once (continue, errno, kill, a short transfer done here) except
+ * delays, which are held in a min-heap by deadline and continued when the timerfd fires.
+ *
+ * Restarts: a signal that hits a task waiting in a notification (without WAIT_KILLABLE_RECV, or before
+ * we received it) makes the kernel abandon that notification and, with SA_RESTART, re-issue the syscall
+ * as a new one. A thread waits in one syscall at a time, so a new notification from a thread whose call
+ * we still hold means the held one is void: if it is the same syscall with the same arguments, it is
+ * that call restarted and it takes over the held state (same deadline, no second count). A reply that
+ * finds the task gone (SEND: ENOENT) leaves a tombstone per thread; the thread's next notification, if it
+ * is the same call, gets the same answer without being counted or decided again.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/audit.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/uio.h>
+
+#include "compat.h"
+#include "monitor.h"
+
+#define TOMBS_MAX 256
+#define SHORT_MAX_BYTES (8u << 20) /* a short transfer moves at most this much at once */
+#define REMOTE_IOV_MAX 1024        /* IOV_MAX */
+#define PRELOAD_TICK_MS 10         /* preload engine: how often the shared fault log is checked */
+#define IO_CHECK_MS 100            /* how often parked short transfers are checked for dead tasks */
+#define LOG_STUCK_NS 1000000000ull /* an entry its writer never completed (killed mid-write) */
+#define NS_PER_MS 1000000ull
+
+#ifdef SF_MONITOR_TRACE
+#define TRACE(...) fprintf(stderr, "monitor %.3f: ", (double)(sf_now_ns() % 100000000000ull) / 1e6), fprintf(stderr, __VA_ARGS__)
+#else
+#define TRACE(...) ((void)0)
+#endif
+
+/* One call we answer late, or must recognise when the kernel restarts it. */
+struct held {
+  uint64_t id;
+  int32_t tid, sys;
+  int32_t nr;
+  uint64_t args[6];
+  struct sf_decision d;
+  uint64_t deadline; /* delay: continue at this CLOCK_MONOTONIC time */
+  int answered;      /* the answer below is known (a short transfer may still be to do) */
+  int cont;          /* answer: let the call proceed */
+  int64_t val;       /* answer: return value, used when err is 0 */
+  int32_t err;       /* answer: -errno */
+  int io_fd;         /* short transfer waiting for readiness: our copy of the target's fd */
+  int io_nowait;     /* see io_mode() */
+  short io_events;
+};
+
+struct heldvec {
+  struct held *v;
+  size_t n, cap;
+};
+
+struct run {
+  struct sf_monitor *m;
+  int listener, timer_fd;
+  struct seccomp_notif *req;
+  struct seccomp_notif_resp *resp;
+  size_t req_size, resp_size;
+  struct heldvec delays; /* binary min-heap by deadline */
+  struct heldvec ios;    /* short transfers waiting for their fd */
+  struct heldvec tombs;  /* answers that found the task interrupted, oldest first */
+  uint64_t timer_armed;  /* deadline the timerfd is set to, 0 for none */
+  uint64_t io_checked;
+  int thread_pidfd;      /* PIDFD_THREAD works (6.9) */
+  struct { pid_t tid, tgid; } tgids[64];
+  struct iovec riov[REMOTE_IOV_MAX];
+  char *iobuf;
+  size_t iobuf_cap;
+  struct pollfd *pfds; /* pfds_small, or a larger allocation while many transfers are parked */
+  size_t pfds_cap;
+  struct pollfd pfds_small[16];
+  int broken;          /* set up failed: the target is being killed, a listener is refused */
+  uint64_t log_cursor, log_stuck_since;
+  int exited, status, done;
+#ifdef SF_MONITOR_DEBUG
+  unsigned long takeovers, replays, tombs_made, parked;
+#endif
+};
+
+struct call_info {
+  struct sf_call call;
+  struct sf_addr peer;
+  char path[PATH_MAX]; /* the path opened, or the fd's link */
+};
+
+/* ---- small containers ---- */
+
+static struct held *vec_push(struct heldvec *v, const struct held *h) {
+  if (v->n == v->cap) {
+    size_t cap = v->cap ? v->cap * 2 : 16;
+    struct held *nv = realloc(v->v, cap * sizeof *nv);
+    if (!nv) return NULL;
+    v->v = nv, v->cap = cap;
+  }
+  v->v[v->n] = *h;
+  return &v->v[v->n++];
+}
+
+static void vec_remove_ordered(struct heldvec *v, size_t i) {
+  memmove(&v->v[i], &v->v[i + 1], (v->n - i - 1) * sizeof *v->v);
+  v->n--;
+}
+
+static ssize_t vec_find_tid(const struct heldvec *v, int32_t tid) {
+  for (size_t i = 0; i < v->n; i++)
+    if (v->v[i].tid == tid) return (ssize_t)i;
+  return -1;
+}
+
+static void heap_swap(struct heldvec *h, size_t a, size_t b) {
+  struct held t = h->v[a];
+  h->v[a] = h->v[b], h->v[b] = t;
+}
+
+static void heap_up(struct heldvec *h, size_t i) {
+  for (; i > 0 && h->v[(i - 1) / 2].deadline > h->v[i].deadline; i = (i - 1) / 2) heap_swap(h, i, (i - 1) / 2);
+}
+
+static void heap_down(struct heldvec *h, size_t i) {
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, min = i;
+    if (l < h->n && h->v[l].deadline < h->v[min].deadline) min = l;
+    if (r < h->n && h->v[r].deadline < h->v[min].deadline) min = r;
+    if (min == i) return;
+    heap_swap(h, i, min);
+    i = min;
+  }
+}
+
+static int heap_push(struct heldvec *h, const struct held *e) {
+  if (!vec_push(h, e)) return -1;
+  heap_up(h, h->n - 1);
+  return 0;
+}
+
+static void heap_remove(struct heldvec *h, size_t i) {
+  h->v[i] = h->v[--h->n];
+  if (i < h->n) {
+    heap_up(h, i);
+    heap_down(h, i);
+  }
+}
+
+/* ---- the target ---- */
+
+static ssize_t read_mem(pid_t tid, uint64_t addr, void *buf, size_t len) {
+  struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
+  return process_vm_readv(tid, &local, 1, &remote, 1, 0);
+}
+
+/* A NUL-terminated string, read a page at a time: a read crossing into an unmapped page fails whole. */
+static int read_cstr(pid_t tid, uint64_t addr, char *buf, size_t cap) {
+  size_t got = 0;
+  while (got < cap - 1) {
+    size_t room = 4096 - ((addr + got) & 4095);
+    if (room > cap - 1 - got) room = cap - 1 - got;
+    ssize_t n = read_mem(tid, addr + got, buf + got, room);
+    if (n <= 0) return -1;
+    if (memchr(buf + got, 0, (size_t)n)) return 0;
+    got += (size_t)n;
+  }
+  buf[cap - 1] = 0;
+  return 0;
+}
+
+static int id_valid(struct run *r, uint64_t id) {
+  return ioctl(r->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
+static int proc_link(pid_t tid, const char *what, char *buf, size_t len) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/%s", (int)tid, what);
+  ssize_t n = readlink(path, buf, len - 1);
+  if (n < 0) return -1;
+  buf[n] = 0;
+  return 0;
+}
+
+static int fd_link(pid_t tid, int fd, char *buf, size_t len) {
+  char what[32];
+  snprintf(what, sizeof what, "fd/%d", fd);
+  return proc_link(tid, what, buf, len);
+}
+
+static int fd_kind(pid_t tid, int fd) {
+  char path[64];
+  struct stat st;
+  snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)tid, fd);
+  if (stat(path, &st) != 0) return SF_FD_UNKNOWN;
+  return S_ISSOCK(st.st_mode) ? SF_FD_SOCKET : S_ISFIFO(st.st_mode) ? SF_FD_PIPE : SF_FD_FILE;
+}
+
+/* The thread group of a thread, cached per tid and revalidated by /proc/<tgid>/task/<tid>. */
+static pid_t tgid_of(struct run *r, pid_t tid) {
+  char path[64], buf[1024];
+  typeof(r->tgids[0]) *slot = &r->tgids[(unsigned)tid % 64];
+  if (slot->tid == tid) {
+    snprintf(path, sizeof path, "/proc/%d/task/%d", (int)slot->tgid, (int)tid);
+    if (access(path, F_OK) == 0) return slot->tgid;
+  }
+  snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return tid;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return tid;
+  buf[n] = 0;
+  char *line = strstr(buf, "\nTgid:");
+  if (!line) return tid;
+  slot->tid = tid;
+  slot->tgid = (pid_t)atoi(line + 6);
+  return slot->tgid;
+}
+
+/* A copy of the target thread's fd (pidfd_getfd needs ptrace access: the addon is the target's ancestor). */
+static int target_fd(struct run *r, pid_t tid, int fd) {
+  int pidfd = -1;
+  if (r->thread_pidfd) {
+    pidfd = sf_pidfd_open(tid, PIDFD_THREAD);
+    if (pidfd < 0 && errno == EINVAL) r->thread_pidfd = 0;
+  }
+  if (pidfd < 0) pidfd = sf_pidfd_open(tgid_of(r, tid), 0);
+  if (pidfd < 0) return -1;
+  int copy = sf_pidfd_getfd(pidfd, fd);
+  int err = errno;
+  close(pidfd);
+  errno = err;
+  return copy;
+}
+
+/* ---- describing a call for sf_decide ---- */
+
+static int is_open(int sys) {
+  int shape = sf_sys_shape(sys);
+  return shape == SF_SHAPE_OPENAT || shape == SF_SHAPE_OPEN;
+}
+
+static int call_fd(const struct held *h) {
+  switch (sf_sys_shape(h->sys)) {
+  case SF_SHAPE_OPENAT:
+  case SF_SHAPE_OPEN: return -1;
+  case SF_SHAPE_MOVE: return (int)(h->sys == SF_SYS_sendfile ? h->args[0] : h->args[2]);
+  default: return (int)h->args[0];
+  }
+}
+
+/* The absolute form of the path being opened, joined like the preload engine does (no normalisation). */
+static int read_open_path(struct run *r, const struct held *h, char *out, size_t len) {
+  int at = sf_sys_shape(h->sys) == SF_SHAPE_OPENAT;
+  char rel[PATH_MAX], base[PATH_MAX];
+  if (read_cstr(h->tid, at ? h->args[1] : h->args[0], rel, sizeof rel) != 0 || !id_valid(r, h->id)) return -1;
+  if (rel[0] == '/') {
+    snprintf(out, len, "%s", rel);
+    return 0;
+  }
+  int dirfd = at ? (int)h->args[0] : AT_FDCWD;
+  if ((dirfd == AT_FDCWD ? proc_link(h->tid, "cwd", base, sizeof base) : fd_link(h->tid, dirfd, base, sizeof base)) != 0) {
+    snprintf(out, len, "%s", rel);
+    return 0;
+  }
+  const char *p = rel;
+  while (p[0] == '.' && p[1] == '/') p += 2;
+  size_t bl = strcmp(base, "/") == 0 ? 0 : strlen(base), pl = strlen(p);
+  if (bl + 1 + pl >= len) return -1; /* longer than PATH_MAX: the kernel refuses it too */
+  memcpy(out, base, bl);
+  out[bl] = '/';
+  memcpy(out + bl + 1, p, pl + 1);
+  return 0;
+}
+
+static void socket_peer(struct run *r, const struct held *h, struct call_info *ci) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  int copy = target_fd(r, h->tid, ci->call.fd);
+  if (copy < 0) return;
+  if (getpeername(copy, (struct sockaddr *)&ss, &len) == 0 &&
+      sf_addr_from_sockaddr((struct sockaddr *)&ss, len, &ci->peer) == 0)
+    ci->call.peer = &ci->peer;
+  close(copy);
+}
+
+static int connect_peer(struct run *r, const struct held *h, struct call_info *ci) {
+  struct sockaddr_storage ss;
+  size_t len = h->args[2] < sizeof ss ? (size_t)h->args[2] : sizeof ss;
+  ssize_t n = read_mem(h->tid, h->args[1], &ss, len);
+  if (n > 0 && !id_valid(r, h->id)) return -1;
+  if (n > 0 && sf_addr_from_sockaddr((struct sockaddr *)&ss, (socklen_t)n, &ci->peer) == 0) ci->call.peer = &ci->peer;
+  return 0;
+}
+
+/* Fills what some rule for this syscall filters on. -1 when the task left the call meanwhile. */
+static int describe(struct run *r, const struct held *h, struct call_info *ci) {
+  const struct sf_plan *p = r->m->plan;
+  uint64_t bit = 1ull << h->sys;
+  ci->call = (struct sf_call){ .sys = h->sys, .fd = call_fd(h), .fd_kind = SF_FD_UNKNOWN };
+  ci->path[0] = 0;
+  if (is_open(h->sys)) {
+    if (!(p->path_used & bit)) return 0;
+    if (read_open_path(r, h, ci->path, sizeof ci->path) != 0) return id_valid(r, h->id) ? 0 : -1;
+    ci->call.path_bits = sf_plan_path_bits(p, ci->path);
+    return 0;
+  }
+  if (ci->call.fd < 0 || !((p->path_used | p->kind_used | p->addr_used) & bit)) return 0;
+  ci->call.fd_kind = fd_kind(h->tid, ci->call.fd);
+  if (ci->call.fd_kind == SF_FD_FILE && (p->path_used & bit) && fd_link(h->tid, ci->call.fd, ci->path, sizeof ci->path) == 0)
+    ci->call.path_bits = sf_plan_path_bits(p, ci->path);
+  if (p->addr_used & bit) {
+    if (h->sys == SF_SYS_connect) return connect_peer(r, h, ci);
+    if (ci->call.fd_kind == SF_FD_SOCKET) socket_peer(r, h, ci);
+  }
+  return 0;
+}
+
+/* ---- the fault log ---- */
+
+/* Delivers every complete entry once, in order, whoever wrote it (the preload in the target, or us). */
+static void drain_log(struct run *r, int final) {
+  struct sf_shm *shm = r->m->shm;
+  if (!shm) return;
+  uint64_t end = __atomic_load_n(&shm->log_next, __ATOMIC_ACQUIRE);
+  if (end > shm->log_capacity) end = shm->log_capacity;
+  const struct sf_log_entry *log = sf_shm_log(shm);
+  while (r->log_cursor < end) {
+    const struct sf_log_entry *e = &log[r->log_cursor];
+    if (!__atomic_load_n(&e->ready, __ATOMIC_ACQUIRE)) {
+      uint64_t now = sf_now_ns();
+      if (!r->log_stuck_since) r->log_stuck_since = now;
+      if (!final && now - r->log_stuck_since < LOG_STUCK_NS) return;
+      r->log_cursor++, r->log_stuck_since = 0; /* its writer died between reserving and completing it */
+      continue;
+    }
+    struct sf_log_entry copy;
+    memcpy(&copy, e, sizeof copy);
+    r->log_cursor++, r->log_stuck_since = 0;
+    if (r->m->cb.on_fault) r->m->cb.on_fault(r->m->cb.ctx, &copy);
+  }
+}
+
+static void fault_target(struct run *r, const struct held *h, struct call_info *ci, char *buf, size_t len) {
+  buf[0] = 0;
+  if (is_open(h->sys) && !ci->path[0] && read_open_path(r, h, ci->path, sizeof ci->path) != 0) ci->path[0] = 0;
+  if (ci->path[0])
+    snprintf(buf, len, "%s", ci->path);
+  else if (ci->call.peer && h->sys == SF_SYS_connect)
+    sf_addr_format(ci->call.peer, buf, len);
+  else if (ci->call.fd >= 0 && fd_link(h->tid, ci->call.fd, buf, len) != 0)
+    buf[0] = 0;
+}
+
+static void log_fault(struct run *r, const struct held *h, struct call_info *ci) {
+  char target[SF_TARGET_MAX];
+  fault_target(r, h, ci, target, sizeof target);
+  sf_log_fault(r->m->shm, &h->d, h->sys, tgid_of(r, h->tid), h->tid, ci->call.fd, target);
+  drain_log(r, 0);
+}
+
+/* ---- answering ---- */
+
+static int send_resp(struct run *r, uint64_t id, int cont, int64_t val, int32_t err) {
+  memset(r->resp, 0, r->resp_size);
+  r->resp->id = id;
+  r->resp->flags = cont ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0;
+  r->resp->val = cont ? 0 : val;
+  r->resp->error = cont ? 0 : err;
+  while (ioctl(r->listener, SECCOMP_IOCTL_NOTIF_SEND, r->resp) != 0)
+    if (errno != EINTR) return -errno;
+  return 0;
+}
+
+static void tomb_add(struct run *r, const struct held *h) {
+  ssize_t old = vec_find_tid(&r->tombs, h->tid);
+  if (old >= 0) vec_remove_ordered(&r->tombs, (size_t)old);
+  if (r->tombs.n == TOMBS_MAX) vec_remove_ordered(&r->tombs, 0);
+#ifdef SF_MONITOR_DEBUG
+  r->tombs_made++;
+#endif
+  struct held *t = vec_push(&r->tombs, h);
+  if (t) t->io_fd = -1;
+}
+
+/* Sends h's answer. ENOENT: the task was interrupted meanwhile and will restart the call. */
+static void answer(struct run *r, struct held *h) {
+  h->answered = 1;
+  int rc = send_resp(r, h->id, h->cont, h->val, h->err);
+  TRACE("answer id=%llx tid=%d sys=%d rc=%d\n", (unsigned long long)h->id, h->tid, h->sys, rc);
+  if (rc == -ENOENT && h->sys >= 0 &&
+      !(h->d.action == SF_ACT_KILL && h->d.value == SIGKILL))
+    tomb_add(r, h);
+}
+
+static void continue_call(struct run *r, struct held *h) {
+  h->cont = 1;
+  answer(r, h);
+}
+
+static void arm_timer(struct run *r) {
+  uint64_t next = r->delays.n ? r->delays.v[0].deadline : 0;
+  if (next == r->timer_armed) return;
+  struct itimerspec its = { { 0, 0 }, { (time_t)(next / 1000000000ull), (long)(next % 1000000000ull) } };
+  timerfd_settime(r->timer_fd, TFD_TIMER_ABSTIME, &its, NULL); /* all zero disarms */
+  r->timer_armed = next;
+}
+
+static void hold_delay(struct run *r, struct held *h) {
+  h->cont = 1;
+  if (h->deadline <= sf_now_ns() || heap_push(&r->delays, h) != 0) {
+    answer(r, h);
+    return;
+  }
+  arm_timer(r);
+}
+
+static void on_timer(struct run *r) {
+  uint64_t ticks;
+  if (read(r->timer_fd, &ticks, sizeof ticks) < 0) { /* EAGAIN: already handled */ }
+  r->timer_armed = 0; /* an absolute timer that expired stays disarmed */
+  uint64_t now = sf_now_ns();
+  while (r->delays.n && r->delays.v[0].deadline <= now) {
+    struct held h = r->delays.v[0];
+    heap_remove(&r->delays, 0);
+    answer(r, &h);
+  }
+  arm_timer(r);
+}
+
+/* ---- short transfers: done here, with a copy of the target's fd, on the target's behalf ---- */
+
+enum { IO_DIRECT, IO_NOWAIT_SOCKET, IO_NOWAIT_OTHER };
+
+/* Files are read and written in place. A blocking pipe, socket or terminal must not block this thread:
+ * the transfer is tried without waiting and parked on poll() until the fd is ready. */
+static int io_mode(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) return IO_DIRECT;
+  int fl = fcntl(fd, F_GETFL);
+  if (fl >= 0 && (fl & O_NONBLOCK)) return IO_DIRECT; /* the call itself would return EAGAIN */
+  return S_ISSOCK(st.st_mode) ? IO_NOWAIT_SOCKET : IO_NOWAIT_OTHER;
+}
+
+struct xfer {
+  int write, sock, pos, flags;
+  off_t off;
+  size_t n, nriov;
+};
+
+/* The transfer a short decision asks for, or -1 when this call is not shortened here (other syscalls,
+ * recvfrom/sendto with an address, nothing to cut): it then proceeds unchanged. */
+static int short_plan(struct run *r, const struct held *h, struct xfer *x) {
+  const uint64_t *a = h->args;
+  memset(x, 0, sizeof *x);
+  x->off = -1;
+  size_t nriov = 1;
+  switch (h->sys) {
+  case SF_SYS_write: x->write = 1; /* fall through */
+  case SF_SYS_read: break;
+  case SF_SYS_pwrite64: x->write = 1; /* fall through */
+  case SF_SYS_pread64: x->pos = 1, x->off = (off_t)a[3]; break;
+  case SF_SYS_sendto: x->write = 1; /* fall through */
+  case SF_SYS_recvfrom:
+    if (a[4]) return -1;
+    x->sock = 1, x->flags = (int)a[3];
+    break;
+  case SF_SYS_writev: x->write = 1; /* fall through */
+  case SF_SYS_readv:
+    nriov = (size_t)a[2];
+    if (nriov == 0 || nriov > REMOTE_IOV_MAX) return -1;
+    break;
+  default: return -1;
+  }
+  if (h->sys == SF_SYS_readv || h->sys == SF_SYS_writev) {
+    if (read_mem(h->tid, a[1], r->riov, nriov * sizeof *r->riov) != (ssize_t)(nriov * sizeof *r->riov)) return -1;
+  } else {
+    r->riov[0] = (struct iovec){ (void *)(uintptr_t)a[1], (size_t)a[2] };
+  }
+  size_t limit = h->d.value > 0 ? (size_t)h->d.value : 0, total = 0;
+  for (size_t i = 0; i < nriov && total <= limit; i++) total += r->riov[i].iov_len;
+  if (total <= limit) return -1;
+  if (limit > SHORT_MAX_BYTES) limit = SHORT_MAX_BYTES;
+  size_t left = limit, i = 0; /* cut the remote iovecs down to limit bytes */
+  for (; i < nriov && left; i++) {
+    if (r->riov[i].iov_len > left) r->riov[i].iov_len = left;
+    left -= r->riov[i].iov_len;
+  }
+  x->n = limit, x->nriov = i;
+  return 0;
+}
+
+static char *iobuf(struct run *r, size_t n) {
+  if (n == 0) n = 1;
+  if (n > r->iobuf_cap) {
+    char *b = realloc(r->iobuf, n);
+    if (!b) return NULL;
+    r->iobuf = b, r->iobuf_cap = n;
+  }
+  return r->iobuf;
+}
+
+static ssize_t do_io(int fd, const struct xfer *x, char *buf, size_t n, int mode) {
+  if (x->sock || mode == IO_NOWAIT_SOCKET) {
+    int flags = x->flags | MSG_NOSIGNAL | (mode == IO_NOWAIT_SOCKET ? MSG_DONTWAIT : 0);
+    return x->write ? send(fd, buf, n, flags) : recv(fd, buf, n, flags);
+  }
+  if (x->pos) return x->write ? pwrite(fd, buf, n, x->off) : pread(fd, buf, n, x->off);
+  if (mode == IO_NOWAIT_OTHER) {
+    struct iovec iov = { buf, n };
+    ssize_t rc = x->write ? pwritev2(fd, &iov, 1, -1, RWF_NOWAIT) : preadv2(fd, &iov, 1, -1, RWF_NOWAIT);
+    if (rc >= 0 || errno != EOPNOTSUPP) return rc;
+    struct pollfd p = { fd, x->write ? POLLOUT : POLLIN, 0 }; /* a terminal, a character device */
+    if (poll(&p, 1, 0) != 1) {
+      errno = EAGAIN;
+      return -1;
+    }
+  }
+  return x->write ? write(fd, buf, n) : read(fd, buf, n);
+}
+
+/* One attempt at h's transfer through fd. 1: answered in h; 0: would block; -1: the task left the call. */
+static int short_step(struct run *r, struct held *h, int fd) {
+  struct xfer x;
+  if (short_plan(r, h, &x) != 0) {
+    h->cont = 1;
+    return 1;
+  }
+  char *buf = iobuf(r, x.n);
+  if (!buf) {
+    h->cont = 1;
+    return 1;
+  }
+  struct iovec local = { buf, x.n };
+  ssize_t got = x.write && x.n ? process_vm_readv(h->tid, &local, 1, r->riov, x.nriov, 0) : (ssize_t)x.n;
+  if (!id_valid(r, h->id)) return -1;
+  if (got < 0) {
+    h->err = -EFAULT;
+    return 1;
+  }
+  h->io_events = x.write ? POLLOUT : POLLIN;
+  ssize_t done = do_io(fd, &x, buf, (size_t)got, h->io_nowait);
+  if (done < 0 && errno == EAGAIN && h->io_nowait != IO_DIRECT) return 0;
+  if (done < 0) {
+    h->err = -errno;
+    if (errno == EPIPE && !(x.sock && (x.flags & MSG_NOSIGNAL))) /* what the kernel does to the writer */
+      syscall(SYS_tgkill, tgid_of(r, h->tid), h->tid, SIGPIPE);
+    return 1;
+  }
+  h->val = done;
+  if (!x.write && done > 0) { /* the one write into target memory: the bytes its read got */
+    local.iov_len = (size_t)done;
+    size_t left = (size_t)done, i = 0;
+    for (; i < x.nriov && left; i++) {
+      if (r->riov[i].iov_len > left) r->riov[i].iov_len = left;
+      left -= r->riov[i].iov_len;
+    }
+    if (process_vm_writev(h->tid, &local, 1, r->riov, i, 0) != done) h->err = -EFAULT;
+  }
+  return 1;
+}
+
+/* Runs one step and files h by its outcome; takes ownership of fd. */
+static void short_settle(struct run *r, struct held *h, int fd, int rc) {
+  if (rc == 0) {
+    h->io_fd = fd;
+#ifdef SF_MONITOR_DEBUG
+    r->parked++;
+#endif
+    if (vec_push(&r->ios, h)) return;
+    h->io_fd = -1, h->cont = 1, rc = 1; /* out of memory: let the call run as it is */
+  }
+  close(fd);
+  if (rc < 0) {
+    h->answered = 0; /* interrupted before the transfer: its restart does it */
+    tomb_add(r, h);
+  } else {
+    answer(r, h);
+  }
+}
+
+static void start_short(struct run *r, struct held *h) {
+  int fd = target_fd(r, h->tid, (int)h->args[0]);
+  if (fd < 0) {
+    if (errno == EBADF) h->err = -EBADF; /* what the call itself would say */
+    else h->cont = 1;
+    answer(r, h);
+    return;
+  }
+  h->io_nowait = io_mode(fd);
+  short_settle(r, h, fd, short_step(r, h, fd));
+}
+
+/* Parked transfers whose fd became ready (revents parallel to r->ios as polled), and every IO_CHECK_MS
+ * the ones whose task is gone (they would hold a copy of its socket open). */
+static void on_io(struct run *r, const struct pollfd *pfds, size_t n) {
+  uint64_t now = sf_now_ns();
+  int check = now - r->io_checked >= IO_CHECK_MS * NS_PER_MS;
+  if (check) r->io_checked = now;
+  for (size_t i = n; i-- > 0;) { /* backwards: removal moves the last entry, already seen, into i */
+    struct held h = r->ios.v[i];
+    int rc;
+    if (pfds[i].revents) rc = short_step(r, &h, h.io_fd);
+    else if (check && !id_valid(r, h.id)) rc = -1;
+    else continue;
+    if (rc == 0) continue;
+    r->ios.v[i] = r->ios.v[--r->ios.n];
+    short_settle(r, &h, h.io_fd, rc);
+  }
+}
+
+/* ---- one notification ---- */
+
+/* How many arguments the syscall takes: the registers past them hold leftovers that differ when the
+ * program itself retries after EINTR (a kernel restart keeps every register). */
+static int nargs(int sys) {
+  switch (sys) {
+  case SF_SYS_fsync:
+  case SF_SYS_fdatasync: return 1;
+  case SF_SYS_creat: return 2;
+  case SF_SYS_read: case SF_SYS_write: case SF_SYS_readv: case SF_SYS_writev: case SF_SYS_recvmsg:
+  case SF_SYS_sendmsg: case SF_SYS_connect: case SF_SYS_open: return 3;
+  case SF_SYS_pread64: case SF_SYS_pwrite64: case SF_SYS_sync_file_range: case SF_SYS_openat:
+  case SF_SYS_sendfile: return 4;
+  case SF_SYS_preadv: case SF_SYS_pwritev: return 5;
+  default: return 6;
+  }
+}
+
+static int same_call(const struct held *a, const struct held *b) {
+  return a->nr == b->nr && memcmp(a->args, b->args, (size_t)nargs(a->sys) * sizeof a->args[0]) == 0;
+}
+
+static void replay(struct run *r, struct held *t) {
+  if (t->d.action == SF_ACT_SHORT && !t->answered) {
+    start_short(r, t);
+  } else if (t->d.action == SF_ACT_DELAY) {
+    hold_delay(r, t); /* the rest of the original deadline */
+  } else {
+    answer(r, t);
+  }
+}
+
+/* 1 if h is the restart of a call already decided (and now handled), 0 if it is a new call. */
+static int resume_restart(struct run *r, const struct held *h) {
+  struct heldvec *lists[2] = { &r->delays, &r->ios };
+  for (int k = 0; k < 2; k++) {
+    ssize_t i = vec_find_tid(lists[k], h->tid);
+    if (i < 0) continue;
+    struct held *old = &lists[k]->v[i];
+    if (id_valid(r, old->id)) return 0; /* cannot be: the thread is in a new call */
+    TRACE("held tid=%d same=%d\n", h->tid, same_call(old, h));
+    if (same_call(old, h)) {
+      old->id = h->id;
+#ifdef SF_MONITOR_DEBUG
+      r->takeovers++;
+#endif
+      return 1;
+    }
+    if (old->io_fd >= 0) close(old->io_fd);
+    if (k == 0) heap_remove(&r->delays, (size_t)i), arm_timer(r);
+    else r->ios.v[i] = r->ios.v[--r->ios.n];
+    break;
+  }
+  ssize_t i = vec_find_tid(&r->tombs, h->tid);
+  if (i < 0) return 0;
+  struct held t = r->tombs.v[i];
+  vec_remove_ordered(&r->tombs, (size_t)i);
+  TRACE("tomb tid=%d same=%d\n", h->tid, same_call(&t, h));
+  if (!same_call(&t, h)) return 0;
+  t.id = h->id;
+#ifdef SF_MONITOR_DEBUG
+  r->replays++;
+#endif
+  replay(r, &t);
+  return 1;
+}
+
+static void apply(struct run *r, struct held *h) {
+  switch (h->d.action) {
+  case SF_ACT_ERRNO:
+    h->err = -h->d.value;
+    answer(r, h);
+    break;
+  case SF_ACT_KILL:
+    /* Signal first, then fail the call: a CONTINUE could let it run before a SIGKILL lands. */
+    kill(tgid_of(r, h->tid), h->d.value);
+    h->err = -EINTR;
+    answer(r, h);
+    break;
+  case SF_ACT_DELAY:
+    h->deadline = sf_now_ns() + (uint64_t)(h->d.value > 0 ? h->d.value : 0) * NS_PER_MS;
+    hold_delay(r, h);
+    break;
+  case SF_ACT_SHORT: start_short(r, h); break;
+  default: continue_call(r, h); break;
+  }
+}
+
+static void on_notification(struct run *r) {
+  memset(r->req, 0, r->req_size);
+  if (ioctl(r->listener, SECCOMP_IOCTL_NOTIF_RECV, r->req) != 0) return; /* ENOENT: the task left first */
+  const struct seccomp_notif *n = r->req;
+  struct held h = { .id = n->id, .tid = (int32_t)n->pid, .nr = n->data.nr, .io_fd = -1 };
+  memcpy(h.args, n->data.args, sizeof h.args);
+  h.sys = n->data.arch == AUDIT_ARCH_X86_64 ? sf_sys_from_nr(n->data.nr) : -1;
+  h.d.rule = -1;
+  if (h.sys < 0 || !r->m->shm || !r->m->plan) {
+    continue_call(r, &h);
+    return;
+  }
+  TRACE("notif id=%llx tid=%d nr=%d a0=%llx\n", (unsigned long long)h.id, h.tid, h.nr, (unsigned long long)h.args[0]);
+  if (resume_restart(r, &h)) return;
+  struct call_info ci;
+  if (describe(r, &h, &ci) != 0) return; /* the task left the call: it comes back as a new one, uncounted */
+  if (!sf_decide(r->m->shm, r->m->plan, &ci.call, &h.d)) {
+    continue_call(r, &h);
+    return;
+  }
+  log_fault(r, &h, &ci);
+  apply(r, &h);
+}
+
+/* ---- the listener, the control socket, the loop ---- */
+
+static void drop_held(struct run *r) {
+  for (size_t i = 0; i < r->ios.n; i++) close(r->ios.v[i].io_fd);
+  r->ios.n = r->delays.n = r->tombs.n = 0;
+  arm_timer(r);
+}
+
+static void close_listener(struct run *r) {
+  if (r->listener < 0) return;
+  close(r->listener); /* every task that had the filter is gone: every held call is void */
+  r->listener = -1;
+  drop_held(r);
+}
+
+static void take_listener(struct run *r, int fd) {
+  if (r->listener >= 0 || r->broken) {
+    close(fd);
+    return;
+  }
+  r->listener = fd;
+#ifndef SF_NO_SYNC_WAKEUP
+  /* 6.6+: wake the monitor and the target on the waker's CPU. Older kernels: EINVAL/ENOTTY, ignored. */
+  ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+#endif
+}
+
+static void report_error(struct run *r, const char *msg, int exec_errno) {
+  if (r->m->cb.on_error) r->m->cb.on_error(r->m->cb.ctx, msg, exec_errno);
+}
+
+static void on_message(struct run *r, char *buf, ssize_t n, int fd) {
+  int v = 0;
+  if (n >= 5) memcpy(&v, buf + 1, sizeof v);
+  buf[n] = 0;
+  switch (buf[0]) {
+  case 'P':
+    if (r->m->cb.on_started) r->m->cb.on_started(r->m->cb.ctx, v);
+    break;
+  case 'L':
+    if (fd >= 0) take_listener(r, fd), fd = -1;
+    break;
+  case 'F': report_error(r, buf + 1, 0); break;
+  case 'E': {
+    char msg[160];
+    snprintf(msg, sizeof msg, "cannot execute the target: %s", strerror(v));
+    report_error(r, msg, v);
+    break;
+  }
+  case 'X':
+    r->status = v, r->exited = 1, r->done = 1;
+    break;
+  default: break;
+  }
+  if (fd >= 0) close(fd);
+}
+
+static void on_ctl(struct run *r) {
+  while (!r->done) {
+    char buf[513];
+    union {
+      struct cmsghdr h;
+      char b[CMSG_SPACE(4 * sizeof(int))];
+    } u;
+    struct iovec iov = { buf, sizeof buf - 1 };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof u.b };
+    ssize_t n = recvmsg(r->m->ctl_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    int fd = -1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); n >= 0 && c; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; i++) {
+        int got;
+        memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof got);
+        if (fd < 0) fd = got;
+        else close(got);
+      }
+    }
+    if (n <= 0) { /* the shim is gone without an 'X' */
+      if (fd >= 0) close(fd);
+      r->done = 1;
+      return;
+    }
+    on_message(r, buf, n, fd);
+  }
+}
+
+static void on_wake(struct run *r) {
+  uint64_t v;
+  if (read(r->m->wake_fd, &v, sizeof v) < 0) return;
+  int sig = __atomic_exchange_n(&r->m->pending_kill, 0, __ATOMIC_SEQ_CST);
+  if (sig <= 0) return;
+  char msg[5] = { 'K' };
+  memcpy(msg + 1, &sig, sizeof sig);
+  send(r->m->ctl_fd, msg, sizeof msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static struct pollfd *poll_set(struct run *r, size_t n) {
+  if (n > r->pfds_cap) {
+    struct pollfd *p = malloc(n * sizeof *p);
+    if (!p) return NULL;
+    if (r->pfds != r->pfds_small) free(r->pfds);
+    r->pfds = p, r->pfds_cap = n;
+  }
+  return r->pfds;
+}
+
+static void step(struct run *r) {
+  enum { CTL, WAKE, LISTENER, TIMER, FIXED };
+  size_t nios = r->ios.n;
+  struct pollfd *p = poll_set(r, FIXED + nios);
+  if (!p) nios = 0, p = r->pfds; /* FIXED always fits */
+  p[CTL] = (struct pollfd){ r->m->ctl_fd, POLLIN, 0 };
+  p[WAKE] = (struct pollfd){ r->m->wake_fd, POLLIN, 0 };
+  p[LISTENER] = (struct pollfd){ r->listener, POLLIN, 0 };
+  p[TIMER] = (struct pollfd){ r->timer_fd, POLLIN, 0 };
+  for (size_t i = 0; i < nios; i++) p[FIXED + i] = (struct pollfd){ r->ios.v[i].io_fd, r->ios.v[i].io_events, 0 };
+  int timeout = r->m->seccomp ? -1 : PRELOAD_TICK_MS;
+  if (nios && (timeout < 0 || timeout > IO_CHECK_MS)) timeout = IO_CHECK_MS;
+  if (poll(p, FIXED + nios, timeout) < 0 && errno != EINTR) {
+    report_error(r, "monitor: poll failed", 0);
+    r->done = 1;
+    return;
+  }
+  if (nios) on_io(r, p + FIXED, nios); /* first: the others change r->ios */
+  if (p[LISTENER].revents & POLLIN) on_notification(r);
+  if (p[LISTENER].revents & (POLLHUP | POLLERR | POLLNVAL)) close_listener(r);
+  if (p[TIMER].revents) on_timer(r);
+  if (p[WAKE].revents) on_wake(r);
+  if (p[CTL].revents) on_ctl(r);
+  drain_log(r, 0);
+}
+
+static int run_init(struct run *r, struct sf_monitor *m) {
+  struct seccomp_notif_sizes sizes = { 0 };
+  r->m = m;
+  r->listener = -1;
+  r->thread_pidfd = 1;
+  r->pfds = r->pfds_small, r->pfds_cap = sizeof r->pfds_small / sizeof *r->pfds_small;
+  r->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (r->timer_fd < 0) return -1;
+  if (!m->seccomp) return 0;
+  /* The kernel's structs may be larger than the headers' (SECCOMP_GET_NOTIF_SIZES, 5.0). */
+  if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0) return -1;
+  r->req_size = sizes.seccomp_notif > sizeof *r->req ? sizes.seccomp_notif : sizeof *r->req;
+  r->resp_size = sizes.seccomp_notif_resp > sizeof *r->resp ? sizes.seccomp_notif_resp : sizeof *r->resp;
+  r->req = calloc(1, r->req_size);
+  r->resp = calloc(1, r->resp_size);
+  return r->req && r->resp ? 0 : -1;
+}
+
+static void run_free(struct run *r) {
+  drop_held(r);
+  if (r->listener >= 0) close(r->listener);
+  if (r->timer_fd >= 0) close(r->timer_fd);
+  free(r->delays.v), free(r->ios.v), free(r->tombs.v);
+  free(r->req), free(r->resp), free(r->iobuf);
+  if (r->pfds != r->pfds_small) free(r->pfds);
+  free(r);
+}
+
+void sf_monitor_run(struct sf_monitor *m) {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the main thread's business */
+  struct run *r = calloc(1, sizeof *r);
+  if (!r) {
+    if (m->cb.on_error) m->cb.on_error(m->cb.ctx, "monitor: out of memory", 0);
+    if (m->cb.on_exit) m->cb.on_exit(m->cb.ctx, -1);
+    return; /* sf_monitor_destroy closes the control socket: the shim kills the tree */
+  }
+  if (run_init(r, m) != 0) {
+    /* Without a working monitor the target must not run: kill it, wait for the shim's report. */
+    report_error(r, "monitor: cannot set up (out of memory or file descriptors)", 0);
+    r->broken = 1;
+    sf_monitor_request_kill(m, SIGKILL);
+  }
+  while (!r->done) step(r);
+  drop_held(r); /* after 'X' every task is gone: no held call can be answered */
+  drain_log(r, 1);
+  int status = r->exited ? r->status : -1;
+#ifdef SF_MONITOR_DEBUG
+  fprintf(stderr, "monitor: restarts taken over %lu, tombstones %lu, replayed %lu, transfers parked %lu\n",
+          r->takeovers, r->tombs_made, r->replays, r->parked);
+#endif
+  run_free(r);
+  if (m->cb.on_exit) m->cb.on_exit(m->cb.ctx, status);
+}
+
+int sf_monitor_init(struct sf_monitor *m, int ctl_fd, struct sf_shm *shm, const struct sf_plan *plan, int seccomp,
+                    const struct sf_monitor_callbacks *cb) {
+  memset(m, 0, sizeof *m);
+  m->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (m->wake_fd < 0) return -errno;
+  m->ctl_fd = ctl_fd;
+  m->shm = shm;
+  m->plan = plan;
+  m->seccomp = seccomp;
+  if (cb) m->cb = *cb;
+  return 0;
+}
+
+void sf_monitor_request_kill(struct sf_monitor *m, int sig) {
+  int cur = __atomic_load_n(&m->pending_kill, __ATOMIC_SEQ_CST);
+  do {
+    if (cur == SIGKILL) break; /* never downgrade a pending SIGKILL */
+  } while (!__atomic_compare_exchange_n(&m->pending_kill, &cur, sig, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+  uint64_t one = 1;
+  if (write(m->wake_fd, &one, sizeof one) < 0) { /* the counter is already non-zero: a wake-up is pending */ }
+}
+
+void sf_monitor_destroy(struct sf_monitor *m) {
+  if (m->ctl_fd >= 0) close(m->ctl_fd);
+  if (m->wake_fd >= 0) close(m->wake_fd);
+  m->ctl_fd = m->wake_fd = -1;
+}

@@ -1,0 +1,428 @@
+/*
+ * sysfault-shim: the target's parent. Started by Node with the control socket as fd 3 (protocol in
+ * native/seccomp/monitor.h):
+ *   sysfault-shim [--seccomp NR,NR,...] [--no-wait-killable] -- /abs/path/to/target argv0 args...
+ * It forks the target, installs the seccomp user-notification filter in the child right before execve
+ * (--seccomp), hands the listener to the monitor, reports the pid and the exit status, signals the whole
+ * tree on request and kills it when the controller goes away. Plain C, no sysfault core code.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+#ifndef __X32_SYSCALL_BIT
+#define __X32_SYSCALL_BIT 0x40000000
+#endif
+
+#define CTL_FD 3
+#define MAX_NRS 64
+#define EXIT_SETUP 125
+
+/* Facts the child leaves for the shim in a MAP_SHARED page (the child cannot use any syscall a plan
+ * can name once its filter is installed, so no pipe write). */
+struct facts {
+  volatile int listener_fd;
+  volatile int fail_errno;   /* setup failure: errno, with fail_stage */
+  volatile int exec_errno;   /* execve failed */
+  char fail_stage[64];
+};
+
+static struct {
+  int nrs[MAX_NRS];
+  int nnrs;
+  int seccomp;
+  int wait_killable;
+  char *path;
+  char **argv;
+} opt = { .wait_killable = 1 };
+
+static pid_t orig_ppid;
+static pid_t target_pid = -1;
+static int target_status;
+static int target_done;
+
+static void die_setup(const char *msg) {
+  fprintf(stderr, "sysfault-shim: %s\n", msg);
+  exit(EXIT_SETUP);
+}
+
+static void parse_args(int argc, char **argv) {
+  int i = 1;
+  for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+    if (strcmp(argv[i], "--no-wait-killable") == 0) {
+      opt.wait_killable = 0;
+    } else if (strcmp(argv[i], "--seccomp") == 0 && i + 1 < argc) {
+      char *s = argv[++i], *end;
+      opt.seccomp = 1;
+      while (*s) {
+        long nr = strtol(s, &end, 10);
+        if (end == s || nr < 0 || nr > 1023 || opt.nnrs == MAX_NRS || (*end && *end != ','))
+          die_setup("bad --seccomp list");
+        opt.nrs[opt.nnrs++] = (int)nr;
+        s = *end ? end + 1 : end;
+      }
+    } else {
+      die_setup("usage: sysfault-shim [--seccomp NR,...] [--no-wait-killable] -- PATH ARGV0 [ARGS...]");
+    }
+  }
+  if (i + 2 >= argc) die_setup("missing PATH ARGV0 after --");
+  opt.path = argv[i + 1];
+  opt.argv = &argv[i + 2];
+}
+
+/* ---- control messages ---- */
+
+static void send_msg(char type, const void *body, size_t len) {
+  char buf[512];
+  if (len > sizeof buf - 1) len = sizeof buf - 1;
+  buf[0] = type;
+  memcpy(buf + 1, body, len);
+  while (send(CTL_FD, buf, len + 1, MSG_NOSIGNAL) < 0 && errno == EINTR) {}
+}
+
+static void send_int(char type, int v) { send_msg(type, &v, sizeof v); }
+
+static int send_fd(int fd) {
+  char type = 'L';
+  struct iovec iov = { &type, 1 };
+  union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  ssize_t n;
+  while ((n = sendmsg(CTL_FD, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {}
+  return n < 0 ? -1 : 0;
+}
+
+/* ---- the whole tree: every process whose parent chain reaches the shim ---- */
+
+struct proc { pid_t pid, ppid; char state; };
+
+static int read_stat(pid_t pid, struct proc *p) {
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  char *rp = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+  int ppid;
+  char state;
+  if (!rp || sscanf(rp + 1, " %c %d", &state, &ppid) != 2) return -1;
+  p->pid = pid;
+  p->ppid = ppid;
+  p->state = state;
+  return 0;
+}
+
+static int by_pid(const void *a, const void *b) {
+  return ((const struct proc *)a)->pid - ((const struct proc *)b)->pid;
+}
+
+/* 1 if procs[i] descends from the shim. memo: 0 unknown, 1 in, 2 out. The /proc snapshot is not atomic
+ * (pids are reused), so the walk is bounded by n steps. */
+static int in_tree(struct proc *procs, size_t n, unsigned char *memo, size_t i, pid_t self) {
+  size_t chain[64], depth = 0;
+  int verdict = 2;
+  for (size_t steps = 0; steps < n; steps++) {
+    if (memo[i]) { verdict = memo[i]; break; }
+    if (depth < 64) chain[depth++] = i;
+    if (procs[i].ppid == self) { verdict = 1; break; }
+    struct proc key = { .pid = procs[i].ppid };
+    struct proc *parent = bsearch(&key, procs, n, sizeof key, by_pid);
+    if (!parent) break;
+    i = (size_t)(parent - procs);
+  }
+  while (depth) memo[chain[--depth]] = (unsigned char)verdict;
+  return verdict == 1;
+}
+
+/* Signals every live descendant once; returns how many there were. */
+static int signal_tree_once(int sig) {
+  static struct proc *procs;
+  static size_t cap;
+  size_t n = 0;
+  DIR *d = opendir("/proc");
+  if (!d) return 0;
+  for (struct dirent *e; (e = readdir(d));) {
+    char *end;
+    long pid = strtol(e->d_name, &end, 10);
+    if (*end || pid <= 0) continue;
+    if (n == cap) {
+      size_t ncap = cap ? cap * 2 : 1024;
+      struct proc *np = realloc(procs, ncap * sizeof *np);
+      if (!np) break;
+      procs = np;
+      cap = ncap;
+    }
+    if (read_stat((pid_t)pid, &procs[n]) == 0) n++;
+  }
+  closedir(d);
+  qsort(procs, n, sizeof *procs, by_pid);
+  unsigned char *memo = calloc(n ? n : 1, 1);
+  if (!memo) return 0;
+  pid_t self = getpid();
+  int live = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!in_tree(procs, n, memo, i, self) || procs[i].state == 'Z' || procs[i].state == 'X') continue;
+    kill(procs[i].pid, sig);
+    live++;
+  }
+  free(memo);
+  return live;
+}
+
+static void reap(void) {
+  int st;
+  pid_t p;
+  while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+    if (p == target_pid) {
+      target_status = st;
+      target_done = 1;
+    }
+  }
+}
+
+/* The tree can fork while it is being signalled: the children of a process killed meanwhile reparent
+ * to the shim (subreaper) and show up in the next pass. With SIGKILL, repeat until none is alive. */
+static void signal_tree(int sig) {
+  if (sig != SIGKILL) {
+    signal_tree_once(sig);
+    return;
+  }
+  struct timespec pause = { 0, 1000000 };
+  for (int pass = 0; pass < 10000 && signal_tree_once(SIGKILL) > 0; pass++) {
+    reap();
+    nanosleep(&pause, NULL);
+  }
+}
+
+static void kill_all_and_exit(void) {
+  signal_tree(SIGKILL);
+  while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {}
+  _exit(1);
+}
+
+/* ---- the child ---- */
+
+static void child_fail(struct facts *f, const char *stage) {
+  f->fail_errno = errno;
+  snprintf(f->fail_stage, sizeof f->fail_stage, "%s", stage);
+  _exit(EXIT_SETUP);
+}
+
+static int install_filter(struct facts *f) {
+  struct sock_filter prog[8 + MAX_NRS];
+  int n = 0, k = opt.nnrs;
+  prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+  prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
+  prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+  prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+  prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, __X32_SYSCALL_BIT, 0, 1);
+  prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+  for (int i = 0; i < k; i++)
+    prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)opt.nrs[i], (uint8_t)(k - i), 0);
+  prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
+  struct sock_fprog fprog = { .len = (unsigned short)n, .filter = prog };
+
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(f, "prctl(PR_SET_NO_NEW_PRIVS)");
+  long fd = -1;
+  if (opt.wait_killable)
+    fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                 SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &fprog);
+  if (fd < 0 && (!opt.wait_killable || errno == EINVAL))
+    fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &fprog);
+  if (fd < 0) child_fail(f, "seccomp(SECCOMP_SET_MODE_FILTER)");
+  return (int)fd;
+}
+
+/* From here on only syscalls no plan can name (syscalls.h): prctl, seccomp, getppid, kill, getpid,
+ * close, execve, exit_group. */
+static void run_child(struct facts *f, const sigset_t *orig_mask, pid_t shim) {
+  close(CTL_FD);
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != shim) _exit(EXIT_SETUP);
+  sigprocmask(SIG_SETMASK, orig_mask, NULL);
+  if (opt.seccomp) {
+    int fd = install_filter(f);
+    f->listener_fd = fd;
+    kill(getpid(), SIGSTOP); /* the shim takes the listener with pidfd_getfd, then SIGCONTs us */
+    close(fd);
+  }
+  extern char **environ;
+  execve(opt.path, opt.argv, environ);
+  f->exec_errno = errno;
+  _exit(errno == ENOENT ? 127 : 126);
+}
+
+/* ---- the shim ---- */
+
+static int fail_setup(pid_t pid, const char *what, int err) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "seccomp: %s: %s", what, strerror(err));
+  send_msg('F', msg, strlen(msg));
+  kill(pid, SIGKILL);
+  return -1;
+}
+
+/* Waits for the child's self-stop, moves its listener to the monitor, lets it go on to execve. */
+static int hand_over_listener(pid_t pid, struct facts *f) {
+  int st;
+  while (waitpid(pid, &st, WUNTRACED) < 0)
+    if (errno != EINTR) return -1;
+  if (!WIFSTOPPED(st)) { /* setup failed in the child (the facts page says why), or it was killed */
+    target_status = st;
+    target_done = 1;
+    return 0;
+  }
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd < 0) return fail_setup(pid, "pidfd_open", errno);
+  int fd = (int)syscall(SYS_pidfd_getfd, pidfd, f->listener_fd, 0); /* CLOEXEC by definition */
+  int err = errno;
+  close(pidfd);
+  if (fd < 0) return fail_setup(pid, "pidfd_getfd", err);
+  int sent = send_fd(fd);
+  err = errno;
+  close(fd);
+  if (sent < 0) return fail_setup(pid, "handing the listener over", err);
+  kill(pid, SIGCONT);
+  return 0;
+}
+
+/* The target ended: report why, after its whole tree is gone. */
+static void report_exit(struct facts *f) {
+  int status = target_status;
+  if (f->fail_stage[0]) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "seccomp: %s: %s", f->fail_stage, strerror(f->fail_errno));
+    send_msg('F', msg, strlen(msg));
+    status = EXIT_SETUP << 8;
+  } else if (f->exec_errno) {
+    send_int('E', f->exec_errno);
+    status = (f->exec_errno == ENOENT ? 127 : 126) << 8;
+  }
+  send_int('X', status);
+}
+
+static void on_signal(int sfd) {
+  struct signalfd_siginfo si;
+  while (read(sfd, &si, sizeof si) == sizeof si) {
+    switch (si.ssi_signo) {
+    case SIGCHLD: reap(); break;
+    case SIGTERM: signal_tree(SIGTERM); break;
+    case SIGHUP: /* our death signal, or a terminal hangup the target gets by itself */
+      if (getppid() != orig_ppid) kill_all_and_exit();
+      break;
+    default: break; /* SIGINT, SIGQUIT: the terminal sends them to the target's process group too */
+    }
+  }
+}
+
+static void on_control(void) {
+  char buf[64];
+  ssize_t n = recv(CTL_FD, buf, sizeof buf, MSG_DONTWAIT);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) kill_all_and_exit(); /* controller gone */
+  int sig;
+  if (n == 1 + (ssize_t)sizeof sig && buf[0] == 'K') {
+    memcpy(&sig, buf + 1, sizeof sig);
+    if (sig > 0 && sig < _NSIG) signal_tree(sig);
+  }
+}
+
+int main(int argc, char **argv) {
+  struct stat st;
+  int type = 0;
+  socklen_t tlen = sizeof type;
+  if (fstat(CTL_FD, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+      getsockopt(CTL_FD, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_SEQPACKET)
+    die_setup("fd 3 is not the control socket (this program is started by sysfault)");
+  fcntl(CTL_FD, F_SETFD, FD_CLOEXEC);
+  parse_args(argc, argv);
+
+  sigset_t mask, orig_mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGQUIT);
+  sigprocmask(SIG_BLOCK, &mask, &orig_mask);
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) die_setup("signalfd failed");
+
+  orig_ppid = getppid();
+  prctl(PR_SET_PDEATHSIG, SIGHUP);
+  struct pollfd hup = { CTL_FD, 0, 0 };
+  if (getppid() != orig_ppid || (poll(&hup, 1, 0) == 1 && (hup.revents & POLLHUP)))
+    _exit(1); /* the controller died before we got here */
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+  struct facts *f = mmap(NULL, sizeof *f, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (f == MAP_FAILED) die_setup("mmap failed");
+  f->listener_fd = -1;
+
+  pid_t shim = getpid();
+  target_pid = fork();
+  if (target_pid < 0) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "fork: %s", strerror(errno));
+    send_msg('F', msg, strlen(msg));
+    send_int('X', EXIT_SETUP << 8);
+    return 0;
+  }
+  if (target_pid == 0) {
+    close(sfd);
+    run_child(f, &orig_mask, shim);
+  }
+  send_int('P', target_pid);
+  if (opt.seccomp && hand_over_listener(target_pid, f) < 0) {
+    /* the shim's own hand-over failed and said so ('F'); the child was SIGKILLed before execve */
+    while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {}
+    send_int('X', EXIT_SETUP << 8);
+    return 0;
+  }
+
+  struct pollfd pfd[2] = { { sfd, POLLIN, 0 }, { CTL_FD, POLLIN, 0 } };
+  for (;;) {
+    reap();
+    if (target_done) {
+      errno = 0;
+      if (waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD) break; /* the whole tree is gone */
+    }
+    if (poll(pfd, 2, -1) < 0 && errno != EINTR) kill_all_and_exit();
+    if (pfd[1].revents) on_control();
+    if (pfd[0].revents) on_signal(sfd);
+  }
+  report_exit(f);
+  return 0;
+}

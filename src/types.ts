@@ -1,0 +1,155 @@
+/**
+ * Public types: the plan as written (input), the plan after validation (normalized), run options and the
+ * run result (result v1 of the contract, plus additive fields).
+ */
+import type { Stream } from 'node:stream';
+import type { z } from 'zod';
+import type { AddrFilter } from './addr.js';
+import type { actionSchema, planSchema, ruleSchema } from './schema.js';
+
+/** A plan as written in a file or passed as an object (plan v1). */
+export type PlanInput = z.input<ReturnType<typeof planSchema>>;
+/** One rule as written. */
+export type RuleInput = z.input<ReturnType<typeof ruleSchema>>;
+/** One action as written: exactly one of `errno`, `delayMs` (with optional `jitterMs`), `short`, `kill`. */
+export type ActionInput = z.input<typeof actionSchema>;
+
+/** What kind of file descriptor a rule applies to. */
+export type FdKind = 'any' | 'file' | 'socket' | 'pipe';
+
+/** An action after validation. */
+export type NormalizedAction =
+  | { readonly type: 'errno'; readonly errno: number; readonly name: string }
+  | { readonly type: 'delay'; readonly ms: number; readonly jitterMs: number }
+  | { readonly type: 'short'; readonly bytes: number }
+  | { readonly type: 'kill'; readonly signal: number; readonly name: string };
+
+/** A rule after validation: groups expanded, defaults filled in. */
+export interface NormalizedRule {
+  /** The rule's id (default `rule-<index>`). */
+  readonly id: string;
+  /** Syscall names after group expansion, deduplicated, in the order first named. */
+  readonly syscalls: readonly string[];
+  /** Path glob, or null for none. */
+  readonly path: string | null;
+  readonly fd: FdKind;
+  /** Address filter, or null for none. */
+  readonly addr: AddrFilter | null;
+  readonly after: number;
+  /** At most this many faults; null for no limit. */
+  readonly limit: number | null;
+  readonly probability: number;
+  readonly action: NormalizedAction;
+}
+
+/** A plan after validation. */
+export interface NormalizedPlan {
+  readonly version: 1;
+  /** The plan's seed as an unsigned 64-bit integer, or undefined when the plan has none. */
+  readonly seed: bigint | undefined;
+  readonly rules: readonly NormalizedRule[];
+}
+
+/** Which engine runs the target. */
+export type Engine = 'preload' | 'seccomp';
+/** Engine choice of {@link RunOptions.engine}. */
+export type EngineOption = Engine | 'auto';
+
+/** Per-syscall counters. */
+export interface SyscallCounts {
+  /** Calls intercepted (whole process tree). */
+  calls: number;
+  /** Calls that got an errno, a short transfer or a kill. */
+  faulted: number;
+  /** Calls that were delayed. */
+  delayed: number;
+}
+
+/** Per-rule counters. */
+export interface RuleStats {
+  id: string;
+  /** Calls that matched the rule's filters. */
+  matched: number;
+  /** Faults the rule injected. */
+  fired: number;
+}
+
+/** Text form of an injected action: `errno:EIO`, `delay:200ms`, `short:1`, `kill:SIGKILL`. */
+export type FaultAction = `errno:${string}` | `delay:${number}ms` | `short:${number}` | `kill:${string}`;
+
+/** One entry of the fault log. */
+export interface FaultRecord {
+  /** Sequence number across the whole run (gaps mean dropped entries). */
+  seq: number;
+  /** Id of the rule that fired. */
+  rule: string;
+  syscall: string;
+  pid: number;
+  tid: number;
+  /** The call's fd, or -1 when it has none (open). */
+  fd: number;
+  /** The file or address the call was about, or "" when unknown. */
+  target: string;
+  action: FaultAction;
+  /** Milliseconds since the run started. */
+  tMs: number;
+}
+
+/** How the target ended. */
+export interface ExitInfo {
+  /** Exit code, or null when a signal ended it. */
+  code: number | null;
+  /** Name of the signal that ended it (e.g. "SIGKILL"), or null. */
+  signal: string | null;
+}
+
+/** What a run reports (result v1 of the contract, plus additive fields). */
+export interface RunResult {
+  version: 1;
+  engine: Engine;
+  /** The seed used: a number, or a decimal string when it is 2^53 or more. */
+  seed: number | string;
+  durationMs: number;
+  exit: ExitInfo;
+  /** An entry for every syscall a rule names (after group expansion). */
+  counts: Record<string, SyscallCounts>;
+  rules: RuleStats[];
+  faults: FaultRecord[];
+  /** Fault-log entries lost to a full log (counts are never lost). */
+  dropped: number;
+  /** Additive: the run's id (also in the target's SYSFAULT_RUN_ID). */
+  runId: string;
+  /** Additive: the `timeout` ended the target. */
+  timedOut: boolean;
+  /** Additive: the AbortSignal ended the target. */
+  aborted: boolean;
+}
+
+/** One stdio entry, as child_process takes it. */
+export type StdioEntry = 'pipe' | 'ignore' | 'inherit' | Stream | number | null | undefined;
+
+/** Options of {@link run} and {@link spawn}. */
+export interface RunOptions {
+  /** The plan: an object, or the path of a .json/.yaml/.yml file. */
+  plan?: PlanInput | string | undefined;
+  /** Extra rules, appended after the plan's: one-line `--fault` specs or rule objects. */
+  faults?: readonly (string | RuleInput)[] | undefined;
+  /** Seed (overrides the plan's): a non-negative integer < 2^53, a bigint or a decimal string of a u64. */
+  seed?: number | bigint | string | undefined;
+  /** Engine: 'auto' (default) picks seccomp for static and Go binaries, preload otherwise. */
+  engine?: EngineOption | undefined;
+  /** Kill the target's whole tree (SIGKILL) after this many milliseconds; the result has timedOut. */
+  timeout?: number | undefined;
+  /** Environment of the target, merged over process.env unless extendEnv is false. */
+  env?: Readonly<Record<string, string | undefined>> | undefined;
+  /** Default true: env is merged over process.env. */
+  extendEnv?: boolean | undefined;
+  /** Working directory of the target. */
+  cwd?: string | undefined;
+  /** Default 'inherit'. */
+  stdio?: 'inherit' | 'pipe' | 'ignore' | readonly [StdioEntry, StdioEntry, StdioEntry] | undefined;
+  /** Aborting kills the target's whole tree (SIGKILL); the result has aborted. */
+  signal?: AbortSignal | undefined;
+  /** Fault-log capacity in entries (default 10000). */
+  logCapacity?: number | undefined;
+}

@@ -6,7 +6,9 @@
  *   ?        one character other than "/"
  *   [abc]    one character of the set; ranges "[a-z]"; "[!a-z]" or "[^a-z]" negates; "]" first is literal
  *   \c       the character c itself (escapes *, ?, [ and \)
- * At most 253 bytes of UTF-8, no NUL.
+ * A glob without "/" is matched against the file's base name ("*.wal" matches /any/dir/x.wal); one with "/"
+ * against the whole absolute path. At most 253 bytes of UTF-8, no NUL. This check is stricter than the C
+ * matcher (native/core/decide.c), which treats an unclosed "[" literally and "a**b" like "a*b" across "/".
  */
 
 /** Longest glob, in UTF-8 bytes (the wire format stores 254 bytes with a NUL). */

@@ -122,6 +122,7 @@ describe('valid plans', () => {
     expect(loadPlan(write('contract.json', JSON.stringify(CONTRACT_PLAN, null, 2)))).toEqual(fromObject);
     expect(loadPlan(write('contract.yaml', CONTRACT_YAML))).toEqual(fromObject);
     expect(loadPlan(write('contract.yml', CONTRACT_YAML))).toEqual(fromObject);
+    expect(parsePlanText(CONTRACT_YAML, 'inline.yaml')).toEqual(fromObject);
   });
 
   it('keeps every digit of a u64 seed, in YAML, JSON and as a string', () => {

@@ -210,7 +210,7 @@ static void sf_describe_fd(struct sf_call *call) {
   if (info->state != FD_KNOWN) fd_lookup(call->fd, info);
   call->fd_kind = info->kind;
   call->path_bits = info->path_bits;
-  if ((sf_plan.addr_used & bit) && info->kind == SF_FD_SOCKET) {
+  if ((sf_plan.addr_used & bit) && info->kind == SF_FD_SOCKET && !call->peer) {
     if (info->peer_state != FD_KNOWN) fd_peer(call->fd, info);
     call->peer = &info->peer;
   }

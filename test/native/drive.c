@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #endif
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -246,6 +247,19 @@ int main(int argc, char **argv) {
             (unsigned long long)shm->rules[r].matched, (unsigned long long)shm->rules[r].fired);
   fprintf(stderr, "drive: log entries=%llu dropped=%llu\n", (unsigned long long)shm->log_next,
           (unsigned long long)shm->log_dropped);
+  /* everything the run opened must be closed again: list what is left besides stdio and the region */
+  DIR *d = opendir("/proc/self/fd");
+  for (struct dirent *e; d && (e = readdir(d));) {
+    int fd = atoi(e->d_name);
+    char link[256] = "";
+    if (e->d_name[0] == '.' || fd <= 2 || fd == memfd || fd == dirfd(d)) continue;
+    char p[64];
+    snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(p, link, sizeof link - 1);
+    link[n > 0 ? n : 0] = 0;
+    fprintf(stderr, "drive: fd left open: %d -> %s\n", fd, link);
+  }
+  if (d) closedir(d);
   if (exit_status < 0) return 125;
   return WIFSIGNALED(exit_status) ? 128 + WTERMSIG(exit_status) : WEXITSTATUS(exit_status);
 }

@@ -1,7 +1,9 @@
 /* restart N PERIOD_US HANDLER_US [eintr]: N fsyncs on a temp file while another thread signals the
  * fsyncing thread every PERIOD_US; the handler sleeps HANDLER_US. With SA_RESTART (default) the kernel
  * restarts an interrupted call; with "eintr" the call fails with EINTR and is retried here. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>

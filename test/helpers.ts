@@ -1,0 +1,86 @@
+// Shared test helpers: run a fixture under sysfault and collect what the program itself printed.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+// @ts-expect-error plain ESM helper without types
+import { fixture as fixturePath } from './fixtures/build.mjs';
+import { spawn } from '../src/index.js';
+import type { PlanInput, RunOptions, RunResult } from '../src/types.js';
+
+export const fixture = fixturePath as (name: string) => string;
+
+export interface Observed {
+  result: RunResult;
+  stdout: string;
+  stderr: string;
+  /** stdout split into lines, without the empty last one. */
+  lines: string[];
+}
+
+/** Runs a fixture (by its build name, or an absolute path) under sysfault, capturing its output. */
+export async function runFixture(name: string, args: string[], options: RunOptions = {}): Promise<Observed> {
+  const command = name.startsWith('/') ? name : fixture(name);
+  const handle = spawn(command, args, { timeout: 60_000, ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  handle.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  handle.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const result = await handle.result;
+  return { result, stdout, stderr, lines: stdout.split('\n').filter((l) => l !== '') };
+}
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh private directory, removed after the file's tests. */
+export function scratch(): string {
+  const d = mkdtempSync(join(tmpdir(), 'sysfault-test-'));
+  dirs.push(d);
+  return d;
+}
+
+/** A plan from rules, with a fixed seed unless given. */
+export function plan(rules: PlanInput['rules'], seed = 1): PlanInput {
+  return { version: 1, seed, rules };
+}
+
+/** A line-echo TCP server on 127.0.0.1 (ephemeral port) for the client fixtures. */
+export async function echoServer(): Promise<{ port: number; server: Server }> {
+  const server = createServer((socket) => {
+    let buffered = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (data: string) => {
+      buffered += data;
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        socket.write(`pong ${buffered.slice(0, nl).split(' ')[1] ?? ''}\n`);
+        buffered = buffered.slice(nl + 1);
+      }
+    });
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('no port');
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { port: address.port, server };
+}
+
+/** An unused loopback port (bound then released). */
+export async function unusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (!address || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+/** The parts of a fault list that must agree between runs and engines (pids and times never do). */
+export function faultSignature(result: RunResult): string[] {
+  return result.faults.map((f) => `${f.rule} ${f.syscall} ${f.action} ${f.target.replace(/^\/tmp\/sysfault-test-[^/]+\//, '<dir>/').replace(/^127\.0\.0\.1:\d+$/, '<addr>')}`);
+}

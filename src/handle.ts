@@ -154,13 +154,12 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
     const session = this.#session;
 
     const env: Record<string, string> = { ...setup.env, SYSFAULT_RUN_ID: this.runId };
-    if (setup.preloadLib !== undefined) {
-      env.LD_PRELOAD = setup.env.LD_PRELOAD ? `${setup.preloadLib}:${setup.env.LD_PRELOAD}` : setup.preloadLib;
-      env.SYSFAULT_SHM = session.shmPath;
-    }
+    // The shim adds the preload library to the target's LD_PRELOAD itself, so that it is never preloaded.
+    if (setup.preloadLib !== undefined) env.SYSFAULT_SHM = session.shmPath;
     const numbers = native.syscallNumbers();
     const shimArgs = [
       ...(seccomp ? ['--seccomp', this.#named.map((i) => numbers[i]).join(',')] : []),
+      ...(setup.preloadLib !== undefined ? ['--preload', setup.preloadLib] : []),
       '--',
       setup.executable,
       setup.command,

@@ -68,6 +68,19 @@ struct held {
   short io_events;
 };
 
+/* Path-filter facts of one (thread, fd), valid while the fd refers to the same file (dev, ino): spares
+ * the readlink (about 2.8 us of a 14 us path-filtered call). Like the preload engine's open-time cache, a
+ * rename after open is not seen. */
+struct path_memo {
+  pid_t tid;
+  int fd;
+  dev_t dev;
+  ino_t ino;
+  uint64_t bits;
+  char path[SF_TARGET_MAX]; /* enough for the fault log */
+};
+#define PATH_MEMOS 256
+
 struct heldvec {
   struct held *v;
   size_t n, cap;
@@ -86,6 +99,7 @@ struct run {
   uint64_t io_checked;
   int thread_pidfd;      /* PIDFD_THREAD works (6.9) */
   struct { pid_t tid, tgid; } tgids[64];
+  struct path_memo paths[PATH_MEMOS];
   struct iovec riov[REMOTE_IOV_MAX];
   char *iobuf;
   size_t iobuf_cap;
@@ -205,12 +219,12 @@ static int fd_link(pid_t tid, int fd, char *buf, size_t len) {
   return proc_link(tid, what, buf, len);
 }
 
-static int fd_kind(pid_t tid, int fd) {
+/* The kind of the file the fd refers to; st is what stat() says about that file. */
+static int fd_kind(pid_t tid, int fd, struct stat *st) {
   char path[64];
-  struct stat st;
   snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)tid, fd);
-  if (stat(path, &st) != 0) return SF_FD_UNKNOWN;
-  return S_ISSOCK(st.st_mode) ? SF_FD_SOCKET : S_ISFIFO(st.st_mode) ? SF_FD_PIPE : SF_FD_FILE;
+  if (stat(path, st) != 0) return SF_FD_UNKNOWN;
+  return S_ISSOCK(st->st_mode) ? SF_FD_SOCKET : S_ISFIFO(st->st_mode) ? SF_FD_PIPE : SF_FD_FILE;
 }
 
 /* The thread group of a thread, cached per tid and revalidated by /proc/<tgid>/task/<tid>. */
@@ -311,6 +325,21 @@ static int connect_peer(struct run *r, const struct held *h, struct call_info *c
   return 0;
 }
 
+static void file_path_bits(struct run *r, const struct held *h, const struct stat *st, struct call_info *ci) {
+  struct path_memo *m = &r->paths[((unsigned)h->tid * 31u + (unsigned)ci->call.fd) % PATH_MEMOS];
+  if (m->tid == h->tid && m->fd == ci->call.fd && m->dev == st->st_dev && m->ino == st->st_ino) {
+    ci->call.path_bits = m->bits;
+    memcpy(ci->path, m->path, sizeof m->path);
+    return;
+  }
+  if (fd_link(h->tid, ci->call.fd, ci->path, sizeof ci->path) != 0) return;
+  ci->call.path_bits = sf_plan_path_bits(r->m->plan, ci->path);
+  *m = (struct path_memo){ .tid = h->tid, .fd = ci->call.fd, .dev = st->st_dev, .ino = st->st_ino, .bits = ci->call.path_bits };
+  size_t n = strnlen(ci->path, sizeof m->path - 1);
+  memcpy(m->path, ci->path, n);
+  m->path[n] = 0;
+}
+
 /* Fills what some rule for this syscall filters on. -1 when the task left the call meanwhile. */
 static int describe(struct run *r, const struct held *h, struct call_info *ci) {
   const struct sf_plan *p = r->m->plan;
@@ -324,9 +353,9 @@ static int describe(struct run *r, const struct held *h, struct call_info *ci) {
     return 0;
   }
   if (ci->call.fd < 0 || !((p->path_used | p->kind_used | p->addr_used) & bit)) return 0;
-  ci->call.fd_kind = fd_kind(h->tid, ci->call.fd);
-  if (ci->call.fd_kind == SF_FD_FILE && (p->path_used & bit) && fd_link(h->tid, ci->call.fd, ci->path, sizeof ci->path) == 0)
-    ci->call.path_bits = sf_plan_path_bits(p, ci->path);
+  struct stat st;
+  ci->call.fd_kind = fd_kind(h->tid, ci->call.fd, &st);
+  if (ci->call.fd_kind == SF_FD_FILE && (p->path_used & bit)) file_path_bits(r, h, &st, ci);
   if (p->addr_used & bit) {
     if (h->sys == SF_SYS_connect) return connect_peer(r, h, ci);
     if (ci->call.fd_kind == SF_FD_SOCKET) socket_peer(r, h, ci);

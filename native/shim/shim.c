@@ -1,7 +1,8 @@
 /*
  * sysfault-shim: the target's parent. Started by Node with the control socket as fd 3 (protocol in
  * native/seccomp/monitor.h):
- *   sysfault-shim [--seccomp NR,NR,...] [--no-wait-killable] -- /abs/path/to/target argv0 args...
+ *   sysfault-shim [--seccomp NR,NR,...] [--no-wait-killable] [--preload LIB] -- /abs/path/to/target argv0 args...
+ * --preload puts LIB first in the target's LD_PRELOAD (only the target's: the shim itself is never preloaded).
  * It forks the target, installs the seccomp user-notification filter in the child right before execve
  * (--seccomp), hands the listener to the monitor, reports the pid and the exit status, signals the whole
  * tree on request and kills it when the controller goes away. Plain C, no sysfault core code.
@@ -57,6 +58,7 @@ static struct {
   int nnrs;
   int seccomp;
   int wait_killable;
+  char *preload;
   char *path;
   char **argv;
 } opt = { .wait_killable = 1 };
@@ -76,6 +78,8 @@ static void parse_args(int argc, char **argv) {
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
     if (strcmp(argv[i], "--no-wait-killable") == 0) {
       opt.wait_killable = 0;
+    } else if (strcmp(argv[i], "--preload") == 0 && i + 1 < argc) {
+      opt.preload = argv[++i];
     } else if (strcmp(argv[i], "--seccomp") == 0 && i + 1 < argc) {
       char *s = argv[++i], *end;
       opt.seccomp = 1;
@@ -87,7 +91,7 @@ static void parse_args(int argc, char **argv) {
         s = *end ? end + 1 : end;
       }
     } else {
-      die_setup("usage: sysfault-shim [--seccomp NR,...] [--no-wait-killable] -- PATH ARGV0 [ARGS...]");
+      die_setup("usage: sysfault-shim [--seccomp NR,...] [--no-wait-killable] [--preload LIB] -- PATH ARGV0 [ARGS...]");
     }
   }
   if (i + 2 >= argc) die_setup("missing PATH ARGV0 after --");
@@ -267,12 +271,23 @@ static int install_filter(struct facts *f) {
   return (int)fd;
 }
 
+static int set_preload(const char *lib) {
+  const char *old = getenv("LD_PRELOAD");
+  if (!old || !*old) return setenv("LD_PRELOAD", lib, 1);
+  size_t n = strlen(lib) + strlen(old) + 2;
+  char *value = malloc(n);
+  if (!value) return -1;
+  snprintf(value, n, "%s:%s", lib, old);
+  return setenv("LD_PRELOAD", value, 1);
+}
+
 /* From here on only syscalls no plan can name (syscalls.h): prctl, seccomp, getppid, kill, getpid,
  * close, execve, exit_group. */
 static void run_child(struct facts *f, const sigset_t *orig_mask, pid_t shim) {
   close(CTL_FD);
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != shim) _exit(EXIT_SETUP);
   sigprocmask(SIG_SETMASK, orig_mask, NULL);
+  if (opt.preload && set_preload(opt.preload) != 0) _exit(EXIT_SETUP);
   if (opt.seccomp) {
     int fd = install_filter(f);
     f->listener_fd = fd;

@@ -88,25 +88,56 @@ static int class_match(const char **pp, char c) {
   return matched != negate;
 }
 
-static int glob_at(const char *p, const char *t, int depth) {
+/* Backtracking over stars is exponential without memory ("*a*a*a*a*b" against a long run of "a" took
+ * seconds at 5 stars): each star remembers the text range from which it is known to fail. A `*` that fails
+ * from text offset lo has tried every start in [lo, hi], hi being the end of that segment; a `**` has tried
+ * [lo, end of text]. A later attempt inside that range fails at once, one that reaches it stops there.
+ * Offsets are stored plus one (0: nothing known); the memory is off for patterns or texts too long for it. */
+struct glob_memo {
+  const char *p0, *t0;
+  int on;
+  uint16_t lo[SF_PATH_MAX], hi[SF_PATH_MAX];
+};
+
+static int glob_at(struct glob_memo *g, const char *p, const char *t, int depth) {
   if (depth > 64) return 0;
   while (*p) {
     if (p[0] == '*' && p[1] == '*') {
+      size_t star = (size_t)(p - g->p0);
       p += 2;
       if (*p == '/') {
-        if (glob_at(p + 1, t, depth + 1)) return 1; /* zero directories */
+        if (glob_at(g, p + 1, t, depth + 1)) return 1; /* zero directories */
       }
-      for (const char *s = t;; s++) {
-        if (glob_at(p, s, depth + 1)) return 1;
-        if (!*s) return 0;
+      size_t at = (size_t)(t - g->t0) + 1;
+      if (g->on && g->lo[star] && at >= g->lo[star] && at <= g->hi[star]) return 0;
+      const char *s = t;
+      for (;; s++) {
+        if (g->on && g->lo[star] && (size_t)(s - g->t0) + 1 == g->lo[star]) {
+          s = g->t0 + g->hi[star] - 1;
+          break;
+        }
+        if (glob_at(g, p, s, depth + 1)) return 1;
+        if (!*s) break;
       }
+      if (g->on) g->lo[star] = (uint16_t)at, g->hi[star] = (uint16_t)(s - g->t0 + 1);
+      return 0;
     }
     if (*p == '*') {
+      size_t star = (size_t)(p - g->p0);
       p++;
-      for (const char *s = t;; s++) {
-        if (glob_at(p, s, depth + 1)) return 1;
-        if (!*s || *s == '/') return 0;
+      size_t at = (size_t)(t - g->t0) + 1;
+      if (g->on && g->lo[star] && at >= g->lo[star] && at <= g->hi[star]) return 0;
+      const char *s = t;
+      for (;; s++) {
+        if (g->on && g->lo[star] && (size_t)(s - g->t0) + 1 == g->lo[star]) {
+          s = g->t0 + g->hi[star] - 1;
+          break;
+        }
+        if (glob_at(g, p, s, depth + 1)) return 1;
+        if (!*s || *s == '/') break;
       }
+      if (g->on) g->lo[star] = (uint16_t)at, g->hi[star] = (uint16_t)(s - g->t0 + 1);
+      return 0;
     }
     if (!*t) return 0;
     if (*p == '?') {
@@ -135,7 +166,11 @@ int sf_glob_match(const char *pattern, const char *text) {
     const char *slash = strrchr(text, '/');
     if (slash) text = slash + 1;
   }
-  return glob_at(pattern, text, 0);
+  struct glob_memo g;
+  g.p0 = pattern, g.t0 = text;
+  g.on = strlen(pattern) < SF_PATH_MAX && strlen(text) < UINT16_MAX - 1;
+  if (g.on) memset(g.lo, 0, sizeof g.lo);
+  return glob_at(&g, pattern, text, 0);
 }
 
 uint64_t sf_plan_path_bits(const struct sf_plan *plan, const char *path) {

@@ -260,14 +260,14 @@ static int install_filter(struct facts *f) {
   prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
   struct sock_fprog fprog = { .len = (unsigned short)n, .filter = prog };
 
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(f, "prctl(PR_SET_NO_NEW_PRIVS)");
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(f, "seccomp: prctl(PR_SET_NO_NEW_PRIVS)");
   long fd = -1;
   if (opt.wait_killable)
     fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
                  SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &fprog);
   if (fd < 0 && (!opt.wait_killable || errno == EINVAL))
     fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &fprog);
-  if (fd < 0) child_fail(f, "seccomp(SECCOMP_SET_MODE_FILTER)");
+  if (fd < 0) child_fail(f, "seccomp: seccomp(SECCOMP_SET_MODE_FILTER)");
   return (int)fd;
 }
 
@@ -287,7 +287,7 @@ static void run_child(struct facts *f, const sigset_t *orig_mask, pid_t shim) {
   close(CTL_FD);
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != shim) _exit(EXIT_SETUP);
   sigprocmask(SIG_SETMASK, orig_mask, NULL);
-  if (opt.preload && set_preload(opt.preload) != 0) _exit(EXIT_SETUP);
+  if (opt.preload && set_preload(opt.preload) != 0) child_fail(f, "setting LD_PRELOAD");
   if (opt.seccomp) {
     int fd = install_filter(f);
     f->listener_fd = fd;
@@ -339,7 +339,7 @@ static void report_exit(struct facts *f) {
   int status = target_status;
   if (f->fail_stage[0]) {
     char msg[256];
-    snprintf(msg, sizeof msg, "seccomp: %s: %s", f->fail_stage, strerror(f->fail_errno));
+    snprintf(msg, sizeof msg, "%s: %s", f->fail_stage, strerror(f->fail_errno));
     send_msg('F', msg, strlen(msg));
     status = EXIT_SETUP << 8;
   } else if (f->exec_errno) {

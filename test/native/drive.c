@@ -116,18 +116,24 @@ static const char *action_name(uint32_t a) {
   return a < 5 ? n[a] : "?";
 }
 
-static void on_started(void *ctx, int pid) { fprintf(stderr, "drive: started pid %d\n", pid); }
+static void on_started(void *ctx, int pid) {
+  (void)ctx;
+  fprintf(stderr, "drive: started pid %d\n", pid);
+}
 static void on_fault(void *ctx, const struct sf_log_entry *e) {
+  (void)ctx;
   if (!quiet)
     fprintf(stderr, "drive: fault seq=%llu rule=%u sys=%s pid=%d tid=%d fd=%d action=%s:%d target=%s\n",
             (unsigned long long)e->seq, e->rule, sf_sys_name(e->sys), e->pid, e->tid, e->fd, action_name(e->action),
             e->value, e->target);
 }
 static void on_error(void *ctx, const char *msg, int exec_errno) {
+  (void)ctx;
   fprintf(stderr, "drive: error (exec_errno %d): %s\n", exec_errno, msg);
 }
 static int exit_status = -2;
 static void on_exit_cb(void *ctx, int status) {
+  (void)ctx;
   exit_status = status;
   if (status == -1) fprintf(stderr, "drive: exit unknown (shim vanished)\n");
   else if (WIFSIGNALED(status)) fprintf(stderr, "drive: exit signal %d\n", WTERMSIG(status));
@@ -194,6 +200,10 @@ int main(int argc, char **argv) {
     sargv[k++] = nrs;
     if (!wait_killable) sargv[k++] = "--no-wait-killable";
   }
+  if (!seccomp && preload) {
+    sargv[k++] = "--preload"; /* the shim puts it in the target's LD_PRELOAD, never in its own */
+    sargv[k++] = preload;
+  }
   sargv[k++] = "--";
   sargv[k++] = argv[i + 1];
   sargv[k++] = argv[i + 1];
@@ -205,7 +215,6 @@ int main(int argc, char **argv) {
     int keep = fcntl(memfd, F_GETFD);
     fcntl(memfd, F_SETFD, keep & ~FD_CLOEXEC); /* the target opens it by /proc path */
     setenv("SYSFAULT_SHM", env, 1);
-    if (preload) setenv("LD_PRELOAD", preload, 1);
   }
 
   int pair[2];
@@ -217,6 +226,7 @@ int main(int argc, char **argv) {
     _exit(125);
   }
   close(pair[1]);
+  free(sargv);
 
   struct sf_monitor m;
   struct sf_monitor_callbacks cb = { NULL, on_started, on_fault, on_error, on_exit_cb };

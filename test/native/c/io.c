@@ -67,6 +67,21 @@ int main(void) {
   }
   check("pwrite", buf, calls);
 
+  for (done = 0, calls = 0; done < LEN; calls++) { /* pwritev2 at an offset, then preadv back */
+    struct iovec iov = { (char *)msg + done, LEN - done };
+    ssize_t n = pwritev2(fd, &iov, 1, (off_t)(2 * LEN + done), 0);
+    if (n <= 0) return 2;
+    done += (size_t)n;
+  }
+  memset(buf, 0, sizeof buf);
+  for (done = 0; done < LEN;) {
+    struct iovec iov = { buf + done, LEN - done };
+    ssize_t n = preadv(fd, &iov, 1, (off_t)(2 * LEN + done));
+    if (n <= 0) return 2;
+    done += (size_t)n;
+  }
+  check("pwritev2+preadv", buf, calls);
+
   int sv[2];
   socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
   pid_t child = fork();

@@ -20,6 +20,7 @@ static long period_us, handler_us;
 static volatile long signals;
 
 static void on_usr1(int sig) {
+  (void)sig;
   signals++;
   if (handler_us) {
     struct timespec ts = { handler_us / 1000000, (handler_us % 1000000) * 1000 };
@@ -28,6 +29,7 @@ static void on_usr1(int sig) {
 }
 
 static void *storm(void *arg) {
+  (void)arg;
   struct timespec ts = { 0, period_us * 1000 };
   while (!done) {
     syscall(SYS_tgkill, getpid(), main_tid, SIGUSR1);

@@ -42,6 +42,8 @@ static int decode_rule(const unsigned char *r, unsigned index, struct sf_rule *o
   unsigned id_len = r[68];
   unsigned path_len = rd16(r + 132);
   out->jitter_ms = rd32(r + 388);
+  out->flags = rd32(r + 392);
+  out->value2 = (int32_t)rd32(r + 396);
 
   if (out->syscalls == 0) return fail(err, errlen, "names no syscall", index);
   if (SF_SYS_COUNT < 64 && (out->syscalls >> SF_SYS_COUNT) != 0) return fail(err, errlen, "unknown syscall bit", index);
@@ -65,6 +67,10 @@ static int decode_rule(const unsigned char *r, unsigned index, struct sf_rule *o
       return fail(err, errlen, "unknown action", index);
   }
   if (out->action != SF_ACT_DELAY && out->jitter_ms) return fail(err, errlen, "jitter without delay", index);
+  if (out->flags & ~(uint32_t)SF_FLAG_AFTER_CALL) return fail(err, errlen, "unknown flags", index);
+  if ((out->flags & SF_FLAG_AFTER_CALL) && out->action != SF_ACT_KILL)
+    return fail(err, errlen, "after-call flag on an action other than kill", index);
+  if (out->value2 != 0) return fail(err, errlen, "second value set for an action that takes none", index);
   if (out->has_addr > 1) return fail(err, errlen, "bad address flag", index);
   if (out->has_addr) {
     unsigned maxp = out->addr.family == 4 ? 32 : out->addr.family == 6 ? 128 : 0;
@@ -83,7 +89,7 @@ static int decode_rule(const unsigned char *r, unsigned index, struct sf_rule *o
     if (r[i]) return fail(err, errlen, "garbage after id", index);
   for (unsigned i = 134 + path_len; i < 388; i++)
     if (r[i]) return fail(err, errlen, "garbage after path", index);
-  for (unsigned i = 392; i < SF_WIRE_RULE; i++)
+  for (unsigned i = 400; i < SF_WIRE_RULE; i++)
     if (r[i]) return fail(err, errlen, "reserved bytes set", index);
   return 0;
 }

@@ -45,7 +45,13 @@ enum sf_shape {
 #define SF_PROB_ALWAYS (1ull << 32)
 
 enum sf_fd_kind { SF_FD_ANY = 0, SF_FD_FILE = 1, SF_FD_SOCKET = 2, SF_FD_PIPE = 3, SF_FD_UNKNOWN = 255 };
-enum sf_action { SF_ACT_NONE = 0, SF_ACT_ERRNO = 1, SF_ACT_DELAY = 2, SF_ACT_SHORT = 3, SF_ACT_KILL = 4 };
+enum sf_action {
+  SF_ACT_NONE = 0, SF_ACT_ERRNO = 1, SF_ACT_DELAY = 2, SF_ACT_SHORT = 3, SF_ACT_KILL = 4,
+  /* 5..9: network actions (issue 4); 10..14: storage actions (issue 5). Append only. */
+};
+
+/* sf_rule.flags: 0..7 storage, 8..15 network. */
+enum sf_rule_flag { SF_FLAG_AFTER_CALL = 1u << 0 /* the action happens after the call completes */ };
 
 /* An address filter: family 0 means "any host" (a ":port" filter); port 0 means any port. */
 struct sf_addr {
@@ -64,6 +70,8 @@ struct sf_rule {
   uint32_t action;         /* enum sf_action */
   int32_t value;           /* errno, signal, short byte count or delay ms */
   uint32_t jitter_ms;      /* extra seeded delay in [0, jitter_ms] for SF_ACT_DELAY */
+  uint32_t flags;          /* enum sf_rule_flag */
+  int32_t value2;          /* a second parameter, by action */
   uint32_t has_addr;
   struct sf_addr addr;
   char id[SF_ID_MAX];
@@ -88,7 +96,8 @@ struct sf_plan {
  *     0 u64 syscalls  8 u64 after  16 u64 limit  24 u64 prob_threshold  32 u32 fd_kind  36 u32 action
  *     40 i32 value  44 u32 has_addr  48 u8 family  49 u8 prefix  50 u16 port  52 u8[16] addr
  *     68 u8 id_len  69 char[63] id  132 u16 path_len  134 char[254] path  388 u32 jitter_ms
- *     392..511 zero (reserved; a decoder rejects non-zero bytes it does not know)
+ *     392 u32 flags  396 i32 value2
+ *     400..511 zero (reserved; a decoder rejects non-zero bytes it does not know)
  */
 #define SF_WIRE_HEADER 32
 #define SF_WIRE_RULE 512

@@ -3,6 +3,12 @@
 # Each test runs a real target under build/drive and checks its output, exit status and counters.
 set -u
 cd "$(dirname "$0")"
+# Start from stdin/stdout/stderr only: descriptors leaked by whatever runs us (a test runner's IPC pipe)
+# would otherwise show up in the targets and fail the "no fd leaked" checks.
+for fd in /proc/$$/fd/*; do
+  fd=${fd##*/}
+  [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-"
+done
 B=$PWD/build
 T=$(mktemp -d /tmp/sysfault-native.XXXXXX)
 trap 'rm -rf "$T"' EXIT

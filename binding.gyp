@@ -12,6 +12,7 @@
         "native/core/plan.c",
         "native/core/decide.c",
         "native/core/shm.c",
+        "native/core/shadow.c",
         "native/seccomp/monitor.c",
         "native/seccomp/features.c"
       ],
@@ -32,9 +33,11 @@
         "native/preload/preload.c",
         "native/core/plan.c",
         "native/core/decide.c",
-        "native/core/shm.c"
+        "native/core/shm.c",
+        "native/core/shadow.c"
       ],
-      "cflags": ["-fPIC", "-ftls-model=initial-exec", "-fno-stack-protector"],
+      "cflags": ["-fPIC", "-ftls-model=initial-exec", "-fno-stack-protector", "-fomit-frame-pointer"],
+      "configurations": { "Release": { "cflags!": ["-fno-omit-frame-pointer"] } },
       "ldflags": ["-Wl,-z,now"],
       "libraries": ["-ldl"]
     },

@@ -16,10 +16,12 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 extern "C" {
 #include "../core/sysfault.h"
 #include "../seccomp/monitor.h"
+#include "../core/shadow.h"
 }
 
 namespace {
@@ -85,6 +87,18 @@ void CallOnEvent(Napi::Env env, Napi::Function onEvent, std::nullptr_t *, Event 
 
 using EventTsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, Event, CallOnEvent>;
 
+// A power cut's settings from JS values; false when they do not fit.
+bool FillShadow(Napi::Env, Napi::Value dir, Napi::Value glob, Napi::Value flags, sf_shadow *out) {
+  std::memset(out, 0, sizeof *out);
+  if (!dir.IsString() || !glob.IsString()) return false;
+  std::string d = dir.As<Napi::String>().Utf8Value(), g = glob.As<Napi::String>().Utf8Value();
+  if (d.empty() || g.empty() || d.size() >= sizeof out->dir || g.size() >= sizeof out->glob) return false;
+  std::memcpy(out->dir, d.c_str(), d.size() + 1);
+  std::memcpy(out->glob, g.c_str(), g.size() + 1);
+  out->flags = flags.IsNumber() ? flags.As<Napi::Number>().Uint32Value() : 0;
+  return true;
+}
+
 class Session : public Napi::ObjectWrap<Session> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -114,6 +128,12 @@ class Session : public Napi::ObjectWrap<Session> {
     uint32_t capacity = opts.Get("logCapacity").ToNumber().Uint32Value();
     std::string runId = opts.Get("runId").ToString().Utf8Value();
     seccomp_ = opts.Get("seccomp").ToBoolean().Value();
+    // Power cut (issue 5): { shadowDir, powercutGlob, powercutFlags }; the monitor records syncs there.
+    if (opts.Has("shadowDir") && opts.Get("shadowDir").IsString()) {
+      shadow_ = std::make_unique<sf_shadow>();
+      if (!FillShadow(env, opts.Get("shadowDir"), opts.Get("powercutGlob"), opts.Get("powercutFlags"), shadow_.get()))
+        throw Napi::TypeError::New(env, "createSession: bad shadowDir or powercutGlob");
+    }
     Napi::Value onEvent = opts.Get("onEvent");
     if (!onEvent.IsFunction()) throw Napi::TypeError::New(env, "createSession: onEvent must be a function");
     onEvent_ = Napi::Persistent(onEvent.As<Napi::Function>());
@@ -173,6 +193,7 @@ class Session : public Napi::ObjectWrap<Session> {
     cb.on_exit = [](void *ctx, int status) { static_cast<Session *>(ctx)->Push(Event::kExit, status); };
     int rc = sf_monitor_init(&monitor_, ctlFd_, shm_, plan_.get(), seccomp_ ? 1 : 0, &cb);
     if (rc != 0) throw SystemError(env, "monitor", -rc);
+    monitor_.shadow = shadow_.get();
     ctlFd_ = -1;  // owned by the monitor now
     started_ = true;
     tsfn_ = EventTsfn::New(env, onEvent_.Value(), "sysfault-monitor", 0, 1, nullptr,
@@ -196,7 +217,7 @@ class Session : public Napi::ObjectWrap<Session> {
     Napi::Array calls = Napi::Array::New(env, SF_SYS_COUNT), faulted = Napi::Array::New(env, SF_SYS_COUNT),
                 delayed = Napi::Array::New(env, SF_SYS_COUNT);
     for (uint32_t i = 0; shm_ && i < SF_SYS_COUNT; i++) {
-      calls.Set(i, static_cast<double>(Load(&shm_->counts[i].calls)));
+      calls.Set(i, static_cast<double>(sf_shm_calls(shm_, static_cast<int>(i))));
       faulted.Set(i, static_cast<double>(Load(&shm_->counts[i].faulted)));
       delayed.Set(i, static_cast<double>(Load(&shm_->counts[i].delayed)));
     }
@@ -265,6 +286,7 @@ class Session : public Napi::ObjectWrap<Session> {
   }
 
   std::unique_ptr<sf_plan> plan_;
+  std::unique_ptr<sf_shadow> shadow_;
   sf_shm *shm_ = nullptr;
   size_t size_ = 0;
   int memfd_ = -1, ctlFd_ = -1, childFd_ = -1;
@@ -342,6 +364,46 @@ Napi::Value DecodePlan(const Napi::CallbackInfo &info) {
   return o;
 }
 
+// shadowBaseline(shadowDir, glob, root): records root's matching files as durable (before the run).
+Napi::Value ShadowBaseline(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  sf_shadow s;
+  if (!info[2].IsString() || !FillShadow(env, info[0], info[1], env.Undefined(), &s))
+    throw Napi::TypeError::New(env, "shadowBaseline: (shadowDir, glob, root) expected");
+  char err[512] = "";
+  if (sf_shadow_baseline(&s, info[2].As<Napi::String>().Utf8Value().c_str(), err, sizeof err) != 0)
+    throw Napi::Error::New(env, std::string("sysfault: ") + err);
+  return env.Undefined();
+}
+
+// shadowRestore(shadowDir, glob, root): applies the power cut; { restored: string[], removed: string[] }.
+Napi::Value ShadowRestore(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  sf_shadow s;
+  if (!info[2].IsString() || !FillShadow(env, info[0], info[1], env.Undefined(), &s))
+    throw Napi::TypeError::New(env, "shadowRestore: (shadowDir, glob, root) expected");
+  struct Changes {
+    std::vector<std::string> restored, removed;
+  } changes;
+  char err[512] = "";
+  int rc = sf_shadow_restore(
+      &s, info[2].As<Napi::String>().Utf8Value().c_str(),
+      [](void *ctx, int removed, const char *path) {
+        auto *c = static_cast<Changes *>(ctx);
+        (removed ? c->removed : c->restored).emplace_back(path);
+      },
+      &changes, err, sizeof err);
+  if (rc != 0) throw Napi::Error::New(env, std::string("sysfault: ") + err);
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Array restored = Napi::Array::New(env, changes.restored.size()),
+              removed = Napi::Array::New(env, changes.removed.size());
+  for (size_t i = 0; i < changes.restored.size(); i++) restored.Set(static_cast<uint32_t>(i), changes.restored[i]);
+  for (size_t i = 0; i < changes.removed.size(); i++) removed.Set(static_cast<uint32_t>(i), changes.removed[i]);
+  o.Set("restored", restored);
+  o.Set("removed", removed);
+  return o;
+}
+
 Napi::Value CreateSession(const Napi::CallbackInfo &info) {
   Napi::FunctionReference *ctor = info.Env().GetInstanceData<Napi::FunctionReference>();
   return ctor->New({info[0]});
@@ -355,6 +417,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("kernelFeatures", Napi::Function::New<KernelFeatures>(env));
   exports.Set("decodePlan", Napi::Function::New<DecodePlan>(env));
   exports.Set("createSession", Napi::Function::New<CreateSession>(env));
+  exports.Set("shadowBaseline", Napi::Function::New<ShadowBaseline>(env));
+  exports.Set("shadowRestore", Napi::Function::New<ShadowRestore>(env));
   return exports;
 }
 

@@ -238,7 +238,28 @@ static int rule_filters_match(const struct sf_plan *plan, uint32_t i, const stru
   if (r->fd_kind != SF_FD_ANY && r->fd_kind != (uint32_t)c->fd_kind) return 0;
   if (r->path[0] && !(c->path_bits & (1ull << i))) return 0;
   if (r->has_addr && !sf_addr_match(&r->addr, c->peer)) return 0;
+  /* reset/close after N bytes: only once the socket has moved N bytes in the call's direction */
+  if ((r->action == SF_ACT_RESET || r->action == SF_ACT_CLOSE) && r->value > 0 &&
+      (!c->has_bytes || c->sock_bytes < (uint64_t)r->value))
+    return 0;
   return 1;
+}
+
+int64_t sf_byte_cap(const struct sf_plan *plan, const struct sf_call *c) {
+  int64_t cap = -1;
+  if (!c->has_bytes || c->sys < 0 || c->sys >= SF_SYS_COUNT || !((plan->bytes_used >> c->sys) & 1)) return -1;
+  for (uint32_t i = 0; i < plan->nrules; i++) {
+    const struct sf_rule *r = &plan->rules[i];
+    if ((r->action != SF_ACT_RESET && r->action != SF_ACT_CLOSE) || r->value <= 0) continue;
+    if (c->sock_bytes >= (uint64_t)r->value) continue;
+    if (!(r->syscalls & (1ull << c->sys))) continue;
+    if (r->fd_kind != SF_FD_ANY && r->fd_kind != (uint32_t)c->fd_kind) continue;
+    if (r->path[0] && !(c->path_bits & (1ull << i))) continue;
+    if (r->has_addr && !sf_addr_match(&r->addr, c->peer)) continue;
+    int64_t left = (int64_t)((uint64_t)r->value - c->sock_bytes);
+    if (cap < 0 || left < cap) cap = left;
+  }
+  return cap;
 }
 
 static int take_fire(struct sf_rule_stats *st, uint64_t limit) {
@@ -253,9 +274,14 @@ static int take_fire(struct sf_rule_stats *st, uint64_t limit) {
 }
 
 int sf_decide(struct sf_shm *shm, const struct sf_plan *plan, const struct sf_call *call, struct sf_decision *out) {
-  out->rule = -1, out->action = SF_ACT_NONE, out->value = 0;
+  if (call->sys >= 0 && call->sys < SF_SYS_COUNT) ADD(&shm->counts[call->sys].calls, 1);
+  return sf_decide_counted(shm, plan, call, out);
+}
+
+int sf_decide_counted(struct sf_shm *shm, const struct sf_plan *plan, const struct sf_call *call,
+                      struct sf_decision *out) {
+  out->rule = -1, out->action = SF_ACT_NONE, out->value = 0, out->value2 = 0, out->flags = 0;
   if (call->sys < 0 || call->sys >= SF_SYS_COUNT) return 0;
-  ADD(&shm->counts[call->sys].calls, 1);
   for (uint32_t i = 0; i < plan->nrules; i++) {
     if (!rule_filters_match(plan, i, call)) continue;
     const struct sf_rule *r = &plan->rules[i];
@@ -265,6 +291,9 @@ int sf_decide(struct sf_shm *shm, const struct sf_plan *plan, const struct sf_ca
     if (r->prob_threshold < SF_PROB_ALWAYS && (sf_hash(plan->seed, i, k, 0) >> 32) >= r->prob_threshold) continue;
     if (!take_fire(st, r->limit)) continue;
     out->rule = (int)i, out->action = r->action, out->value = r->value;
+    out->value2 = r->value2, out->flags = r->flags;
+    if (r->action == SF_ACT_TORN && r->value2 < 0) /* a seeded fraction: 0..1000000 ppm, stream 2 */
+      out->value2 = (int32_t)(sf_hash(plan->seed, i, k, 2) % 1000001ull);
     if (r->action == SF_ACT_DELAY) {
       if (r->jitter_ms) out->value += (int32_t)(sf_hash(plan->seed, i, k, 1) % ((uint64_t)r->jitter_ms + 1));
       ADD(&shm->counts[call->sys].delayed, 1);

@@ -63,14 +63,40 @@ static int decode_rule(const unsigned char *r, unsigned index, struct sf_rule *o
     case SF_ACT_KILL:
       if (out->value < 1 || out->value > 64) return fail(err, errlen, "signal out of range", index);
       break;
+    case SF_ACT_TORN: {
+      const uint64_t writes = 1ull << SF_SYS_write | 1ull << SF_SYS_pwrite64 | 1ull << SF_SYS_writev |
+                              1ull << SF_SYS_pwritev | 1ull << SF_SYS_pwritev2;
+      if (out->syscalls & ~writes) return fail(err, errlen, "torn write on a syscall that does not write a file", index);
+      if (out->value < 0) return fail(err, errlen, "torn byte count below 0", index);
+      if (out->value2 < -1 || out->value2 > 1000000) return fail(err, errlen, "torn fraction out of range", index);
+      if (out->value2 != 0 && out->value != 0) return fail(err, errlen, "torn write with both a byte count and a fraction", index);
+      break;
+    }
+    case SF_ACT_POWERCUT:
+      if (out->value != 0) return fail(err, errlen, "power cut with a value", index);
+      break;
+    case SF_ACT_REFUSE:
+    case SF_ACT_BLACKHOLE:
+      if (out->syscalls & ~(1ull << SF_SYS_connect)) return fail(err, errlen, "refuse or blackhole on a syscall other than connect", index);
+      if (out->value != 0) return fail(err, errlen, "refuse or blackhole with a value", index);
+      break;
+    case SF_ACT_RESET:
+    case SF_ACT_CLOSE: {
+      const uint64_t sockio = 1ull << SF_SYS_read | 1ull << SF_SYS_write | 1ull << SF_SYS_readv |
+                              1ull << SF_SYS_writev | 1ull << SF_SYS_recvfrom | 1ull << SF_SYS_sendto |
+                              1ull << SF_SYS_recvmsg | 1ull << SF_SYS_sendmsg;
+      if (out->syscalls & ~sockio) return fail(err, errlen, "reset or close on a syscall that does no socket I/O", index);
+      if (out->value < 0) return fail(err, errlen, "reset or close byte count below 0", index);
+      break;
+    }
     default:
       return fail(err, errlen, "unknown action", index);
   }
   if (out->action != SF_ACT_DELAY && out->jitter_ms) return fail(err, errlen, "jitter without delay", index);
   if (out->flags & ~(uint32_t)SF_FLAG_AFTER_CALL) return fail(err, errlen, "unknown flags", index);
-  if ((out->flags & SF_FLAG_AFTER_CALL) && out->action != SF_ACT_KILL)
-    return fail(err, errlen, "after-call flag on an action other than kill", index);
-  if (out->value2 != 0) return fail(err, errlen, "second value set for an action that takes none", index);
+  if ((out->flags & SF_FLAG_AFTER_CALL) && out->action != SF_ACT_KILL && out->action != SF_ACT_POWERCUT)
+    return fail(err, errlen, "after-call flag on an action other than kill or powercut", index);
+  if (out->value2 != 0 && out->action != SF_ACT_TORN) return fail(err, errlen, "second value set for an action that takes none", index);
   if (out->has_addr > 1) return fail(err, errlen, "bad address flag", index);
   if (out->has_addr) {
     unsigned maxp = out->addr.family == 4 ? 32 : out->addr.family == 6 ? 128 : 0;
@@ -121,6 +147,7 @@ int sf_plan_decode(const void *buf, size_t len, struct sf_plan *out, char *err, 
     if (r->path[0]) out->path_used |= r->syscalls;
     if (r->fd_kind != SF_FD_ANY) out->kind_used |= r->syscalls;
     if (r->has_addr) out->addr_used |= r->syscalls;
+    if ((r->action == SF_ACT_RESET || r->action == SF_ACT_CLOSE) && r->value > 0) out->bytes_used |= r->syscalls;
   }
   out->nrules = nrules;
   return 0;

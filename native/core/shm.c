@@ -45,3 +45,16 @@ int sf_shm_check(const struct sf_shm *shm, size_t mapped, char *err, size_t errl
 struct sf_log_entry *sf_shm_log(struct sf_shm *shm) {
   return (struct sf_log_entry *)((char *)shm + shm->log_offset);
 }
+
+uint64_t sf_shm_calls(const struct sf_shm *shm, int sys) {
+  uint64_t n = __atomic_load_n(&shm->counts[sys].calls, __ATOMIC_RELAXED);
+  uint32_t used = __atomic_load_n(&shm->slots_claimed, __ATOMIC_RELAXED);
+  if (used > SF_CALL_SLOTS) used = SF_CALL_SLOTS;
+  for (uint32_t i = 0; i < used; i++) n += __atomic_load_n(&shm->slot_calls[i][sys], __ATOMIC_RELAXED);
+  return n;
+}
+
+int sf_shm_claim_slot(struct sf_shm *shm) {
+  uint32_t slot = __atomic_fetch_add(&shm->slots_claimed, 1, __ATOMIC_RELAXED);
+  return slot < SF_CALL_SLOTS ? (int)slot : -1;
+}

@@ -48,6 +48,18 @@ enum sf_fd_kind { SF_FD_ANY = 0, SF_FD_FILE = 1, SF_FD_SOCKET = 2, SF_FD_PIPE = 
 enum sf_action {
   SF_ACT_NONE = 0, SF_ACT_ERRNO = 1, SF_ACT_DELAY = 2, SF_ACT_SHORT = 3, SF_ACT_KILL = 4,
   /* 5..9: network actions (issue 4); 10..14: storage actions (issue 5). Append only. */
+  /* Network (sockets; native/core/net.h does the socket work for both engines):
+   *   refuse     connect: the kernel really refuses it (the socket connects to a loopback port that refuses)
+   *   blackhole  connect: it never completes (the socket connects to a listener whose full queue drops SYNs)
+   *   reset      I/O: the connection is reset (ECONNRESET, then EOF / EPIPE, the peer gets an RST) once `value`
+   *              bytes (0: at once) have passed on the socket in the call's direction
+   *   close      I/O: the same, but the connection ends as if the peer had closed it (EOF, EPIPE) */
+  SF_ACT_REFUSE = 5, SF_ACT_BLACKHOLE = 6, SF_ACT_RESET = 7, SF_ACT_CLOSE = 8,
+  /* torn write (write family): persist the first `value` bytes (value2 0), or value2 parts per million of the
+   * bytes asked (value2 1..1000000; -1: a seeded fraction, chosen per call), then SIGKILL before returning */
+  SF_ACT_TORN = 10,
+  /* power cut: SIGKILL the whole tree at this call, and the run's power cut discards what was never synced */
+  SF_ACT_POWERCUT = 11,
 };
 
 /* sf_rule.flags: 0..7 storage, 8..15 network. */
@@ -85,6 +97,7 @@ struct sf_plan {
   uint64_t path_used;  /* syscalls some rule filters by path */
   uint64_t kind_used;  /* syscalls some rule filters by fd kind */
   uint64_t addr_used;  /* syscalls some rule filters by address */
+  uint64_t bytes_used; /* syscalls some reset/close rule counts bytes on (its value > 0) */
   struct sf_rule rules[SF_MAX_RULES];
 };
 
@@ -131,6 +144,10 @@ struct sf_log_entry {
 };
 
 #define SF_SHM_MAGIC "SFSHM\0\0\1"
+/* Per-thread call counters: a thread of the preload engine claims one slot and counts its calls there
+ * with plain (single-writer) increments, which keeps a pass-through call free of locked instructions.
+ * Threads beyond the slots, and the seccomp supervisor, count in counts[].calls atomically. */
+#define SF_CALL_SLOTS 256
 #define SF_RUN_ID_MAX 40
 
 struct sf_shm {
@@ -149,6 +166,9 @@ struct sf_shm {
   uint64_t pad[2];
   struct sf_counter counts[SF_SYS_COUNT];
   struct sf_rule_stats rules[SF_MAX_RULES];
+  uint32_t slots_claimed; /* may exceed SF_CALL_SLOTS: those threads use counts[].calls */
+  uint32_t pad1[15];
+  uint64_t slot_calls[SF_CALL_SLOTS][SF_SYS_COUNT];
 };
 
 /* Bytes needed for a region holding a plan of plan_size bytes and log_capacity entries. */
@@ -159,6 +179,10 @@ void sf_shm_init(struct sf_shm *shm, size_t total, const void *plan, size_t plan
 /* Checks a region received from elsewhere (size, magic, offsets). 0 or -1 with a reason. */
 int sf_shm_check(const struct sf_shm *shm, size_t mapped, char *err, size_t errlen);
 struct sf_log_entry *sf_shm_log(struct sf_shm *shm);
+/* Calls of one syscall, whole tree: the atomic counter plus every thread slot. */
+uint64_t sf_shm_calls(const struct sf_shm *shm, int sys);
+/* A free slot index for the calling thread, or -1 when all are taken. */
+int sf_shm_claim_slot(struct sf_shm *shm);
 
 /* ---- one intercepted call ---- */
 
@@ -168,17 +192,30 @@ struct sf_call {
   int fd_kind;        /* enum sf_fd_kind, SF_FD_UNKNOWN when not looked up */
   uint64_t path_bits; /* bit i: rule i's path glob matches the file (only rules with a path) */
   const struct sf_addr *peer; /* connect's address or the socket's peer; NULL when unknown */
+  /* Bytes the socket has moved in the call's direction before it (read by the program, or written by it),
+   * valid when has_bytes: only looked up for syscalls in plan->bytes_used (reset/close after N bytes). */
+  uint32_t has_bytes;
+  uint64_t sock_bytes;
 };
 
 struct sf_decision {
   int rule;        /* index of the rule that fired, -1 for none */
   uint32_t action; /* enum sf_action */
   int32_t value;   /* errno, signal, byte count, or the delay in ms (jitter applied) */
+  int32_t value2;  /* the rule's value2 (a torn write's fraction in ppm, the seeded one drawn) */
+  uint32_t flags;  /* the rule's flags (SF_FLAG_AFTER_CALL, ...) */
 };
 
 /* Counts the call, walks the rules in order and returns the first that fires (its decision in out).
  * Pure in (seed, rule, match index) apart from `limit`, which caps fired across the whole tree. */
 int sf_decide(struct sf_shm *shm, const struct sf_plan *plan, const struct sf_call *call, struct sf_decision *out);
+/* The same for a call the caller has already counted (in its thread slot). */
+int sf_decide_counted(struct sf_shm *shm, const struct sf_plan *plan, const struct sf_call *call,
+                      struct sf_decision *out);
+
+/* Reset/close after N bytes: the most bytes this call may move so that such a rule (its other filters
+ * matching) fires on the very call after its N-th byte; -1 when no such rule limits the call. */
+int64_t sf_byte_cap(const struct sf_plan *plan, const struct sf_call *call);
 
 /* Does rule i's path glob match this path? bits for every path rule naming one of `syscalls`. */
 uint64_t sf_plan_path_bits(const struct sf_plan *plan, const char *path);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
@@ -51,6 +52,8 @@ int __openat64_2(int dirfd, const char *path, int flags);
 /* ---- state ---- */
 
 static __thread int sf_guard __attribute__((tls_model("initial-exec")));
+/* This thread's counter slot in the shared region: -2 not claimed yet, -1 none left (count atomically). */
+static __thread int sf_slot __attribute__((tls_model("initial-exec"))) = -2;
 
 enum { SF_UNINIT = 0, SF_INITIALIZING = 1, SF_ACTIVE = 2, SF_INACTIVE = 3 };
 static int sf_state;
@@ -67,6 +70,25 @@ struct fd_info {
 };
 #define SF_FD_TABLE 65536
 static struct fd_info sf_fds[SF_FD_TABLE];
+
+/* The plan summarised per syscall at attach time, so that a call no rule can fire on leaves after a few bit
+ * tests: which rules name each syscall, which filter on the fd (path or kind), and which accept each kind. */
+static uint64_t sf_rules_for[SF_SYS_COUNT];
+static uint64_t sf_fd_rules, sf_path_rules;
+static uint64_t sf_kind_ok[4]; /* by fd kind; index 0 is "unknown": only rules without a kind filter */
+
+static void sf_summarise(void) {
+  for (uint32_t i = 0; i < sf_plan.nrules; i++) {
+    const struct sf_rule *r = &sf_plan.rules[i];
+    uint64_t bit = 1ull << i;
+    for (int sys = 0; sys < SF_SYS_COUNT; sys++)
+      if (r->syscalls & (1ull << sys)) sf_rules_for[sys] |= bit;
+    if (r->path[0]) sf_path_rules |= bit, sf_fd_rules |= bit;
+    if (r->fd_kind != SF_FD_ANY) sf_fd_rules |= bit;
+    for (uint32_t kind = 0; kind < 4; kind++)
+      if (r->fd_kind == SF_FD_ANY || r->fd_kind == kind) sf_kind_ok[kind] |= bit;
+  }
+}
 
 /* ---- real symbols: one resolver, one slot per wrapped name ---- */
 
@@ -131,6 +153,7 @@ static int sf_attach(void) {
     return 0;
   }
   sf_shm = shm;
+  sf_summarise();
   return 1;
 }
 
@@ -149,8 +172,27 @@ static __attribute__((noinline)) int sf_init_slow(void) {
   return expected == SF_ACTIVE;
 }
 
+/* A forked child is a new writer: it must not share its parent's thread slot. (vfork and posix_spawn children
+ * borrow the parent thread, which is suspended meanwhile, so they may keep it.) */
+static void sf_after_fork_child(void) { sf_slot = -2; }
+
 __attribute__((constructor)) static void sf_constructor(void) {
+  pthread_atfork(NULL, NULL, sf_after_fork_child);
   if (__atomic_load_n(&sf_state, __ATOMIC_ACQUIRE) == SF_UNINIT) sf_init_slow();
+}
+
+/* Counts one call of a named syscall. The slot has a single writer, so a plain increment is exact. */
+static inline void sf_count(int sys) {
+  int slot = sf_slot;
+  if (UNLIKELY(slot < 0)) {
+    if (slot == -2) sf_slot = slot = sf_shm_claim_slot(sf_shm);
+    if (slot < 0) {
+      __atomic_fetch_add(&sf_shm->counts[sys].calls, 1, __ATOMIC_RELAXED);
+      return;
+    }
+  }
+  uint64_t *c = &sf_shm->slot_calls[slot][sys];
+  __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
 }
 
 /* Is this syscall one the plan names, and are we free to look at it? */
@@ -247,7 +289,7 @@ static int sf_intercept(struct sf_call *call, const char *path, int32_t *value) 
   sf_describe_fd(call);
   struct sf_decision d;
   int action = SF_ACT_NONE;
-  if (sf_decide(sf_shm, &sf_plan, call, &d)) {
+  if (sf_decide_counted(sf_shm, &sf_plan, call, &d)) {
     char target[SF_TARGET_MAX];
     sf_fault_target(call, path, target, sizeof target);
     sf_log_fault(sf_shm, &d, call->sys, getpid(), (int)syscall(SYS_gettid), call->fd, target);
@@ -270,6 +312,36 @@ static inline void sf_call_init(struct sf_call *c, int sys, int fd) {
   c->sys = sys, c->fd = fd, c->fd_kind = SF_FD_UNKNOWN, c->path_bits = 0, c->peer = NULL;
 }
 
+static __attribute__((noinline)) void fd_lookup_quietly(int fd, struct fd_info *info) {
+  int saved = errno;
+  sf_guard = 1;
+  fd_lookup(fd, info);
+  sf_guard = 0;
+  errno = saved;
+}
+
+/* Counts a call on fd and returns the rules that could still fire on it: usually none, after a few bit tests. */
+static inline uint64_t sf_candidates(int sys, int fd) {
+  sf_count(sys);
+  uint64_t candidates = sf_rules_for[sys];
+  if ((candidates & sf_fd_rules) && fd >= 0 && fd < SF_FD_TABLE) {
+    struct fd_info *info = &sf_fds[fd];
+    if (UNLIKELY(info->state != FD_KNOWN)) fd_lookup_quietly(fd, info);
+    candidates &= (~sf_path_rules | info->path_bits) & sf_kind_ok[info->kind < 4 ? info->kind : 0];
+  }
+  return candidates;
+}
+
+static int sf_decide_fd(int sys, int fd, int32_t *value) {
+  struct sf_call call;
+  sf_call_init(&call, sys, fd);
+  return sf_intercept(&call, NULL, value);
+}
+
+static inline int sf_check_fd(int sys, int fd, int32_t *value) {
+  return sf_candidates(sys, fd) ? sf_decide_fd(sys, fd, value) : SF_ACT_NONE;
+}
+
 /* A copy of iov holding at most `max` bytes in total: a real partial transfer for vectored I/O. */
 #define SF_SHORT_IOV 64
 static int sf_short_iov(const struct iovec *iov, int cnt, size_t max, struct iovec *out) {
@@ -283,15 +355,12 @@ static int sf_short_iov(const struct iovec *iov, int cnt, size_t max, struct iov
   return n;
 }
 
-/* Common head of every counted wrapper: `ACTION` is SF_ACT_NONE, ERRNO or SHORT afterwards. */
-#define SF_DECIDE(sys, fd, path)                              \
+/* Common head of the other counted wrappers: `sf_action` is SF_ACT_NONE, ERRNO or SHORT afterwards. */
+#define SF_DECIDE(sys, fd)                                    \
   int32_t sf_value = 0;                                       \
   int sf_action = SF_ACT_NONE;                                \
-  if (UNLIKELY(sf_wants(SF_SYS_##sys))) {                     \
-    struct sf_call sf_c;                                      \
-    sf_call_init(&sf_c, SF_SYS_##sys, fd);                    \
-    sf_action = sf_intercept(&sf_c, path, &sf_value);         \
-  }                                                           \
+  if (UNLIKELY(sf_wants(SF_SYS_##sys)))                       \
+    sf_action = sf_check_fd(SF_SYS_##sys, fd, &sf_value);     \
   if (UNLIKELY(sf_action == SF_ACT_ERRNO)) {                  \
     errno = sf_value;                                         \
     return -1;                                                \
@@ -300,69 +369,79 @@ static int sf_short_iov(const struct iovec *iov, int cnt, size_t max, struct iov
 #define SF_SHORTEN(n) \
   if (UNLIKELY(sf_action == SF_ACT_SHORT) && (size_t)sf_value < (n)) (n) = (size_t)sf_value
 
-/* ---- wrappers, one template per signature ---- */
+#define SF_SHORTEN_IOV()                                                       \
+  struct iovec sf_iov[SF_SHORT_IOV];                                           \
+  if (UNLIKELY(sf_action == SF_ACT_SHORT) && cnt > 0)                          \
+    cnt = sf_short_iov(iov, cnt, (size_t)sf_value, sf_iov), iov = sf_iov
 
-#define DEF_RW(name, sys, nr, q)                                        \
-  SF_EXPORT ssize_t name(int fd, q void *buf, size_t n) {              \
-    SF_DECIDE(sys, fd, NULL)                                         \
-    SF_SHORTEN(n);                                                   \
-    return REAL(name, RAW(nr, fd, buf, n), fd, buf, n);              \
+/* ---- wrappers, one template per signature ----
+ * Each is split in three so that the common paths are tail calls with no stack frame: the exported function
+ * only asks whether the plan names its syscall (every call no rule names goes straight on to libc);
+ * sf_<name> counts the call and asks whether any rule could fire on it (for a never-matching path filter,
+ * a few bit tests on the fd's cached facts); sf_fire_<name> decides and applies the action. */
+
+#define DEF_SPLIT(ret, name, sys, params, args, real_call, body)                    \
+  static __attribute__((noinline)) ret sf_fire_##name params {                      \
+    int32_t sf_value = 0;                                                           \
+    int sf_action = sf_decide_fd(SF_SYS_##sys, fd, &sf_value);                      \
+    if (sf_action == SF_ACT_ERRNO) {                                                \
+      errno = sf_value;                                                             \
+      return -1;                                                                    \
+    }                                                                               \
+    body                                                                            \
+  }                                                                                 \
+  static __attribute__((noinline)) ret sf_##name params {                           \
+    if (UNLIKELY(sf_candidates(SF_SYS_##sys, fd))) return sf_fire_##name args;      \
+    return real_call;                                                               \
+  }                                                                                 \
+  SF_EXPORT ret name params {                                                       \
+    if (UNLIKELY(sf_wants(SF_SYS_##sys))) return sf_##name args;                    \
+    return real_call;                                                               \
   }
-#define DEF_RW_CHK(name, sys, nr)                                                \
-  SF_EXPORT ssize_t name(int fd, void *buf, size_t n, size_t buflen) {           \
-    if (n > buflen) __chk_fail();                                                \
-    SF_DECIDE(sys, fd, NULL)                                                     \
-    SF_SHORTEN(n);                                                               \
-    return REAL(name, RAW(nr, fd, buf, n), fd, buf, n, buflen);                  \
-  }
-#define DEF_PRW(name, sys, nr, q)                                            \
-  SF_EXPORT ssize_t name(int fd, q void *buf, size_t n, off_t off) {        \
-    SF_DECIDE(sys, fd, NULL)                                              \
-    SF_SHORTEN(n);                                                        \
-    return REAL(name, RAW(nr, fd, buf, n, off), fd, buf, n, off);         \
-  }
-#define DEF_PRW_CHK(name, sys, nr)                                                    \
-  SF_EXPORT ssize_t name(int fd, void *buf, size_t n, off_t off, size_t buflen) {     \
-    if (n > buflen) __chk_fail();                                                     \
-    SF_DECIDE(sys, fd, NULL)                                                          \
-    SF_SHORTEN(n);                                                                    \
-    return REAL(name, RAW(nr, fd, buf, n, off), fd, buf, n, off, buflen);             \
-  }
-#define DEF_VEC(name, sys, nr)                                                 \
-  SF_EXPORT ssize_t name(int fd, const struct iovec *iov, int cnt) {           \
-    SF_DECIDE(sys, fd, NULL)                                                   \
-    struct iovec sf_iov[SF_SHORT_IOV];                                         \
-    if (UNLIKELY(sf_action == SF_ACT_SHORT) && cnt > 0)                        \
-      cnt = sf_short_iov(iov, cnt, (size_t)sf_value, sf_iov), iov = sf_iov;    \
-    return REAL(name, RAW(nr, fd, iov, cnt), fd, iov, cnt);                    \
-  }
-#define DEF_PVEC(name, sys, nr)                                                    \
-  SF_EXPORT ssize_t name(int fd, const struct iovec *iov, int cnt, off_t off) {    \
-    SF_DECIDE(sys, fd, NULL)                                                       \
-    struct iovec sf_iov[SF_SHORT_IOV];                                             \
-    if (UNLIKELY(sf_action == SF_ACT_SHORT) && cnt > 0)                            \
-      cnt = sf_short_iov(iov, cnt, (size_t)sf_value, sf_iov), iov = sf_iov;        \
-    return REAL(name, RAW(nr, fd, iov, cnt, off, 0), fd, iov, cnt, off);           \
-  }
-#define DEF_PVEC2(name, sys, nr)                                                              \
-  SF_EXPORT ssize_t name(int fd, const struct iovec *iov, int cnt, off_t off, int flags) {    \
-    SF_DECIDE(sys, fd, NULL)                                                                  \
-    struct iovec sf_iov[SF_SHORT_IOV];                                                        \
-    if (UNLIKELY(sf_action == SF_ACT_SHORT) && cnt > 0)                                       \
-      cnt = sf_short_iov(iov, cnt, (size_t)sf_value, sf_iov), iov = sf_iov;                   \
-    return REAL(name, RAW(nr, fd, iov, cnt, off, 0, flags), fd, iov, cnt, off, flags);        \
-  }
-#define DEF_SOCK(name, sys, nr, q)                                                    \
-  SF_EXPORT ssize_t name(int fd, q void *buf, size_t n, int flags) {                 \
-    SF_DECIDE(sys, fd, NULL)                                                       \
-    SF_SHORTEN(n);                                                                 \
-    return REAL(name, RAW(nr, fd, buf, n, flags, NULL, NULL), fd, buf, n, flags);  \
-  }
-#define DEF_SYNC(name, sys, nr)                       \
-  SF_EXPORT int name(int fd) {                        \
-    SF_DECIDE(sys, fd, NULL)                          \
-    return REAL(name, RAW(nr, fd), fd);               \
-  }
+
+#define DEF_RW(name, sys, nr, q)                                                            \
+  DEF_SPLIT(ssize_t, name, sys, (int fd, q void *buf, size_t n), (fd, buf, n),              \
+            REAL(name, RAW(nr, fd, buf, n), fd, buf, n),                                    \
+            SF_SHORTEN(n); return REAL(name, RAW(nr, fd, buf, n), fd, buf, n);)
+/* The raw fallback of a _chk function must still check the buffer size (libc's version does it itself). */
+#define CHK_RAW(n, buflen, raw) ((n) > (buflen) ? (__chk_fail(), 0) : (raw))
+#define DEF_RW_CHK(name, sys, nr)                                                           \
+  DEF_SPLIT(ssize_t, name, sys, (int fd, void *buf, size_t n, size_t buflen), (fd, buf, n, buflen), \
+            REAL(name, CHK_RAW(n, buflen, RAW(nr, fd, buf, n)), fd, buf, n, buflen),                            \
+            SF_SHORTEN(n);           \
+            return REAL(name, CHK_RAW(n, buflen, RAW(nr, fd, buf, n)), fd, buf, n, buflen);)
+#define DEF_PRW(name, sys, nr, q)                                                           \
+  DEF_SPLIT(ssize_t, name, sys, (int fd, q void *buf, size_t n, off_t off), (fd, buf, n, off), \
+            REAL(name, RAW(nr, fd, buf, n, off), fd, buf, n, off),                          \
+            SF_SHORTEN(n);                                         \
+            return REAL(name, RAW(nr, fd, buf, n, off), fd, buf, n, off);)
+#define DEF_PRW_CHK(name, sys, nr)                                                          \
+  DEF_SPLIT(ssize_t, name, sys, (int fd, void *buf, size_t n, off_t off, size_t buflen),    \
+            (fd, buf, n, off, buflen), REAL(name, CHK_RAW(n, buflen, RAW(nr, fd, buf, n, off)), fd, buf, n, off, buflen), \
+            SF_SHORTEN(n);           \
+            return REAL(name, CHK_RAW(n, buflen, RAW(nr, fd, buf, n, off)), fd, buf, n, off, buflen);)
+#define DEF_VEC(name, sys, nr)                                                              \
+  DEF_SPLIT(ssize_t, name, sys, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt), \
+            REAL(name, RAW(nr, fd, iov, cnt), fd, iov, cnt),                                \
+            SF_SHORTEN_IOV(); return REAL(name, RAW(nr, fd, iov, cnt), fd, iov, cnt);)
+#define DEF_PVEC(name, sys, nr)                                                             \
+  DEF_SPLIT(ssize_t, name, sys, (int fd, const struct iovec *iov, int cnt, off_t off), (fd, iov, cnt, off), \
+            REAL(name, RAW(nr, fd, iov, cnt, off, 0), fd, iov, cnt, off),                   \
+            SF_SHORTEN_IOV();                                      \
+            return REAL(name, RAW(nr, fd, iov, cnt, off, 0), fd, iov, cnt, off);)
+#define DEF_PVEC2(name, sys, nr)                                                            \
+  DEF_SPLIT(ssize_t, name, sys, (int fd, const struct iovec *iov, int cnt, off_t off, int flags), \
+            (fd, iov, cnt, off, flags), REAL(name, RAW(nr, fd, iov, cnt, off, 0, flags), fd, iov, cnt, off, flags), \
+            SF_SHORTEN_IOV();                                      \
+            return REAL(name, RAW(nr, fd, iov, cnt, off, 0, flags), fd, iov, cnt, off, flags);)
+#define DEF_SOCK(name, sys, nr, q)                                                          \
+  DEF_SPLIT(ssize_t, name, sys, (int fd, q void *buf, size_t n, int flags), (fd, buf, n, flags), \
+            REAL(name, RAW(nr, fd, buf, n, flags, NULL, NULL), fd, buf, n, flags),          \
+            SF_SHORTEN(n);                                         \
+            return REAL(name, RAW(nr, fd, buf, n, flags, NULL, NULL), fd, buf, n, flags);)
+#define DEF_SYNC(name, sys, nr)                                                             \
+  DEF_SPLIT(int, name, sys, (int fd), (fd), REAL(name, RAW(nr, fd), fd),                    \
+            return REAL(name, RAW(nr, fd), fd);)
 
 SF_WRAP_RW(DEF_RW)
 SF_WRAP_RW_CHK(DEF_RW_CHK)
@@ -375,14 +454,14 @@ SF_WRAP_SOCK(DEF_SOCK)
 SF_WRAP_SYNC(DEF_SYNC)
 
 SF_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr, socklen_t *alen) {
-  SF_DECIDE(recvfrom, fd, NULL)
+  SF_DECIDE(recvfrom, fd)
   SF_SHORTEN(n);
   return REAL(recvfrom, RAW(SYS_recvfrom, fd, buf, n, flags, addr, alen), fd, buf, n, flags, addr, alen);
 }
 
 SF_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags) {
   if (n > buflen) __chk_fail();
-  SF_DECIDE(recvfrom, fd, NULL)
+  SF_DECIDE(recvfrom, fd)
   SF_SHORTEN(n);
   return REAL(recv, RAW(SYS_recvfrom, fd, buf, n, flags, NULL, NULL), fd, buf, n, flags);
 }
@@ -390,13 +469,13 @@ SF_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int fla
 SF_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *addr,
                                  socklen_t *alen) {
   if (n > buflen) __chk_fail();
-  SF_DECIDE(recvfrom, fd, NULL)
+  SF_DECIDE(recvfrom, fd)
   SF_SHORTEN(n);
   return REAL(recvfrom, RAW(SYS_recvfrom, fd, buf, n, flags, addr, alen), fd, buf, n, flags, addr, alen);
 }
 
 SF_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t alen) {
-  SF_DECIDE(sendto, fd, NULL)
+  SF_DECIDE(sendto, fd)
   SF_SHORTEN(n);
   return REAL(sendto, RAW(SYS_sendto, fd, buf, n, flags, addr, alen), fd, buf, n, flags, addr, alen);
 }
@@ -419,17 +498,17 @@ static ssize_t sf_msg_call(int send, int fd, struct msghdr *msg, int flags, int 
 }
 
 SF_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
-  SF_DECIDE(recvmsg, fd, NULL)
+  SF_DECIDE(recvmsg, fd)
   return sf_msg_call(0, fd, msg, flags, sf_action, sf_value);
 }
 
 SF_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
-  SF_DECIDE(sendmsg, fd, NULL)
+  SF_DECIDE(sendmsg, fd)
   return sf_msg_call(1, fd, (struct msghdr *)msg, flags, sf_action, sf_value);
 }
 
 SF_EXPORT int sync_file_range(int fd, off64_t off, off64_t n, unsigned int flags) {
-  SF_DECIDE(sync_file_range, fd, NULL)
+  SF_DECIDE(sync_file_range, fd)
   return REAL(sync_file_range, (int)RAW(SYS_sync_file_range, fd, off, n, flags), fd, off, n, flags);
 }
 
@@ -442,6 +521,7 @@ SF_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
     struct sf_addr peer;
     sf_call_init(&c, SF_SYS_connect, fd);
     if (sf_addr_from_sockaddr(addr, len, &peer) == 0) c.peer = &peer;
+    sf_count(SF_SYS_connect);
     sf_action = sf_intercept(&c, NULL, &sf_value);
   }
   if (UNLIKELY(sf_action == SF_ACT_ERRNO)) {
@@ -452,21 +532,21 @@ SF_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
 }
 
 SF_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t n) {
-  SF_DECIDE(sendfile, out, NULL)
+  SF_DECIDE(sendfile, out)
   SF_SHORTEN(n);
   return REAL(sendfile, RAW(SYS_sendfile, out, in, off, n), out, in, off, n);
 }
 SF_EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t n) { return sendfile(out, in, off, n); }
 
 SF_EXPORT ssize_t copy_file_range(int in, off64_t *in_off, int out, off64_t *out_off, size_t n, unsigned int flags) {
-  SF_DECIDE(copy_file_range, out, NULL)
+  SF_DECIDE(copy_file_range, out)
   SF_SHORTEN(n);
   return REAL(copy_file_range, RAW(SYS_copy_file_range, in, in_off, out, out_off, n, flags), in, in_off, out, out_off,
               n, flags);
 }
 
 SF_EXPORT ssize_t splice(int in, off64_t *in_off, int out, off64_t *out_off, size_t n, unsigned int flags) {
-  SF_DECIDE(splice, out, NULL)
+  SF_DECIDE(splice, out)
   SF_SHORTEN(n);
   return REAL(splice, RAW(SYS_splice, in, in_off, out, out_off, n, flags), in, in_off, out, out_off, n, flags);
 }
@@ -501,6 +581,7 @@ static int sf_open_common(int dirfd, const char *path, int *action) {
     if (sf_plan.path_used & (1ull << SF_SYS_openat)) c.path_bits = sf_plan_path_bits(&sf_plan, full);
     sf_guard = 0;
     errno = saved;
+    sf_count(SF_SYS_openat);
     *action = sf_intercept(&c, full, &value);
   }
   return value;

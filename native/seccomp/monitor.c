@@ -69,6 +69,9 @@ struct held {
   int64_t val;       /* answer: return value, used when err is 0 */
   int32_t err;       /* answer: -errno */
   int io_fd;         /* short transfer waiting for readiness: our copy of the target's fd */
+  int full;          /* a transfer done here in full (a kill after the call), not cut */
+  int32_t post_kill; /* signal the target once its call is done here, before the reply (0: none) */
+  int tree_kill;     /* and the whole tree (a power cut) */
   int io_nowait;     /* see io_mode() */
   short io_events;
 };
@@ -387,6 +390,8 @@ static void drain_log(struct run *r, int final) {
     struct sf_log_entry copy;
     memcpy(&copy, e, sizeof copy);
     r->log_cursor++, r->log_stuck_since = 0;
+    /* a power cut under the preload engine: the process killed itself, the rest of its tree goes too */
+    if (copy.action == SF_ACT_POWERCUT && !r->m->seccomp) sf_monitor_request_kill(r->m, SIGKILL);
     if (r->m->cb.on_fault) r->m->cb.on_fault(r->m->cb.ctx, &copy);
   }
 }
@@ -431,14 +436,53 @@ static void tomb_add(struct run *r, const struct held *h) {
   if (t) t->io_fd = -1;
 }
 
+static int is_sync(int sys) { return sys == SF_SYS_fsync || sys == SF_SYS_fdatasync; }
+
+static int shadowing(const struct run *r) { return r->m->shadow && r->m->shadow->dir[0]; }
+
+/* Does h's fsync, fdatasync or sync_file_range here, on a copy of the target's fd (the same open file), so
+ * that its outcome is known: under a power cut the synced state is recorded (before a successful reply), and
+ * a kill after the call cannot race it. Leaves the answer in h. */
+static void own_sync(struct run *r, struct held *h) {
+  int fd = target_fd(r, h->tid, (int)h->args[0]);
+  if (fd < 0) {
+    if (errno == EBADF) h->cont = 0, h->err = -EBADF; /* what the call itself would say */
+    return;                                           /* else: let the call run as it is */
+  }
+  struct sf_shadow_op op = { 0 };
+  if (shadowing(r) && is_sync(h->sys)) sf_shadow_begin(r->m->shadow, fd, &op);
+  int rc;
+  if (h->sys == SF_SYS_sync_file_range)
+    rc = sync_file_range(fd, (off64_t)h->args[1], (off64_t)h->args[2], (unsigned int)h->args[3]);
+  else
+    rc = h->sys == SF_SYS_fdatasync ? fdatasync(fd) : fsync(fd);
+  int err = errno;
+  sf_shadow_end(r->m->shadow, &op, rc == 0);
+  close(fd);
+  h->cont = 0, h->val = 0, h->err = rc == 0 ? 0 : -err;
+}
+
+static void post_kill_now(struct run *r, struct held *h) {
+  kill(tgid_of(r, h->tid), h->post_kill);
+  if (h->tree_kill) sf_monitor_request_kill(r->m, SIGKILL);
+  h->post_kill = 0;
+}
+
 /* Sends h's answer. ENOENT: the task was interrupted meanwhile and will restart the call. */
 static void answer(struct run *r, struct held *h) {
+  if (h->cont && h->sys >= 0 && is_sync(h->sys) && shadowing(r)) own_sync(r, h);
   h->answered = 1;
+  int post = h->post_kill;
+  /* A call done here: signal before the reply, so that a fatal signal ends the task before it returns. A
+   * call that has to be let through (a shape not done here): signal right after (that one races). */
+  int before = post && !h->cont;
+  if (before) post_kill_now(r, h);
   int rc = send_resp(r, h->id, h->cont, h->val, h->err);
+  if (post && !before) post_kill_now(r, h);
   TRACE("answer id=%llx tid=%d sys=%d rc=%d\n", (unsigned long long)h->id, h->tid, h->sys, rc);
-  if (rc == -ENOENT && h->sys >= 0 &&
-      !(h->d.action == SF_ACT_KILL && h->d.value == SIGKILL))
-    tomb_add(r, h);
+  int fatal = post == SIGKILL || h->d.action == SF_ACT_POWERCUT || h->d.action == SF_ACT_TORN ||
+              (h->d.action == SF_ACT_KILL && h->d.value == SIGKILL);
+  if (rc == -ENOENT && h->sys >= 0 && !fatal) tomb_add(r, h);
 }
 
 static void continue_call(struct run *r, struct held *h) {
@@ -497,10 +541,9 @@ struct xfer {
   size_t n, nriov;
 };
 
-/* The transfer a short decision asks for, or -1 when this call is not shortened here: recvmsg, sendmsg,
- * sendfile, copy_file_range, splice, recvfrom/sendto with an address, an offset the kernel refuses, or
- * nothing to cut. Such a call proceeds unchanged (sf_decide has counted it as faulted all the same). */
-static int short_plan(struct run *r, const struct held *h, struct xfer *x) {
+/* The transfer h asks for, in full (its remote iovecs in r->riov, their total in *total), or -1 when this call
+ * is not done here (see short_plan). */
+static int xfer_setup(struct run *r, const struct held *h, struct xfer *x, size_t *total) {
   const uint64_t *a = h->args;
   memset(x, 0, sizeof *x);
   x->off = -1;
@@ -538,9 +581,24 @@ static int short_plan(struct run *r, const struct held *h, struct xfer *x) {
   } else {
     r->riov[0] = (struct iovec){ (void *)(uintptr_t)a[1], (size_t)a[2] };
   }
-  size_t limit = h->d.value > 0 ? (size_t)h->d.value : 0, total = 0;
-  for (size_t i = 0; i < nriov && total <= limit; i++) total += r->riov[i].iov_len;
-  if (total <= limit) return -1;
+  *total = 0;
+  for (size_t i = 0; i < nriov; i++) *total += r->riov[i].iov_len;
+  x->nriov = nriov;
+  return 0;
+}
+
+/* The transfer a decision asks for, or -1 when this call is not shortened here: recvmsg, sendmsg,
+ * sendfile, copy_file_range, splice, recvfrom/sendto with an address, an offset the kernel refuses, or
+ * nothing to cut. Such a call proceeds unchanged (sf_decide has counted it as faulted all the same).
+ * A torn write keeps d.value bytes (torn_measure); a full transfer (h->full) is not cut. */
+static int short_plan(struct run *r, const struct held *h, struct xfer *x) {
+  size_t total;
+  if (xfer_setup(r, h, x, &total) != 0) return -1;
+  size_t nriov = x->nriov;
+  size_t limit = h->d.value > 0 ? (size_t)h->d.value : 0;
+  if (h->full) limit = total;
+  else if (total <= limit && h->d.action != SF_ACT_TORN) return -1;
+  if (limit > total) limit = total;
   if (limit > SHORT_MAX_BYTES) limit = SHORT_MAX_BYTES;
   size_t left = limit, i = 0; /* cut the remote iovecs down to limit bytes */
   for (; i < nriov && left; i++) {
@@ -549,6 +607,19 @@ static int short_plan(struct run *r, const struct held *h, struct xfer *x) {
   }
   x->n = limit, x->nriov = i;
   return 0;
+}
+
+/* A torn write: how many of the bytes asked it keeps, in d.value (logged so). */
+static void torn_measure(struct run *r, struct held *h) {
+  struct xfer x;
+  size_t total = 0, keep;
+  if (xfer_setup(r, h, &x, &total) != 0) total = 0;
+  if (h->d.value2 == 0)
+    keep = (size_t)(h->d.value > 0 ? h->d.value : 0) < total ? (size_t)h->d.value : total;
+  else
+    keep = (size_t)((unsigned __int128)total * (uint32_t)h->d.value2 / 1000000u);
+  if (keep > SHORT_MAX_BYTES) keep = SHORT_MAX_BYTES;
+  h->d.value = (int32_t)keep, h->d.value2 = 0;
 }
 
 static char *iobuf(struct run *r, size_t n) {
@@ -692,7 +763,7 @@ static int same_call(const struct held *a, const struct held *b) {
 }
 
 static void replay(struct run *r, struct held *t) {
-  if (t->d.action == SF_ACT_SHORT && !t->answered) {
+  if ((t->d.action == SF_ACT_SHORT || t->d.action == SF_ACT_TORN || t->full) && !t->answered) {
     start_short(r, t);
   } else if (t->d.action == SF_ACT_DELAY) {
     hold_delay(r, t); /* the rest of the original deadline */
@@ -732,17 +803,63 @@ static int resume_restart(struct run *r, const struct held *h) {
   return 1;
 }
 
+/* The file I/O a transfer done here can carry out (short_plan). */
+static int transfer_done_here(int sys) {
+  switch (sys) {
+  case SF_SYS_read: case SF_SYS_write: case SF_SYS_pread64: case SF_SYS_pwrite64: case SF_SYS_readv:
+  case SF_SYS_writev: case SF_SYS_preadv: case SF_SYS_pwritev: case SF_SYS_preadv2: case SF_SYS_pwritev2:
+  case SF_SYS_recvfrom: case SF_SYS_sendto: return 1;
+  default: return 0;
+  }
+}
+
+/* A kill after the call: the call is done here in full, then the signal, then the reply. */
+static void after_call(struct run *r, struct held *h, int sig, int tree) {
+  h->post_kill = sig, h->tree_kill = tree;
+  if (is_sync(h->sys) || h->sys == SF_SYS_sync_file_range) {
+    own_sync(r, h);
+    answer(r, h);
+  } else if (transfer_done_here(h->sys)) {
+    h->full = 1;
+    start_short(r, h);
+  } else {
+    continue_call(r, h); /* not done here: let it run, then signal (answer) */
+  }
+}
+
 static void apply(struct run *r, struct held *h) {
   switch (h->d.action) {
   case SF_ACT_ERRNO:
+    if (is_sync(h->sys) && shadowing(r) && (r->m->shadow->flags & SF_SHADOW_DROP_DIRTY)) {
+      int fd = target_fd(r, h->tid, (int)h->args[0]); /* fsyncFailureDropsDirty: unsynced data is lost */
+      if (fd >= 0) sf_shadow_drop_dirty(r->m->shadow, fd), close(fd);
+    }
     h->err = -h->d.value;
     answer(r, h);
     break;
   case SF_ACT_KILL:
-    /* Signal first, then fail the call: a CONTINUE could let it run before a SIGKILL lands. */
-    kill(tgid_of(r, h->tid), h->d.value);
-    h->err = -EINTR;
-    answer(r, h);
+  case SF_ACT_POWERCUT: {
+    int sig = h->d.action == SF_ACT_POWERCUT ? SIGKILL : h->d.value, tree = h->d.action == SF_ACT_POWERCUT;
+    if (h->d.flags & SF_FLAG_AFTER_CALL) {
+      after_call(r, h, sig, tree);
+      break;
+    }
+    /* Signal first. SIGKILL: fail the call (the task is dying; a CONTINUE could let the call run before the
+     * kill lands). Another signal: the call proceeds (as under the preload engine); one whose default action
+     * is fatal ends the task while it waits here, before the call. */
+    kill(tgid_of(r, h->tid), sig);
+    if (tree) sf_monitor_request_kill(r->m, SIGKILL);
+    if (sig == SIGKILL) {
+      h->err = -EINTR;
+      answer(r, h);
+    } else {
+      continue_call(r, h);
+    }
+    break;
+  }
+  case SF_ACT_TORN: /* the first bytes written here, then SIGKILL before the reply */
+    h->post_kill = SIGKILL;
+    start_short(r, h);
     break;
   case SF_ACT_DELAY:
     h->deadline = sf_now_ns() + (h->d.value > 0 ? (uint64_t)h->d.value : 0) * NS_PER_MS;
@@ -773,6 +890,7 @@ static void on_notification(struct run *r) {
     continue_call(r, &h);
     return;
   }
+  if (h.d.action == SF_ACT_TORN) torn_measure(r, &h);
   log_fault(r, &h, &ci);
   apply(r, &h);
 }

@@ -129,7 +129,7 @@ static int fired_pattern(uint64_t seed, uint64_t prob, char *out, int n) {
     count += out[i] == 'F';
   }
   out[n] = 0;
-  CHECK(shm->counts[SF_SYS_write].calls == (uint64_t)n);
+  CHECK(sf_shm_calls(shm, SF_SYS_write) == (uint64_t)n);
   CHECK(shm->counts[SF_SYS_write].faulted == (uint64_t)count);
   free(shm);
   return count;
@@ -173,7 +173,7 @@ static void test_threads(void) {
   pthread_t t[THREADS];
   for (int i = 0; i < THREADS; i++) pthread_create(&t[i], NULL, hammer_run, &h);
   for (int i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
-  CHECK(shm->counts[SF_SYS_write].calls == (uint64_t)THREADS * PER_THREAD);
+  CHECK(sf_shm_calls(shm, SF_SYS_write) == (uint64_t)THREADS * PER_THREAD);
   CHECK(shm->rules[0].matched == (uint64_t)THREADS * PER_THREAD);
   CHECK(shm->rules[0].fired == 5000);
   CHECK(shm->counts[SF_SYS_write].faulted == 5000);

@@ -250,7 +250,7 @@ int main(int argc, char **argv) {
   for (int s = 0; s < SF_SYS_COUNT; s++)
     if (plan.named & (1ull << s))
       fprintf(stderr, "drive: count %s calls=%llu faulted=%llu delayed=%llu\n", sf_sys_name(s),
-              (unsigned long long)shm->counts[s].calls, (unsigned long long)shm->counts[s].faulted,
+              (unsigned long long)sf_shm_calls(shm, s), (unsigned long long)shm->counts[s].faulted,
               (unsigned long long)shm->counts[s].delayed);
   for (unsigned r = 0; r < plan.nrules; r++)
     fprintf(stderr, "drive: rule %s matched=%llu fired=%llu\n", plan.rules[r].id,

@@ -17,6 +17,7 @@ import { EXIT_SYSFAULT, EXIT_TIMEOUT, SysfaultError, UsageError } from './errors
 import { parseFault } from './fault.js';
 import { packageRoot, type NativeBinding, type NativeKernelFeatures } from './native.js';
 import { spawn } from './run.js';
+import { scenarioCommand } from './scenario.js';
 import { NATIVE_FILES, firstLine, nativeFile, requireBinding, requireNativeDir, seccompProblem } from './runtime.js';
 import { parseSeed } from './schema.js';
 import { signalNumber } from './signals.js';
@@ -31,6 +32,7 @@ Commands:
   run [options] -- CMD [ARGS...]   run CMD under a fault plan and report what was intercepted
   doctor                           show kernel features, usable engines and the native files
   demo                             run a small journal program under a plan showing every action
+  scenario run|check FILE|DIR...   run a catalogue of fault scenarios with expectations (see docs/scenarios.md)
 
 Run "sysfault run --help" for the options of run.
 Exit status of run: the command's own, 128+N if signal N ended it, 124 on --timeout,
@@ -94,6 +96,10 @@ async function main(argv: readonly string[]): Promise<number> {
       return doctorCommand(rest);
     case 'demo':
       return demoCommand(rest);
+    case 'scenario':
+      return scenarioCommand(rest);
+    case 'topology':
+      return (await import('./topology-cli.js')).topologyCommand(rest);
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)} (see sysfault --help)`);
   }
@@ -112,11 +118,12 @@ async function runCommand(argv: readonly string[]): Promise<number> {
 
   const engine = values.engine ?? 'auto';
   if (engine !== 'auto' && engine !== 'preload' && engine !== 'seccomp') {
-    throw new UsageError(`--engine: expected auto, preload or seccomp, got ${JSON.stringify(engine)}`);
+    throw new UsageError(`--engine: expected auto, preload or seccomp, got ${JSON.stringify(engine)}`, { field: '--engine', value: engine });
   }
   if (values.seed !== undefined && parseSeed(values.seed) === undefined) {
     throw new UsageError(
       `--seed: expected a non-negative integer below 2^64, got ${JSON.stringify(values.seed)}`,
+      { field: '--seed', value: values.seed },
     );
   }
   const timeout = values.timeout === undefined ? undefined : parseDuration('--timeout', values.timeout);
@@ -322,7 +329,10 @@ function parseDuration(flag: string, text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text);
   const ms = m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : NaN;
   if (!Number.isInteger(ms) || ms < 1 || ms > 0x7fffffff) {
-    throw new UsageError(`${flag}: expected a whole number of milliseconds like 5000 (or 5s), got ${JSON.stringify(text)}`);
+    throw new UsageError(`${flag}: expected a whole number of milliseconds like 5000 (or 5s), got ${JSON.stringify(text)}`, {
+      field: flag,
+      value: text,
+    });
   }
   return ms;
 }

@@ -21,8 +21,8 @@ import { planSchema } from './schema.js';
 import { syscallTable } from './syscalls.js';
 import type { NormalizedPlan, PlanInput, RuleInput } from './types.js';
 
-/** A parsed plan file, for error positions. */
-interface Source {
+/** A parsed plan (or scenario) file, for error positions. */
+export interface Source {
   readonly file: string;
   readonly doc: Document.Parsed;
   readonly lines: LineCounter;
@@ -60,9 +60,21 @@ export function loadPlan(source: PlanInput | string, extra: ExtraRules = []): No
  * @throws PlanError
  */
 export function parsePlanText(text: string, file = 'plan', extra: ExtraRules = []): NormalizedPlan {
+  const { value, source } = readDocument(text, file);
+  return validate(value, source, extra);
+}
+
+/**
+ * Parses JSON or YAML text (a `.json` file name makes it strict JSON) into a plain value, integers exact, with
+ * the parsed document kept for error positions (see {@link locate}). Shared with scenario files.
+ * @throws PlanError on a syntax error, named `file:line:col`.
+ */
+export function readDocument(text: string, file: string): { value: unknown; source: Source } {
+  if (text.startsWith('\uFEFF')) text = text.slice(1); // the byte-order mark some editors write
   const json = extname(file).toLowerCase() === '.json';
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, intAsBigInt: true, prettyErrors: false, uniqueKeys: true });
+  // logLevel 'error': no process warning on stderr (a collection used as a key is an unknown field anyway).
+  const doc = parseDocument(text, { lineCounter: lines, intAsBigInt: true, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   const problem = doc.errors[0];
   if (problem) {
     const pos = lines.linePos(problem.pos[0]);
@@ -79,7 +91,7 @@ export function parsePlanText(text: string, file = 'plan', extra: ExtraRules = [
   } catch (err) {
     throw new PlanError(`${file}: invalid YAML: ${firstLine((err as Error).message)}`, { file });
   }
-  return validate(value, { file, doc, lines }, extra);
+  return { value, source: { file, doc, lines } };
 }
 
 /**
@@ -132,7 +144,7 @@ function fail(message: string, details: ConstructorParameters<typeof PlanError>[
 }
 
 /** Line and column of the value at `path` (or of its key, or of the nearest enclosing node that exists). */
-function locate(source: Source, path: readonly PropertyKey[], isKey: boolean): { line: number; col: number } {
+export function locate(source: Source, path: readonly PropertyKey[], isKey: boolean): { line: number; col: number } {
   if (isKey && path.length > 0) {
     const parent = source.doc.getIn(path.slice(0, -1), true);
     if (isMap(parent)) {

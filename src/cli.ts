@@ -33,6 +33,9 @@ Commands:
   doctor                           show kernel features, usable engines and the native files
   demo                             run a small journal program under a plan showing every action
   scenario run|check FILE|DIR...   run a catalogue of fault scenarios with expectations (see docs/scenarios.md)
+  topology run FILE                run several services under their own plans on one timeline (docs/topologies.md)
+  sweep --calls C --verify V -- CMD  crash CMD at every chosen call, cut the power, verify recovery
+                                   (see docs/crash-consistency.md)
 
 Run "sysfault run --help" for the options of run.
 Exit status of run: the command's own, 128+N if signal N ended it, 124 on --timeout,
@@ -51,10 +54,16 @@ Options:
                         fsync:after=3:limit=1=kill           the 4th fsync kills (SIGKILL)
                       SPEC := SYSCALLS[@ADDR]{:OPTION}=ACTION, OPTION := path=GLOB | fd=KIND
                         | after=N | limit=N | p=P | id=ID, ACTION := ERRNO | delay=MS[+JITTER]
-                        | short=N | kill[=SIGNAL]
+                        | short=N | kill[=SIGNAL] | kill-after[=SIGNAL] | torn=N|P%|seeded
+                        | powercut | powercut-after
   --seed N            seed (default: the plan's, else random; always reported)
   --engine E          auto (default), preload or seccomp
   --timeout MS        kill the command's whole process tree after MS milliseconds (or Ns); exit 124
+  --powercut GLOB     power cut: the files matching GLOB (under the current directory) lose what was never
+                        fsynced when a powercut action fires (docs/crash-consistency.md)
+  --powercut-when W   action (default), crash (also when a signal ends CMD) or always (also at a clean exit)
+  --fsync-failure-drops-dirty
+                      (with --powercut) an injected fsync error drops the file's unsynced data
   --json FILE         write the result (result version 1) to FILE
   -q, --quiet         no summary on stderr
   -h, --help          this help
@@ -68,6 +77,9 @@ const RUN_OPTIONS = {
   seed: { type: 'string' },
   engine: { type: 'string' },
   timeout: { type: 'string' },
+  powercut: { type: 'string' },
+  'powercut-when': { type: 'string' },
+  'fsync-failure-drops-dirty': { type: 'boolean' },
   json: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
@@ -100,6 +112,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return scenarioCommand(rest);
     case 'topology':
       return (await import('./topology-cli.js')).topologyCommand(rest);
+    case 'sweep':
+      return (await import('./sweep-cli.js')).sweepCommand(rest);
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)} (see sysfault --help)`);
   }
@@ -129,6 +143,13 @@ async function runCommand(argv: readonly string[]): Promise<number> {
   const timeout = values.timeout === undefined ? undefined : parseDuration('--timeout', values.timeout);
   const faults: RuleInput[] = (values.fault ?? []).map((spec) => parseFault(spec, '--fault'));
   if (values.json !== undefined) checkWritable(values.json);
+  const when = values['powercut-when'];
+  if (when !== undefined && when !== 'action' && when !== 'crash' && when !== 'always') {
+    throw new UsageError(`--powercut-when: expected action, crash or always, got ${JSON.stringify(when)}`, { field: '--powercut-when', value: when });
+  }
+  if ((when !== undefined || values['fsync-failure-drops-dirty']) && values.powercut === undefined) {
+    throw new UsageError('--powercut-when and --fsync-failure-drops-dirty need --powercut GLOB', { field: '--powercut' });
+  }
 
   const handle = spawn(command, args, {
     plan: values.plan,
@@ -137,6 +158,9 @@ async function runCommand(argv: readonly string[]): Promise<number> {
     engine: engine satisfies EngineOption,
     timeout,
     stdio: 'inherit',
+    ...(values.powercut !== undefined && {
+      powercut: { glob: values.powercut, when, fsyncFailureDropsDirty: values['fsync-failure-drops-dirty'] === true },
+    }),
   });
   const result = await followRun(handle, values.json);
   if (!values.quiet) process.stderr.write(`${formatSummary(result).join('\n')}\n`);

@@ -12,6 +12,7 @@ import { compilePlan } from './compile.js';
 import { CommandError, EngineError, SysfaultError, UsageError } from './errors.js';
 import type { NativeBinding, NativeCounts, NativeEvent, NativeLogEntry, NativeSession } from './native.js';
 import { DEFAULT_LOG_CAPACITY, stdioEntries } from './options.js';
+import { discardPowercut, finishPowercut, type PowercutSetup } from './powercut.js';
 import { decodeWaitStatus, formatAction, seedForResult } from './result.js';
 import { firstLine } from './runtime.js';
 import { signalNumber } from './signals.js';
@@ -44,6 +45,8 @@ export interface RunHandle extends EventEmitter<RunEvents> {
   readonly pid: number | undefined;
   /** Resolves when the run is over; rejects with a SysfaultError if it could not be carried out. */
   readonly result: Promise<RunResult>;
+  /** performance.now() at the origin of the run's fault times: a fault's `tMs` is measured from here. */
+  readonly clockOrigin: number;
   /** The target's stdin when stdio[0] is 'pipe', else null. */
   readonly stdin: Writable | null;
   /** The target's stdout when stdio[1] is 'pipe', else null. */
@@ -86,6 +89,8 @@ export interface RunSetup {
   shim: string;
   preloadLib: string | undefined;
   options: RunOptions;
+  /** The power cut, baseline recorded (issue 5); undefined without the powercut option. */
+  powercut?: PowercutSetup | undefined;
 }
 
 /** @internal The RunHandle implementation. */
@@ -96,6 +101,7 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
   readonly seed: number | string;
   readonly plan: NormalizedPlan;
   readonly result: Promise<RunResult>;
+  clockOrigin = 0;
   readonly stdin: Writable | null = null;
   readonly stdout: Readable | null = null;
   readonly stderr: Readable | null = null;
@@ -137,16 +143,20 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
     this.#named = this.#names.flatMap((name, i) => (used.has(name) ? [i] : []));
 
     const { native, plan, seed, engine, options } = setup;
-    // An empty plan names no syscall: there is nothing to notify, so no seccomp filter.
-    const seccomp = engine === 'seccomp' && this.#named.length > 0;
+    // An empty plan names no syscall: there is nothing to notify, so no seccomp filter. A power cut needs
+    // fsync and fdatasync (the monitor does them and records the synced state).
+    const powercut = setup.powercut;
+    const seccomp = engine === 'seccomp' && (this.#named.length > 0 || powercut !== undefined);
     const bytes = compilePlan(plan, seed);
     try {
+      this.clockOrigin = performance.now(); // the shared region's start time is taken when it is created
       this.#session = native.createSession({
         plan: bytes,
         logCapacity: options.logCapacity ?? DEFAULT_LOG_CAPACITY,
         runId: this.runId,
         seccomp,
         onEvent: (event) => this.#onNative(event),
+        ...(powercut && { shadowDir: powercut.shadowDir, powercutGlob: powercut.glob, powercutFlags: powercut.flags }),
       });
     } catch (err) {
       throw new EngineError(`cannot set up the run: ${firstLine(err)}`, { cause: err });
@@ -156,9 +166,22 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
     const env: Record<string, string> = { ...setup.env, SYSFAULT_RUN_ID: this.runId };
     // The shim adds the preload library to the target's LD_PRELOAD itself, so that it is never preloaded.
     if (setup.preloadLib !== undefined) env.SYSFAULT_SHM = session.shmPath;
+    // A blackhole connects the target's socket to a listener that drops SYNs; under seccomp the monitor (this
+    // process) uses it directly, the preload library learns its ports here.
+    if (setup.preloadLib !== undefined && plan.rules.some((r) => r.action.type === 'blackhole')) {
+      const sinks = native.netSinks();
+      env.SYSFAULT_BLACKHOLE = `${sinks.port4},${sinks.port6}`;
+    }
+    if (setup.preloadLib !== undefined && powercut) {
+      env.SYSFAULT_SHADOW = powercut.shadowDir;
+      env.SYSFAULT_POWERCUT = powercut.glob;
+      env.SYSFAULT_POWERCUT_FLAGS = String(powercut.flags);
+    }
     const numbers = native.syscallNumbers();
+    const notified = new Set(this.#named.map((i) => numbers[i]));
+    if (powercut) for (const name of ['fsync', 'fdatasync']) notified.add(numbers[this.#names.indexOf(name)]);
     const shimArgs = [
-      ...(seccomp ? ['--seccomp', this.#named.map((i) => numbers[i]).join(',')] : []),
+      ...(seccomp ? ['--seccomp', [...notified].join(',')] : []),
       ...(setup.preloadLib !== undefined ? ['--preload', setup.preloadLib] : []),
       '--',
       setup.executable,
@@ -346,6 +369,15 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
       }
     }
     failure ??= this.#failure();
+    const powercut = this.#setup.powercut;
+    if (powercut) {
+      try {
+        if (result) result.powercut = finishPowercut(this.#setup.native, powercut, this.plan, result);
+        else discardPowercut(powercut);
+      } catch (err) {
+        failure ??= err instanceof SysfaultError ? err : new EngineError(firstLine(err), { cause: err });
+      }
+    }
     if (result) {
       this.#final = result;
       for (const fault of result.faults) this.#noteFault(fault);
@@ -428,6 +460,7 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
       target: e.target,
       action: formatAction(e.action, e.value),
       tMs: Math.round(e.tNs / 1e3) / 1e3,
+      runId: this.runId,
     };
   }
 }

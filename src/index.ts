@@ -19,6 +19,8 @@ export type { RunHandle, RunEvents } from './run.js';
 export { loadPlan, parsePlanText, normalizePlan } from './plan.js';
 export type { ExtraRules } from './plan.js';
 export { parseFault } from './fault.js';
+export { crashSweep, samplePoints } from './sweep.js';
+export type { CrashSweepOptions, SweepFailure, SweepProgress, SweepReport } from './sweep.js';
 export { compilePlan, probThreshold, WIRE, WIRE_HEADER, WIRE_RULE, WIRE_MAGIC, WIRE_UNLIMITED, WIRE_PROB_ALWAYS } from './compile.js';
 export { detectEngine, resolveCommand } from './engine.js';
 export type { EngineDetection } from './engine.js';

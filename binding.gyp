@@ -13,6 +13,7 @@
         "native/core/decide.c",
         "native/core/shm.c",
         "native/core/shadow.c",
+        "native/core/net.c",
         "native/seccomp/monitor.c",
         "native/seccomp/features.c"
       ],
@@ -34,7 +35,8 @@
         "native/core/plan.c",
         "native/core/decide.c",
         "native/core/shm.c",
-        "native/core/shadow.c"
+        "native/core/shadow.c",
+        "native/core/net.c"
       ],
       "cflags": ["-fPIC", "-ftls-model=initial-exec", "-fno-stack-protector", "-fomit-frame-pointer"],
       "configurations": { "Release": { "cflags!": ["-fno-omit-frame-pointer"] } },

@@ -6,7 +6,8 @@
 // Writes bench/results/latest.json, latest.md and overhead.svg; with --update-docs also docs/benchmarks.md and
 // docs/overhead.svg. Needs `npm run build` (the addon and dist/), strace, and fiu-run (Debian: fiu-utils).
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { api, chooseMode, ROOT } from './lib/exec.js';
@@ -22,10 +23,11 @@ const USAGE = `usage: node bench/run.js [--quick] [--update-docs] [--rounds N] [
   --no-workload    skip the HTTP workload
   --only-workload  run the HTTP workload only
   --via api|cli    run sysfault through the API's run() (default) or the CLI
-  --strict         exit 1 when a headline check fails`;
+  --strict         exit 1 when a headline check fails
+  --wait-idle [S]  first wait (up to S seconds, default 300) until the CPUs are idle (other work skews figures)`;
 
 function parseArgs(argv) {
-  const o = { quick: false, updateDocs: false, rounds: null, workload: true, micro: true, via: 'api', strict: false };
+  const o = { quick: false, updateDocs: false, rounds: null, workload: true, micro: true, via: 'api', strict: false, waitIdle: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
@@ -33,6 +35,7 @@ function parseArgs(argv) {
     else if (a === '--no-workload') o.workload = false;
     else if (a === '--only-workload') o.micro = false;
     else if (a === '--strict') o.strict = true;
+    else if (a === '--wait-idle') o.waitIdle = /^\d+$/.test(argv[i + 1] ?? '') ? Number(argv[++i]) : 300;
     else if (a === '--rounds' && /^\d+$/.test(argv[i + 1] ?? '') && Number(argv[i + 1]) > 0) o.rounds = Number(argv[++i]);
     else if (a === '--via' && ['api', 'cli'].includes(argv[i + 1])) o.via = argv[++i];
     else if (a === '-h' || a === '--help') {
@@ -47,6 +50,17 @@ function parseArgs(argv) {
   return o;
 }
 
+/** Builds bench/tools/NAME.c into bench/.build/NAME when out of date; returns its path. */
+function buildTool(name) {
+  const src = join(ROOT, 'bench', 'tools', `${name}.c`);
+  const out = join(ROOT, 'bench', '.build', name);
+  if (existsSync(out) && statSync(out).mtimeMs >= statSync(src).mtimeMs) return out;
+  mkdirSync(join(ROOT, 'bench', '.build'), { recursive: true });
+  execFileSync('gcc', ['-O2', '-Wall', '-o', `${out}.tmp`, src], { stdio: ['ignore', 'pipe', 'pipe'] });
+  renameSync(`${out}.tmp`, out);
+  return out;
+}
+
 function has(cmd, args = ['--version']) {
   try {
     execFileSync(cmd, args, { stdio: 'ignore' });
@@ -58,9 +72,34 @@ function has(cmd, args = ['--version']) {
 
 const log = (msg) => process.stderr.write(`${msg}\n`);
 
+function cpuTimes() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = f[3] + (f[4] ?? 0);
+  return { idle, total: f.reduce((a, b) => a + b, 0) };
+}
+
+/** Waits until the CPUs were at least 90% idle over 3 s, for at most `seconds`; returns the last busy share. */
+async function waitIdle(seconds) {
+  const deadline = Date.now() + seconds * 1000;
+  let busy = 1;
+  for (;;) {
+    const a = cpuTimes();
+    await new Promise((r) => setTimeout(r, 3000));
+    const b = cpuTimes();
+    busy = 1 - (b.idle - a.idle) / Math.max(1, b.total - a.total);
+    if (busy < 0.1) return busy;
+    if (Date.now() > deadline) {
+      log(`bench: the CPUs are still ${(busy * 100).toFixed(0)}% busy after ${seconds} s; going on`);
+      return busy;
+    }
+    log(`bench: waiting for idle CPUs (${(busy * 100).toFixed(0)}% busy)`);
+  }
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const started = Date.now();
+  const idleBusy = opts.waitIdle ? await waitIdle(opts.waitIdle) : null;
   const { mode, why } = await chooseMode(opts.via);
   if (!mode) log(`bench: WARNING: sysfault is not usable (${why}); its variants are skipped`);
   const haveStrace = has('strace', ['-V']);
@@ -69,7 +108,15 @@ async function main() {
   if (!haveFiu) {
     log('bench: fiu-run (libfiu) is not installed; its column is skipped. Install it: apt-get install -y fiu-utils');
   }
+  const tools = {};
+  try {
+    tools['seccomp-floor'] = buildTool('seccomp-floor');
+  } catch (e) {
+    log(`bench: bench/tools/seccomp-floor.c did not build (${e.message.split('\n')[0]}); its column is skipped`);
+  }
+
   const available = (variant) => {
+    if (variant === 'seccomp-floor' && !tools['seccomp-floor']) return 'bench/tools/seccomp-floor.c did not build';
     if (!mode && VARIANTS[variant].engine) return `sysfault is not usable: ${why}`;
     if (variant.startsWith('strace') && !haveStrace) return 'strace is not installed (apt-get install -y strace)';
     if (variant === 'fiu' && !haveFiu) return 'fiu-run is not installed (apt-get install -y fiu-utils)';
@@ -92,7 +139,7 @@ async function main() {
   const targetMs = opts.quick ? 50 : 120;
 
   let micro = { cases: [], records: [] };
-  if (opts.micro) micro = await runMicro({ fixtures, rounds: opts.rounds, targetMs, available, log });
+  if (opts.micro) micro = await runMicro({ fixtures, tools, rounds: opts.rounds, targetMs, available, log });
 
   let workload = null;
   if (opts.workload) {
@@ -116,6 +163,7 @@ async function main() {
     rounds: opts.rounds,
     targetMs,
     via: mode,
+    cpuBusyBeforeStart: idleBusy,
     machine,
     micro,
     workload,
@@ -124,6 +172,7 @@ async function main() {
   };
   report.checks = computeChecks(micro);
   report.elapsedSec = Math.round((Date.now() - started) / 1000);
+  report.loadavgEnd = os.loadavg().map((x) => Number(x.toFixed(2)));
 
   const results = join(ROOT, 'bench', 'results');
   mkdirSync(results, { recursive: true });

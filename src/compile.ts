@@ -6,7 +6,8 @@
  *     0 u64 syscalls  8 u64 after  16 u64 limit  24 u64 prob_threshold  32 u32 fd_kind  36 u32 action
  *     40 i32 value  44 u32 has_addr  48 u8 family  49 u8 prefix  50 u16 port  52 u8[16] addr
  *     68 u8 id_len  69 char[63] id  132 u16 path_len  134 char[254] path  388 u32 jitter_ms
- *     392..511 zero
+ *     392 u32 flags  396 i32 value2
+ *     400..511 zero
  */
 import { PlanError } from './errors.js';
 import { MAX_SEED, parseSeed } from './schema.js';
@@ -38,7 +39,12 @@ export const WIRE = {
   pathLen: 132,
   path: 134,
   jitterMs: 388,
+  flags: 392,
+  value2: 396,
 } as const;
+
+/** Rule flags (u32 at WIRE.flags): bits 0..7 storage, 8..15 network. */
+export const WIRE_FLAG_AFTER_CALL = 1;
 
 /** limit when a rule has none. */
 export const WIRE_UNLIMITED = 0xffff_ffff_ffff_ffffn;
@@ -46,7 +52,7 @@ export const WIRE_UNLIMITED = 0xffff_ffff_ffff_ffffn;
 export const WIRE_PROB_ALWAYS = 1n << 32n;
 
 const FD_KIND_CODE: Record<FdKind, number> = { any: 0, file: 1, socket: 2, pipe: 3 };
-const ACTION_CODE: Record<NormalizedAction['type'], number> = { errno: 1, delay: 2, short: 3, kill: 4 };
+const ACTION_CODE: Record<NormalizedAction['type'], number> = { errno: 1, delay: 2, short: 3, kill: 4, torn: 10, powercut: 11, refuse: 5, blackhole: 6, reset: 7, close: 8 };
 
 /** The wire `value` of an action: errno, delay ms, byte count or signal. */
 function actionValue(action: NormalizedAction): number {
@@ -59,7 +65,29 @@ function actionValue(action: NormalizedAction): number {
       return action.bytes;
     case 'kill':
       return action.signal;
+    case 'torn':
+      return action.bytes ?? 0;
+    case 'powercut':
+      return 0;
+    case 'refuse':
+    case 'blackhole':
+      return 0;
+    case 'reset':
+    case 'close':
+      return action.afterBytes;
   }
+}
+
+/** The wire `value2` of an action: a torn write's fraction in parts per million (-1: seeded). */
+function actionValue2(action: NormalizedAction): number {
+  if (action.type === 'reset' || action.type === 'close') return action.afterMs; /* the silence before the end */
+  if (action.type !== 'torn' || action.fraction === undefined) return 0;
+  return action.fraction === 'seeded' ? -1 : Math.round(action.fraction * 1_000_000);
+}
+
+/** The wire flags of an action. */
+function actionFlags(action: NormalizedAction): number {
+  return (action.type === 'kill' || action.type === 'powercut') && action.when === 'after' ? WIRE_FLAG_AFTER_CALL : 0;
 }
 
 /**
@@ -118,6 +146,8 @@ export function compilePlan(
       bytes.set(path, base + WIRE.path);
     }
     view.setUint32(base + WIRE.jitterMs, rule.action.type === 'delay' ? rule.action.jitterMs : 0, true);
+    view.setUint32(base + WIRE.flags, actionFlags(rule.action), true);
+    view.setInt32(base + WIRE.value2, actionValue2(rule.action), true);
   }
   return bytes;
 }

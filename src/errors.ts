@@ -102,8 +102,15 @@ export class CommandError extends SysfaultError {
 
 /** Bad options or command-line usage. */
 export class UsageError extends SysfaultError {
-  constructor(message: string) {
+  /** The option or flag at fault, e.g. `options.timeout` or `--timeout`, when there is one. */
+  readonly field: string | undefined;
+  /** The offending value as given (undefined when the option is missing or unknown). */
+  readonly value: unknown;
+
+  constructor(message: string, details: { field?: string | undefined; value?: unknown } = {}) {
     super('USAGE', EXIT_SYSFAULT, message);
+    this.field = details.field;
+    this.value = details.value;
   }
 }
 

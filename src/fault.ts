@@ -13,6 +13,15 @@
  *                                                (the "+" part is jitter: an extra 0..50 ms, from the seed)
  *             | short=N                          transfer at most N bytes
  *             | kill['='SIGNAL]                  SIGKILL unless given: kill, kill=SIGTERM, kill=9
+ *             | kill-after['='SIGNAL]            the same once the call has completed
+ *             | torn=N | torn=P% | torn=seeded   a torn write: keep the first N bytes (P% of them, a seeded
+ *                                                fraction), then SIGKILL
+ *             | powercut | powercut-after        a power cut (needs the run's powercut option)
+ *             | refuse | blackhole                connect: really refused; never completes (the program's
+ *                                                own timeout fires)
+ *             | reset['='N|DURATION]             socket I/O: the connection is reset (ECONNRESET), at once,
+ *             | close['='N|DURATION]             once N bytes have passed, or after DURATION of silence; close:
+ *                                                the same, as a peer's close (EOF)
  *
  * Examples:
  *   fsync=EIO                             every fsync fails with EIO
@@ -21,6 +30,10 @@
  *   connect@127.0.0.1:6379=ECONNREFUSED   connecting to 127.0.0.1:6379 is refused
  *   fsync:after=3:limit=1=kill            the 4th fsync kills the process (SIGKILL)
  *   write-family:path=/data/**:p=1%=EIO   1% of writes under /data fail with EIO
+ *   connect@127.0.0.1:6379=refuse         connecting to 127.0.0.1:6379 is refused, as by a closed port
+ *   connect@10.0.0.0/8:p=0.5=blackhole    half the connects to 10/8 hang until the program gives up
+ *   read,recvfrom@:8080=reset=1024        the connection to port 8080 is reset after 1024 bytes read
+ *   read,recvfrom@:8080=delay=500+100ms   reads from port 8080 see 500..600 ms of latency
  */
 import { PlanError } from './errors.js';
 import { describeIssues, moreSuffix } from './issues.js';
@@ -112,13 +125,36 @@ function optionValue(key: OptionKey, text: string): unknown {
 
 /** The action part, as an action object, or an error phrase. */
 function parseAction(text: string): ActionInput | string {
-  const bad = `expected an action (ERRNO, delay=MS, short=N or kill[=SIGNAL]), got ${JSON.stringify(text)}`;
+  const bad = `expected an action (ERRNO, delay=MS, short=N, kill[=SIGNAL], kill-after[=SIGNAL], torn=N|P%|seeded, powercut, powercut-after, refuse, blackhole, reset[=N|DURATION] or close[=N|DURATION]), got ${JSON.stringify(text)}`;
   const [word = '', value, ...extra] = text.split('=');
   if (extra.length > 0) return bad;
   const num = (t: string): string | number => (/^\d+$/.test(t) ? Number(t) : t);
   switch (word) {
     case 'kill':
       return { kill: value === undefined ? 'SIGKILL' : num(value) };
+    case 'kill-after':
+      return { kill: value === undefined ? 'SIGKILL' : num(value), when: 'after' };
+    case 'powercut':
+    case 'powercut-after':
+      if (value !== undefined) return bad;
+      return word === 'powercut' ? { powercut: true } : { powercut: true, when: 'after' };
+    case 'torn': {
+      if (value === undefined) return bad;
+      if (value === 'seeded') return { torn: 'seeded' };
+      const pct = /^(\d+(?:\.\d+)?)%$/.exec(value);
+      if (pct) return { torn: { fraction: Number(pct[1]) / 100 } };
+      return { torn: num(value) as number };
+    }
+    case 'refuse':
+    case 'blackhole':
+      return value === undefined ? (word === 'refuse' ? { refuse: true } : { blackhole: true }) : bad;
+    case 'reset':
+    case 'close': {
+      const dur = value === undefined ? null : /^(\d+(?:\.\d+)?)(ms|s)$/.exec(value);
+      if (value !== undefined && !dur && !/^\d+$/.test(value)) return bad;
+      const after = value === undefined ? {} : dur ? { afterMs: Number(dur[1]) * (dur[2] === 's' ? 1000 : 1) } : { afterBytes: Number(value) };
+      return word === 'reset' ? { reset: true, ...after } : { close: true, ...after };
+    }
     case 'errno':
       return value === undefined ? bad : { errno: num(value) };
     case 'short':

@@ -7,8 +7,9 @@
  *   [abc]    one character of the set; ranges "[a-z]"; "[!a-z]" or "[^a-z]" negates; "]" first is literal
  *   \c       the character c itself (escapes *, ?, [ and \)
  * A glob without "/" is matched against the file's base name ("*.wal" matches /any/dir/x.wal); one with "/"
- * against the whole absolute path. At most 253 bytes of UTF-8, no NUL. This check is stricter than the C
- * matcher (native/core/decide.c), which treats an unclosed "[" literally and "a**b" like "a*b" across "/".
+ * against the whole absolute path. At most 253 bytes of UTF-8, no NUL or other control character (the wire
+ * format refuses them). This check is stricter than the C matcher (native/core/decide.c), which treats an
+ * unclosed "[" literally and "a**b" like "a*b" across "/".
  */
 
 /** Longest glob, in UTF-8 bytes (the wire format stores 254 bytes with a NUL). */
@@ -18,6 +19,8 @@ export const GLOB_MAX_BYTES = 253;
 export function checkGlob(pattern: string): string | undefined {
   if (pattern === '') return 'empty glob';
   if (pattern.includes('\0')) return 'glob contains a NUL byte';
+  const control = /[\u0001-\u001f\u007f]/.exec(pattern);
+  if (control) return `glob contains a control character at offset ${control.index}`;
   const bytes = Buffer.byteLength(pattern, 'utf8');
   if (bytes > GLOB_MAX_BYTES) return `glob is ${bytes} bytes long (at most ${GLOB_MAX_BYTES})`;
   const chars = Array.from(pattern);

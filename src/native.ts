@@ -64,6 +64,8 @@ export interface NativeBinding {
   /** Linux syscall number of each entry of syscallNames(). */
   syscallNumbers(): number[];
   kernelFeatures(): NativeKernelFeatures;
+  /** The process's blackhole listeners on 127.0.0.1 and [::1] (network action "blackhole"), made on first use; 0: none. */
+  netSinks(): { port4: number; port6: number };
   /** Decodes a compiled plan with the C decoder: the plan as C sees it, or an error string. */
   decodePlan(plan: Uint8Array): { seed: bigint; rules: Record<string, unknown>[] } | string;
   createSession(options: {
@@ -72,7 +74,16 @@ export interface NativeBinding {
     runId: string;
     seccomp: boolean;
     onEvent: (event: NativeEvent) => void;
+    /** Power cut: the shadow directory the seccomp monitor records synced state in (native/core/shadow.h). */
+    shadowDir?: string;
+    powercutGlob?: string;
+    /** 1: fsyncFailureDropsDirty. */
+    powercutFlags?: number;
   }): NativeSession;
+  /** Power cut: records root's matching files and directories as durable (before the run). Throws on failure. */
+  shadowBaseline(shadowDir: string, glob: string, root: string): void;
+  /** Power cut: restores root to the last synced state (after the run). Throws on failure. */
+  shadowRestore(shadowDir: string, glob: string, root: string): { restored: string[]; removed: string[] };
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -6,6 +6,7 @@ import { Stream } from 'node:stream';
 import { z } from 'zod';
 import { UsageError } from './errors.js';
 import { describeIssues, moreSuffix } from './issues.js';
+import { checkGlob } from './glob.js';
 import { show } from './schema.js';
 import type { RunOptions, StdioEntry } from './types.js';
 
@@ -37,6 +38,13 @@ const stdioEntry = z.union(
   ],
   { error: expected('"pipe", "ignore", "inherit", a stream, an fd or null') },
 );
+
+const powercutGlob = z
+  .string({ error: expected('a glob of the files a power cut covers') })
+  .min(1, { error: expected('a glob of the files a power cut covers') })
+  .refine((g) => Buffer.byteLength(g, 'utf8') <= 200 && checkGlob(g) === undefined, {
+    error: (iss) => `bad glob ${show(iss.input)}: ${checkGlob(String(iss.input)) ?? 'longer than 200 bytes'}`,
+  });
 
 const optionsSchema = z.strictObject(
   {
@@ -81,6 +89,20 @@ const optionsSchema = z.strictObject(
       .min(1, { error: expected('a log capacity of at least 1') })
       .max(MAX_LOG_CAPACITY, { error: expected(`a log capacity of at most ${MAX_LOG_CAPACITY}`) })
       .optional(),
+    powercut: z
+      .union(
+        [
+          powercutGlob,
+          z.strictObject({
+            glob: powercutGlob,
+            root: z.string({ error: expected('a directory path') }).min(1, { error: expected('a directory path') }).optional(),
+            when: z.enum(['action', 'crash', 'always'], { error: expected('"action", "crash" or "always"') }).optional(),
+            fsyncFailureDropsDirty: z.boolean({ error: expected('a boolean') }).optional(),
+          }),
+        ],
+        { error: expected('a glob, or {"glob": ..., "root"?, "when"?, "fsyncFailureDropsDirty"?}') },
+      )
+      .optional(),
   },
   { error: expected('an options object') },
 );
@@ -91,7 +113,8 @@ export function checkOptions(options: RunOptions): void {
   if (parsed.success) return;
   const issue = describeIssues(parsed.error.issues, options);
   const message = issue.isKey ? `unknown option ${show(issue.path.at(-1))}` : issue.message;
-  throw new UsageError(`options${issue.field === '' ? '' : `.${issue.field}`}: ${message}${moreSuffix(issue.more)}`);
+  const field = `options${issue.field === '' ? '' : `.${issue.field}`}`;
+  throw new UsageError(`${field}: ${message}${moreSuffix(issue.more)}`, { field, value: issue.value });
 }
 
 const commandSchema = z.tuple([
@@ -108,7 +131,7 @@ export function checkCommand(command: unknown, args: unknown): void {
   const issue = describeIssues(parsed.error.issues, [command, args]);
   const [which, index] = issue.path;
   const field = which === 0 ? 'command' : index === undefined ? 'args' : `args[${String(index)}]`;
-  throw new UsageError(`${field}: ${issue.message}`);
+  throw new UsageError(`${field}: ${issue.message}`, { field, value: issue.value });
 }
 
 /** The three stdio entries of the shim (and so of the target). */

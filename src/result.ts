@@ -18,7 +18,7 @@ export function decodeWaitStatus(status: number): ExitInfo {
   return { code: null, signal: null };
 }
 
-/** `errno:EIO`, `delay:200ms`, `short:1`, `kill:SIGKILL`. */
+/** `errno:EIO`, `delay:200ms`, `short:1`, `kill:SIGKILL`, `torn:<bytes kept>`, `powercut`. */
 export function formatAction(action: number, value: number): FaultAction {
   switch (action) {
     case 1:
@@ -29,6 +29,18 @@ export function formatAction(action: number, value: number): FaultAction {
       return `short:${value}`;
     case 4:
       return `kill:${signalName(value)}`;
+    case 10:
+      return `torn:${value}`;
+    case 11:
+      return 'powercut';
+    case 5:
+      return 'refuse';
+    case 6:
+      return 'blackhole';
+    case 7:
+      return value > 0 ? `reset:after=${value}` : 'reset';
+    case 8:
+      return value > 0 ? `close:after=${value}` : 'close';
     default:
       return `errno:${String(value)}`;
   }

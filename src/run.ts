@@ -14,6 +14,7 @@ import { EngineError, UsageError } from './errors.js';
 import { Run, type RunHandle } from './handle.js';
 import { checkCommand, checkOptions } from './options.js';
 import { loadPlan, normalizePlan } from './plan.js';
+import { discardPowercut, preparePowercut } from './powercut.js';
 import { parseSeed } from './schema.js';
 import { nativeFile, requireBinding, seccompProblem } from './runtime.js';
 import type { Engine, RunOptions, RunResult } from './types.js';
@@ -38,7 +39,7 @@ export function spawn(command: string, args: readonly string[] = [], options: Ru
 
   const env = buildBaseEnv(options);
   const cwd = resolve(options.cwd ?? process.cwd());
-  if (!isDirectory(cwd)) throw new UsageError(`cwd: no such directory ${JSON.stringify(cwd)}`);
+  if (!isDirectory(cwd)) throw new UsageError(`cwd: no such directory ${JSON.stringify(cwd)}`, { field: 'options.cwd', value: options.cwd });
   const executable = resolveCommand(command, env.PATH, cwd);
 
   const choice = options.engine ?? 'auto';
@@ -60,21 +61,28 @@ export function spawn(command: string, args: readonly string[] = [], options: Ru
   const shim = nativeFile('shim');
   const preloadLib = engine === 'preload' ? nativeFile('preload') : undefined;
 
-  return new Run({
-    native,
-    command,
-    args,
-    executable,
-    cwd,
-    env,
-    plan,
-    seed,
-    engine,
-    engineReason: detection ? detection.reason : 'chosen',
-    shim,
-    preloadLib,
-    options,
-  });
+  const powercut = preparePowercut(native, options.powercut, cwd, plan);
+  try {
+    return new Run({
+      native,
+      command,
+      args,
+      executable,
+      cwd,
+      env,
+      plan,
+      seed,
+      engine,
+      engineReason: detection ? detection.reason : 'chosen',
+      shim,
+      preloadLib,
+      options,
+      powercut,
+    });
+  } catch (err) {
+    discardPowercut(powercut);
+    throw err;
+  }
 }
 
 /**
@@ -96,6 +104,7 @@ function chooseSeed(option: RunOptions['seed'], planSeed: bigint | undefined): b
     if (seed === undefined) {
       throw new UsageError(
         `options.seed: expected a non-negative integer below 2^53 (or a decimal string up to 2^64-1), got ${JSON.stringify(String(option))}`,
+        { field: 'options.seed', value: option },
       );
     }
     return seed;

@@ -117,9 +117,77 @@ const signalSchema = z
     return { type: 'kill', signal, name: signalName(signal) };
   });
 
-const ACTION_KEYS = ['errno', 'delayMs', 'short', 'kill'] as const;
+const ACTION_KEYS = ['errno', 'delayMs', 'short', 'kill', 'torn', 'powercut', 'refuse', 'blackhole', 'reset', 'close'] as const;
 
-/** A rule's action: exactly one of errno, delayMs (optionally with jitterMs), short, kill. */
+/** Syscalls a refuse or blackhole applies to. */
+export const CONNECT_SYSCALLS: readonly string[] = ['connect'];
+/** Syscalls a reset or close applies to: the socket reads and writes. */
+export const SOCKET_IO_SYSCALLS: readonly string[] = ['read', 'write', 'readv', 'writev', 'recvfrom', 'sendto', 'recvmsg', 'sendmsg'];
+
+/** Rule-level checks of the network actions (issue 4): which syscalls they can apply to. */
+function checkNetworkAction(syscalls: readonly string[], action: NormalizedAction, ctx: z.RefinementCtx): void {
+  const allowed =
+    action.type === 'refuse' || action.type === 'blackhole'
+      ? CONNECT_SYSCALLS
+      : action.type === 'reset' || action.type === 'close'
+        ? SOCKET_IO_SYSCALLS
+        : undefined;
+  const bad = allowed ? syscalls.filter((s) => !allowed.includes(s)) : [];
+  if (allowed && bad.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['syscalls'],
+      input: syscalls,
+      message: `${action.type} applies to ${allowed.join(', ')}; got ${bad.join(', ')}`,
+    });
+  }
+}
+
+/** Syscalls a torn write applies to (the write family that writes files). */
+export const TORN_SYSCALLS: readonly string[] = ['write', 'pwrite64', 'writev', 'pwritev', 'pwritev2'];
+/** Syscalls a kill or power cut may follow (`when: 'after'`): both engines complete these calls first. */
+export const AFTER_SYSCALLS: readonly string[] = [
+  'fsync', 'fdatasync', 'sync_file_range',
+  'read', 'write', 'pread64', 'pwrite64', 'readv', 'writev', 'preadv', 'pwritev', 'preadv2', 'pwritev2',
+];
+
+const tornSchema = z.union(
+  [
+    integer(0, MAX_SHORT, 'a byte count from 0'),
+    z.literal('seeded'),
+    z.strictObject({ bytes: integer(0, MAX_SHORT, 'a byte count from 0') }),
+    z.strictObject({
+      fraction: z.union([
+        z.number().min(0, { error: expected('a fraction from 0 to 1') }).max(1, { error: expected('a fraction from 0 to 1') }),
+        z.literal('seeded'),
+      ], { error: expected('a fraction from 0 to 1, or "seeded"') }),
+    }),
+  ],
+  { error: expected('a byte count, {"fraction": 0.5}, or "seeded" (a seeded fraction per call)') },
+);
+
+/** Rule-level checks of the storage actions (issue 5): which syscalls they can apply to. */
+function checkStorageAction(syscalls: readonly string[], action: NormalizedAction, ctx: z.RefinementCtx): void {
+  const bad = (allowed: readonly string[]) => syscalls.filter((s) => !allowed.includes(s));
+  if (action.type === 'torn' && bad(TORN_SYSCALLS).length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['syscalls'],
+      input: syscalls,
+      message: `a torn write applies to ${TORN_SYSCALLS.join(', ')}; got ${bad(TORN_SYSCALLS).join(', ')}`,
+    });
+  }
+  if ((action.type === 'kill' || action.type === 'powercut') && action.when === 'after' && bad(AFTER_SYSCALLS).length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['syscalls'],
+      input: syscalls,
+      message: `"when": "after" applies to ${AFTER_SYSCALLS.join(', ')}; got ${bad(AFTER_SYSCALLS).join(', ')}`,
+    });
+  }
+}
+
+/** A rule's action: exactly one of errno, delayMs (optionally with jitterMs), short, kill, torn, powercut. */
 export const actionSchema = z
   .strictObject(
     {
@@ -128,6 +196,15 @@ export const actionSchema = z
       jitterMs: integer(0, MAX_DELAY_MS, `a jitter in milliseconds from 0 to ${MAX_DELAY_MS}`).optional(),
       short: integer(1, MAX_SHORT, 'a byte count of at least 1').optional(),
       kill: signalSchema.optional(),
+      torn: tornSchema.optional(),
+      powercut: z.literal(true, { error: expected('true') }).optional(),
+      when: z.enum(['before', 'after'], { error: expected('"before" or "after"') }).optional(),
+      refuse: z.literal(true, { error: expected('true') }).optional(),
+      blackhole: z.literal(true, { error: expected('true') }).optional(),
+      reset: z.literal(true, { error: expected('true') }).optional(),
+      close: z.literal(true, { error: expected('true') }).optional(),
+      afterBytes: integer(0, MAX_SHORT, 'a byte count from 0').optional(),
+      afterMs: integer(0, MAX_DELAY_MS, `a silence in milliseconds from 0 to ${MAX_DELAY_MS}`).optional(),
     },
     { error: expected('an action object like {"errno": "EIO"}') },
   )
@@ -139,8 +216,8 @@ export const actionSchema = z
         input: a,
         message:
           given.length === 0
-            ? 'expected exactly one of errno, delayMs, short, kill; got none'
-            : `expected exactly one of errno, delayMs, short, kill; got ${given.join(' and ')}`,
+            ? `expected exactly one of ${ACTION_KEYS.join(', ')}; got none`
+            : `expected exactly one of ${ACTION_KEYS.join(', ')}; got ${given.join(' and ')}`,
       });
       return z.NEVER;
     }
@@ -153,8 +230,43 @@ export const actionSchema = z
       });
       return z.NEVER;
     }
+    if (a.when !== undefined && a.kill === undefined && a.powercut === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['when'],
+        input: a.when,
+        message: `"when" goes with kill or powercut, got "when" with ${given[0]}`,
+      });
+      return z.NEVER;
+    }
+    for (const key of ['afterBytes', 'afterMs'] as const) {
+      if (a[key] !== undefined && a.reset === undefined && a.close === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          input: a[key],
+          message: `${key} goes with reset or close, got ${key} with ${given[0]}`,
+        });
+        return z.NEVER;
+      }
+    }
     if (a.errno) return a.errno;
-    if (a.kill) return a.kill;
+    if (a.kill) {
+      const kill = a.kill as Extract<NormalizedAction, { type: 'kill' }>;
+      return a.when === 'after' ? { ...kill, when: 'after' } : kill;
+    }
+    if (a.powercut) return a.when === 'after' ? { type: 'powercut', when: 'after' } : { type: 'powercut' };
+    if (a.torn !== undefined) {
+      const t = a.torn;
+      if (typeof t === 'number') return { type: 'torn', bytes: t };
+      if (t === 'seeded') return { type: 'torn', fraction: 'seeded' };
+      if ('bytes' in t) return { type: 'torn', bytes: t.bytes };
+      return { type: 'torn', fraction: t.fraction };
+    }
+    if (a.refuse) return { type: 'refuse' };
+    if (a.blackhole) return { type: 'blackhole' };
+    if (a.reset) return { type: 'reset', afterBytes: a.afterBytes ?? 0, afterMs: a.afterMs ?? 0 };
+    if (a.close) return { type: 'close', afterBytes: a.afterBytes ?? 0, afterMs: a.afterMs ?? 0 };
     if (a.short !== undefined) return { type: 'short', bytes: a.short };
     return { type: 'delay', ms: a.delayMs ?? 0, jitterMs: a.jitterMs ?? 0 };
   });
@@ -226,6 +338,8 @@ export function ruleSchema(table: SyscallTable = syscallTable()) {
       },
       { error: expected('a rule object') },
     )
+    .superRefine((r, ctx) => checkStorageAction(r.syscalls, r.action, ctx))
+    .superRefine((r, ctx) => checkNetworkAction(r.syscalls, r.action, ctx))
     .transform(
       (r): RuleBody => ({
         id: r.id,

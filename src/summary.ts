@@ -57,5 +57,13 @@ export function formatSummary(result: RunResult, maxFaults = SUMMARY_FAULTS): st
     );
     if (total > shown.length) lines.push(`    ... and ${total - shown.length} more (--json FILE has them all)`);
   }
+  const cut = result.powercut;
+  if (cut) {
+    lines.push(
+      cut.applied
+        ? `  power cut (${cut.glob}): ${cut.restored.length} file(s) back to their last synced state, ${cut.removed.length} removed`
+        : `  power cut (${cut.glob}): not applied`,
+    );
+  }
   return lines;
 }

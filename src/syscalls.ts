@@ -46,6 +46,9 @@ export const SYSCALL_GROUPS: Readonly<Record<string, readonly string[]>> = {
   'open-family': ['open', 'openat', 'creat'],
   'copy-family': ['sendfile', 'copy_file_range', 'splice'],
   net: ['connect', 'sendto', 'sendmsg', 'recvfrom', 'recvmsg'],
+  // the calls that read or write a socket (what reset, close and socket latency apply to)
+  'socket-read': ['read', 'readv', 'recvfrom', 'recvmsg'],
+  'socket-write': ['write', 'writev', 'sendto', 'sendmsg'],
 };
 
 /** A syscall table: names in bitmask order, and each name's index (its bit). */

@@ -22,7 +22,26 @@ export type NormalizedAction =
   | { readonly type: 'errno'; readonly errno: number; readonly name: string }
   | { readonly type: 'delay'; readonly ms: number; readonly jitterMs: number }
   | { readonly type: 'short'; readonly bytes: number }
-  | { readonly type: 'kill'; readonly signal: number; readonly name: string };
+  | {
+      readonly type: 'kill';
+      readonly signal: number;
+      readonly name: string;
+      /** Additive: 'after' signals once the call has completed (default: before it happens). */
+      readonly when?: 'before' | 'after';
+    }
+  /** A torn write: keeps its first `bytes` (or `fraction` of the bytes asked; 'seeded': drawn per call), then SIGKILL. */
+  | { readonly type: 'torn'; readonly bytes?: number; readonly fraction?: number | 'seeded' }
+  /** A power cut: SIGKILL to the whole tree, and the run's `powercut` discards what was never synced. */
+  | { readonly type: 'powercut'; readonly when?: 'before' | 'after' }
+  /** Network (connect): the kernel refuses the connection (ECONNREFUSED, as from a closed port). */
+  | { readonly type: 'refuse' }
+  /** Network (connect): the connection never completes (SYNs dropped); the program's own timeout ends it. */
+  | { readonly type: 'blackhole' }
+  /** Network (socket I/O): the connection is reset (RST) once `afterBytes` bytes (0: at once) have passed; with
+   * `afterMs`, after that long a silence (no data reaches the program) from the call that fired. */
+  | { readonly type: 'reset'; readonly afterBytes: number; readonly afterMs: number }
+  /** Network (socket I/O): the connection is closed (FIN: EOF, EPIPE), likewise. */
+  | { readonly type: 'close'; readonly afterBytes: number; readonly afterMs: number };
 
 /** A rule after validation: groups expanded, defaults filled in. */
 export interface NormalizedRule {
@@ -75,7 +94,19 @@ export interface RuleStats {
 }
 
 /** Text form of an injected action: `errno:EIO`, `delay:200ms`, `short:1`, `kill:SIGKILL`. */
-export type FaultAction = `errno:${string}` | `delay:${number}ms` | `short:${number}` | `kill:${string}`;
+export type FaultAction =
+  | `errno:${string}`
+  | `delay:${number}ms`
+  | `short:${number}`
+  | `kill:${string}`
+  | `torn:${number}`
+  | 'powercut'
+  | 'refuse'
+  | 'blackhole'
+  | 'reset'
+  | `reset:after=${number}`
+  | 'close'
+  | `close:after=${number}`;
 
 /** One entry of the fault log. */
 export interface FaultRecord {
@@ -93,6 +124,8 @@ export interface FaultRecord {
   action: FaultAction;
   /** Milliseconds since the run started. */
   tMs: number;
+  /** Additive: the run's id (the result's `runId`, SYSFAULT_RUN_ID in the target's environment). */
+  runId: string;
 }
 
 /** How the target ended. */
@@ -123,6 +156,8 @@ export interface RunResult {
   timedOut: boolean;
   /** Additive: the AbortSignal ended the target. */
   aborted: boolean;
+  /** Additive: present when the run had a `powercut` option. */
+  powercut?: PowercutReport;
 }
 
 /** One stdio entry, as child_process takes it. */
@@ -152,4 +187,36 @@ export interface RunOptions {
   signal?: AbortSignal | undefined;
   /** Fault-log capacity in entries (default 10000). */
   logCapacity?: number | undefined;
+  /**
+   * Power cut (docs/crash-consistency.md): which files lose what was never synced when the power is cut. A glob
+   * string is `{ glob }`. Needed by `powercut` actions.
+   */
+  powercut?: string | PowercutOptions | undefined;
+}
+
+/** The `powercut` run option. */
+export interface PowercutOptions {
+  /** Files covered: a glob on absolute paths (as a rule's `path`); a relative one with a '/' is taken from `root`. */
+  glob: string;
+  /** The directory tree the power cut restores (default: the run's cwd). */
+  root?: string | undefined;
+  /**
+   * When the power is cut: 'action' (default) when a `powercut` action fired; 'crash' also when a signal ended
+   * the target; 'always' whenever the run ends (even after a clean exit).
+   */
+  when?: 'action' | 'crash' | 'always' | undefined;
+  /** PostgreSQL's fsync surprise: after an injected fsync/fdatasync error the file's unsynced data is dropped. */
+  fsyncFailureDropsDirty?: boolean | undefined;
+}
+
+/** What a power cut did (the result's additive `powercut`). */
+export interface PowercutReport {
+  /** The power was cut (see PowercutOptions.when). */
+  applied: boolean;
+  glob: string;
+  root: string;
+  /** Files put back to their last synced contents (absolute paths). */
+  restored: string[];
+  /** Files removed: created, or renamed into their directory, since that directory was last synced. */
+  removed: string[];
 }

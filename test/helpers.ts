@@ -27,7 +27,12 @@ export async function runFixture(name: string, args: string[], options: RunOptio
   let stderr = '';
   handle.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   handle.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  // The result comes with the target's exit; its output may still be in the pipes: wait for both ends.
+  const drained = [handle.stdout, handle.stderr].map((s) =>
+    s ? new Promise<void>((resolve) => (s.readableEnded ? resolve() : s.once('end', resolve).once('close', resolve))) : undefined,
+  );
   const result = await handle.result;
+  await Promise.all(drained);
   return { result, stdout, stderr, lines: stdout.split('\n').filter((l) => l !== '') };
 }
 

@@ -182,8 +182,8 @@ const BAD_PLANS: [name: string, plan: unknown, message: string][] = [
   ['errno number too large', act({ errno: 5000 }), 'rules[0].action.errno: expected an errno number from 1 to 4095, got 5000'],
   ['errno zero', act({ errno: 0 }), 'rules[0].action.errno: expected an errno number from 1 to 4095, got 0'],
   ['errno of the wrong type', act({ errno: true }), 'rules[0].action.errno: expected an errno name or number, got true'],
-  ['two actions', act({ errno: 'EIO', kill: 'SIGKILL' }), 'rules[0].action: expected exactly one of errno, delayMs, short, kill; got errno and kill'],
-  ['no action', act({}), 'rules[0].action: expected exactly one of errno, delayMs, short, kill; got none'],
+  ['two actions', act({ errno: 'EIO', kill: 'SIGKILL' }), 'rules[0].action: expected exactly one of errno, delayMs, short, kill, torn, powercut, refuse, blackhole, reset, close; got errno and kill'],
+  ['no action', act({}), 'rules[0].action: expected exactly one of errno, delayMs, short, kill, torn, powercut, refuse, blackhole, reset, close; got none'],
   ['action missing', { version: 1, rules: [{ syscalls: ['fsync'] }] }, 'rules[0].action: required field is missing'],
   ['action not an object', act('EIO'), 'rules[0].action: expected an action object like {"errno": "EIO"}, got "EIO"'],
   ['unknown action field', act({ errorno: 'EIO' }), 'rules[0].action.errorno: unknown field "errorno" (allowed: errno, delayMs, jitterMs, short, kill)'],
@@ -377,7 +377,7 @@ describe('one-line faults', () => {
     ['=EIO', '--fault "=EIO": expected syscall names first, like "fsync=EIO"'],
     ['fsync,=EIO', '--fault "fsync,=EIO": empty syscall name in the list'],
     ['fsyncc=EIO', '--fault "fsyncc=EIO": syscalls[0]: unknown syscall "fsyncc"'],
-    ['fsync:aftr=3=EIO', '--fault "fsync:aftr=3=EIO": expected an action (ERRNO, delay=MS, short=N or kill[=SIGNAL]), got "aftr=3=EIO"'],
+    ['fsync:aftr=3=EIO', '--fault "fsync:aftr=3=EIO": expected an action (ERRNO, delay=MS, short=N, kill[=SIGNAL], kill-after[=SIGNAL], torn=N|P%|seeded, powercut, powercut-after, refuse, blackhole, reset[=N|DURATION] or close[=N|DURATION]), got "aftr=3=EIO"'],
     ['fsync:after=x=EIO', '--fault "fsync:after=x=EIO": after: expected a non-negative integer, got "x"'],
     ['fsync:after=1:after=2=EIO', '--fault "fsync:after=1:after=2=EIO": option "after" given twice'],
     ['read:p=2=EIO', '--fault "read:p=2=EIO": p: expected a probability from 0 to 1, got 2'],
@@ -586,7 +586,7 @@ describe.skipIf(!addonBuilt)(`round trip through the C decoder${skipReason}`, ()
     expect(decoded.rules).toHaveLength(plan.rules.length);
     const order = syscallTable().names;
     const codes = { any: 0, file: 1, socket: 2, pipe: 3 } as const;
-    const actions = { errno: 1, delay: 2, short: 3, kill: 4 } as const;
+    const actions: Record<string, number> = { errno: 1, delay: 2, short: 3, kill: 4 };
     plan.rules.forEach((rule, i) => {
       const got = decoded.rules[i] as Record<string, unknown>;
       const a = rule.action;
@@ -597,7 +597,7 @@ describe.skipIf(!addonBuilt)(`round trip through the C decoder${skipReason}`, ()
       expect(got.probThreshold).toBe(probThreshold(rule.probability));
       expect(got.fdKind).toBe(codes[rule.fd]);
       expect(got.action).toBe(actions[a.type]);
-      expect(got.value).toBe(a.type === 'errno' ? a.errno : a.type === 'delay' ? a.ms : a.type === 'short' ? a.bytes : a.signal);
+      expect(got.value).toBe(a.type === 'errno' ? a.errno : a.type === 'delay' ? a.ms : a.type === 'short' ? a.bytes : a.type === 'kill' ? a.signal : undefined);
       expect(got.jitterMs).toBe(a.type === 'delay' ? a.jitterMs : 0);
       expect(got.path).toBe(rule.path ?? '');
       if (rule.addr) {

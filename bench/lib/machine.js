@@ -32,6 +32,7 @@ export function machineInfo() {
     go: version('go', ['version'], (s) => s.trim().split(/\s+/)[2] ?? s.trim()),
     rustc: version('rustc', ['--version'], (s) => s.trim().split(/\s+/)[1] ?? s.trim()),
     strace: version('strace', ['-V'], (s) => /version\s+(\S+)/.exec(s)?.[1] ?? s.split('\n')[0]),
+    loadavg: os.loadavg().map((x) => Number(x.toFixed(2))),
     fiu: version('dpkg-query', ['-W', '-f=${Version}', 'fiu-utils'], (s) => s.trim() || null),
   };
 }

@@ -17,10 +17,12 @@ export function planFor(kind, sys) {
     case 'unnamed':
       // Names a syscall the loop never makes: the loop's own syscall must not be intercepted at all.
       return { version: 1, seed: 1, rules: [{ id: 'other', syscalls: ['fdatasync'], action: { errno: 'EIO' } }] };
+    // Firing rules act on the loop's own fd only (/dev/null): under seccomp an unfiltered write rule would also
+    // fail the loop's report on stdout.
     case 'errno':
-      return { version: 1, seed: 1, rules: [{ id: 'fire', syscalls: [sys], action: { errno: 'EIO' } }] };
+      return { version: 1, seed: 1, rules: [{ id: 'fire', syscalls: [sys], path: '/dev/null', action: { errno: 'EIO' } }] };
     case 'delay0':
-      return { version: 1, seed: 1, rules: [{ id: 'fire', syscalls: [sys], action: { delayMs: 0 } }] };
+      return { version: 1, seed: 1, rules: [{ id: 'fire', syscalls: [sys], path: '/dev/null', action: { delayMs: 0 } }] };
     default:
       throw new Error(`unknown plan kind ${kind}`);
   }
@@ -34,23 +36,27 @@ const FIU_POINTS = {
   connect: 'posix/io/net/connect',
 };
 
-/** The variants. `engine`+`plan`: under sysfault; `tool`: under strace or fiu-run; neither: bare. */
+/**
+ * The variants. `engine`+`plan`: under sysfault; `tool`: under strace, fiu-run or the seccomp-floor helper;
+ * neither: bare. `cheap`: costs about what bare does, so it runs the bare iteration count without calibrating.
+ */
 export const VARIANTS = {
   bare: { label: 'bare' },
-  preload: { label: 'preload, rule never fires', engine: 'preload', plan: 'pass' },
+  preload: { label: 'preload, rule never fires', engine: 'preload', plan: 'pass', cheap: true },
   seccomp: { label: 'seccomp notified, rule never fires', engine: 'seccomp', plan: 'pass' },
-  'seccomp-unnamed': { label: 'seccomp, syscall not named', engine: 'seccomp', plan: 'unnamed' },
+  'seccomp-unnamed': { label: 'seccomp, syscall not named', engine: 'seccomp', plan: 'unnamed', cheap: true },
+  'seccomp-floor': { label: 'a seccomp filter alone (no sysfault)', tool: 'floor', cheap: true },
   strace: { label: 'strace -f (ptrace)', tool: 'strace' },
   'strace-bpf': { label: 'strace -f --seccomp-bpf', tool: 'strace-bpf' },
-  fiu: { label: 'fiu-run -x (probability 0)', tool: 'fiu' },
+  fiu: { label: 'fiu-run -x (probability 0)', tool: 'fiu', cheap: true },
   'preload-errno': { label: 'preload, errno on every call', engine: 'preload', plan: 'errno', fires: true },
   'preload-delay0': { label: 'preload, delayMs 0 on every call', engine: 'preload', plan: 'delay0', fires: true },
   'seccomp-errno': { label: 'seccomp, errno on every call', engine: 'seccomp', plan: 'errno', fires: true },
   'seccomp-delay0': { label: 'seccomp, delayMs 0 on every call', engine: 'seccomp', plan: 'delay0', fires: true },
 };
 
-const ALL = ['bare', 'preload', 'seccomp', 'seccomp-unnamed', 'strace', 'strace-bpf', 'fiu'];
-const NO_LIBC = ['bare', 'seccomp', 'seccomp-unnamed', 'strace', 'strace-bpf'];
+const ALL = ['bare', 'preload', 'seccomp', 'seccomp-unnamed', 'seccomp-floor', 'strace', 'strace-bpf', 'fiu'];
+const NO_LIBC = ['bare', 'seccomp', 'seccomp-unnamed', 'seccomp-floor', 'strace', 'strace-bpf'];
 
 /** The benchmark's cases. */
 export function microCases({ quick }) {
@@ -88,6 +94,9 @@ export function microCases({ quick }) {
 
 const LOOP_LINE = /^loop (\S+) ok ([\d.]+)(?: errors (\d+))?\s*$/m;
 
+/** Helper programs of the bench (bench/tools), by name: set by runMicro. */
+let tools = {};
+
 function commandFor(variant, c, exe, iters) {
   const args = [c.op, String(iters)];
   if (c.threads > 1) args.push(String(c.threads));
@@ -98,6 +107,8 @@ function commandFor(variant, c, exe, iters) {
       return { cmd: 'strace', args: ['-f', '-e', `trace=${c.sys}`, '-o', '/dev/null', exe, ...args] };
     case 'strace-bpf':
       return { cmd: 'strace', args: ['--seccomp-bpf', '-f', '-e', `trace=${c.sys}`, '-o', '/dev/null', exe, ...args] };
+    case 'floor':
+      return { cmd: tools['seccomp-floor'], args: [exe, ...args] };
     case 'fiu':
       // -f '' : no remote-control fifo thread; enable_random with probability 0: the wrapper checks the
       // enabled failure point on every call and never fails (libfiu's pass-through).
@@ -148,7 +159,8 @@ async function calibrate(variant, c, exe, targetMs, maxIters) {
  * Runs every case: calibration (which also warms up), then `rounds` rounds, each running every case's
  * variants once in order. Returns one record per case and variant.
  */
-export async function runMicro({ fixtures, rounds, targetMs, available, log }) {
+export async function runMicro({ fixtures, tools: helperTools = {}, rounds, targetMs, available, log }) {
+  tools = helperTools;
   const cases = microCases({ quick: rounds < 5 });
   const records = [];
   for (const c of cases) {
@@ -172,7 +184,8 @@ export async function runMicro({ fixtures, rounds, targetMs, available, log }) {
         skipped: exe ? available(variant) : `fixture ${c.program} is not built`,
         median: null,
         ratio: null,
-        pairedRatio: null,
+        ratioOfMedians: null,
+        roundRatios: [],
       });
     }
   }
@@ -193,6 +206,10 @@ export async function runMicro({ fixtures, rounds, targetMs, available, log }) {
       if (rec.variant === 'bare' || rec.skipped) continue;
       if (bare.skipped) {
         rec.skipped = 'no bare figure';
+        continue;
+      }
+      if (VARIANTS[rec.variant].cheap) {
+        rec.iters = bareIters;
         continue;
       }
       const cal = await calibrate(rec.variant, c, fixtures[c.program], targetMs, bareIters);
@@ -235,11 +252,14 @@ export async function runMicro({ fixtures, rounds, targetMs, available, log }) {
     }
     for (const rec of recs) {
       if (rec.median === null || !bare.median) continue;
-      rec.ratio = rec.median / bare.median;
+      // The ratio: per round, this variant's figure over the same round's bare figure (run just before it, so
+      // slow drift of the machine cancels), then the median over the rounds.
       const paired = rec.runs
         .map((x, i) => (x !== null && bare.runs[i] ? x / bare.runs[i] : null))
         .filter((x) => x !== null);
-      rec.pairedRatio = paired.length ? median(paired) : null;
+      rec.roundRatios = paired;
+      rec.ratio = paired.length ? median(paired) : null;
+      rec.ratioOfMedians = rec.median / bare.median;
     }
   }
   return { cases, records };

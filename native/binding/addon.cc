@@ -22,6 +22,7 @@ extern "C" {
 #include "../core/sysfault.h"
 #include "../seccomp/monitor.h"
 #include "../core/shadow.h"
+#include "../core/net.h"
 }
 
 namespace {
@@ -310,6 +311,18 @@ Napi::Value SyscallNumbers(const Napi::CallbackInfo &info) {
   return a;
 }
 
+// The process's blackhole listeners (network action "blackhole"; native/core/net.h), made on first use:
+// { port4, port6 } (0: none). The preload engine's targets get them in SYSFAULT_BLACKHOLE.
+Napi::Value NetSinks(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  struct sf_net_sinks sinks = {0, 0};
+  sf_net_sinks_get(&sinks);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("port4", sinks.port4);
+  o.Set("port6", sinks.port6);
+  return o;
+}
+
 Napi::Value KernelFeatures(const Napi::CallbackInfo &info) {
   struct sf_kernel_features f {};
   ::sf_kernel_features(&f);
@@ -348,6 +361,8 @@ Napi::Value DecodePlan(const Napi::CallbackInfo &info) {
     j.Set("action", r.action);
     j.Set("value", r.value);
     j.Set("jitterMs", r.jitter_ms);
+    j.Set("flags", r.flags);
+    j.Set("value2", r.value2);
     if (r.has_addr) {
       char addr[64];
       sf_addr_format(&r.addr, addr, sizeof addr);
@@ -416,6 +431,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("syscallNumbers", Napi::Function::New<SyscallNumbers>(env));
   exports.Set("kernelFeatures", Napi::Function::New<KernelFeatures>(env));
   exports.Set("decodePlan", Napi::Function::New<DecodePlan>(env));
+  exports.Set("netSinks", Napi::Function::New<NetSinks>(env));
   exports.Set("createSession", Napi::Function::New<CreateSession>(env));
   exports.Set("shadowBaseline", Napi::Function::New<ShadowBaseline>(env));
   exports.Set("shadowRestore", Napi::Function::New<ShadowRestore>(env));

@@ -93,13 +93,21 @@ static int tcp_info(int fd, struct tcp_info *ti) {
 
 int sf_net_end(int fd, int reset) {
   struct tcp_info ti;
-  if (!sf_net_tcp_family(fd) || tcp_info(fd, &ti) != 0) return -ENOTCONN;
+  if (!sf_net_tcp_family(fd) || tcp_info(fd, &ti) != 0) { /* not TCP: shut down, there is no RST to send */
+    rsys(SYS_shutdown, fd, SHUT_RDWR, 0, 0, 0);
+    return -EOPNOTSUPP;
+  }
   switch (ti.tcpi_state) {
   case ST_ESTABLISHED: case ST_SYN_SENT: case ST_SYN_RECV: case ST_FIN_WAIT1: case ST_FIN_WAIT2:
   case ST_CLOSE_WAIT: case ST_LAST_ACK: case ST_CLOSING: break;
   default: return -ENOTCONN;
   }
   int busy = 0;
+  if (!reset) { /* the peer's data past this point never was: what is queued goes, then our FIN */
+    char sink[4096];
+    for (int i = 0; i < 256 && rsys(SYS_recvfrom, fd, (long)sink, sizeof sink, MSG_DONTWAIT, 0) > 0; i++) {
+    }
+  }
   if (reset) {
     struct sockaddr unspec = { .sa_family = AF_UNSPEC };
     busy = rsys(SYS_connect, fd, (long)&unspec, sizeof unspec, 0, 0) == -EBUSY;

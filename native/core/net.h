@@ -51,9 +51,11 @@ int sf_net_connect_nowait(int fd, const struct sockaddr *a, socklen_t len, int *
 int sf_net_connect_result(int fd);
 
 /* Ends a connected TCP socket's connection: reset (RST to the peer; the program sees ECONNRESET, then EOF or
- * EPIPE) or close (FIN to the peer; the program sees EOF, EPIPE). 0; -ENOTCONN when there is no connection to
- * end (listening, closed, not TCP); -EBUSY when a reset was refused because a thread waits in the kernel on the
- * socket (the connection was shut down instead: the caller answers ECONNRESET itself). */
+ * EPIPE) or close (what is queued is dropped, FIN to the peer; the program sees EOF, EPIPE; data the peer
+ * still sends makes the kernel reset the connection, as it does after a shutdown). 0; -ENOTCONN when there is no connection to
+ * end (listening, never connected, or ended already: the call reports what the kernel says); -EBUSY when a
+ * reset was refused because a thread waits in the kernel on the socket, and -EOPNOTSUPP for a socket that is
+ * not TCP (both shut down instead: the caller answers ECONNRESET itself for a reset). */
 int sf_net_end(int fd, int reset);
 
 /* Bytes the program has moved on a TCP socket: read from it (write 0) or written to it (write 1). 0 or -1. */

@@ -87,6 +87,7 @@ static int decode_rule(const unsigned char *r, unsigned index, struct sf_rule *o
                               1ull << SF_SYS_recvmsg | 1ull << SF_SYS_sendmsg;
       if (out->syscalls & ~sockio) return fail(err, errlen, "reset or close on a syscall that does no socket I/O", index);
       if (out->value < 0) return fail(err, errlen, "reset or close byte count below 0", index);
+      if (out->value2 < 0 || out->value2 > 600000) return fail(err, errlen, "reset or close silence out of range", index);
       break;
     }
     default:
@@ -96,7 +97,7 @@ static int decode_rule(const unsigned char *r, unsigned index, struct sf_rule *o
   if (out->flags & ~(uint32_t)SF_FLAG_AFTER_CALL) return fail(err, errlen, "unknown flags", index);
   if ((out->flags & SF_FLAG_AFTER_CALL) && out->action != SF_ACT_KILL && out->action != SF_ACT_POWERCUT)
     return fail(err, errlen, "after-call flag on an action other than kill or powercut", index);
-  if (out->value2 != 0 && out->action != SF_ACT_TORN) return fail(err, errlen, "second value set for an action that takes none", index);
+  if (out->value2 != 0 && out->action != SF_ACT_TORN && out->action != SF_ACT_RESET && out->action != SF_ACT_CLOSE) return fail(err, errlen, "second value set for an action that takes none", index);
   if (out->has_addr > 1) return fail(err, errlen, "bad address flag", index);
   if (out->has_addr) {
     unsigned maxp = out->addr.family == 4 ? 32 : out->addr.family == 6 ? 128 : 0;

@@ -52,7 +52,8 @@ enum sf_action {
    *   refuse     connect: the kernel really refuses it (the socket connects to a loopback port that refuses)
    *   blackhole  connect: it never completes (the socket connects to a listener whose full queue drops SYNs)
    *   reset      I/O: the connection is reset (ECONNRESET, then EOF / EPIPE, the peer gets an RST) once `value`
-   *              bytes (0: at once) have passed on the socket in the call's direction
+   *              bytes (0: at once) have passed on the socket in the call's direction; value2 > 0: after
+   *              value2 ms of silence from that call (no data reaches the program's reads meanwhile)
    *   close      I/O: the same, but the connection ends as if the peer had closed it (EOF, EPIPE) */
   SF_ACT_REFUSE = 5, SF_ACT_BLACKHOLE = 6, SF_ACT_RESET = 7, SF_ACT_CLOSE = 8,
   /* torn write (write family): persist the first `value` bytes (value2 0), or value2 parts per million of the

@@ -33,7 +33,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <poll.h>
+
+#include "../core/net.h"
 #include "../core/sysfault.h"
+#include "../core/shadow.h"
 #include "wrappers.h"
 
 #define SF_EXPORT __attribute__((visibility("default")))
@@ -59,6 +63,22 @@ enum { SF_UNINIT = 0, SF_INITIALIZING = 1, SF_ACTIVE = 2, SF_INACTIVE = 3 };
 static int sf_state;
 static struct sf_shm *sf_shm;
 static struct sf_plan sf_plan;
+
+/* Power cut (issue 5): shadow copies of synced state, from SYSFAULT_SHADOW / SYSFAULT_POWERCUT(_FLAGS). */
+static struct sf_shadow sf_shadow_cfg;
+static int sf_pc_on;
+
+/* What a fault's wrapper does once the real call has returned (a kill after the call, a torn write's kill):
+ * a local of the sf_fire_* function (SF_AFTER_SCOPE), run by its cleanup attribute after the return value is
+ * computed. sf_after_slot points at the innermost one while it is in scope. */
+struct sf_after {
+  int sig; /* 0: nothing to do */
+  int log; /* log d first: a power cut after the call is logged only once the call is done */
+  int sys, fd;
+  struct sf_decision d;
+  struct sf_after *prev;
+};
+static __thread struct sf_after *sf_after_slot __attribute__((tls_model("initial-exec")));
 
 /* What we know of each descriptor, filled lazily from /proc/self/fd on first use by a rule that filters
  * on it, reset whenever the program opens, closes or replaces that descriptor. */
@@ -157,12 +177,28 @@ static int sf_attach(void) {
   return 1;
 }
 
+/* Power cut: the TS side sets these when the run has a powercut option (native/core/shadow.h). */
+static void sf_shadow_setup(void) {
+  const char *dir = getenv("SYSFAULT_SHADOW"), *glob = getenv("SYSFAULT_POWERCUT");
+  const char *flags = getenv("SYSFAULT_POWERCUT_FLAGS");
+  if (!dir || !*dir || !glob || !*glob) return;
+  if (strlen(dir) >= sizeof sf_shadow_cfg.dir || strlen(glob) >= sizeof sf_shadow_cfg.glob) {
+    sf_warn("power cut settings too long");
+    return;
+  }
+  strcpy(sf_shadow_cfg.dir, dir);
+  strcpy(sf_shadow_cfg.glob, glob);
+  sf_shadow_cfg.flags = flags ? (uint32_t)strtoul(flags, NULL, 10) : 0;
+  sf_pc_on = 1;
+}
+
 static __attribute__((noinline)) int sf_init_slow(void) {
   int expected = SF_UNINIT;
   if (__atomic_compare_exchange_n(&sf_state, &expected, SF_INITIALIZING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
     sf_guard = 1;
     sf_resolve_all();
     int active = sf_attach();
+    if (active) sf_shadow_setup();
     sf_guard = 0;
     __atomic_store_n(&sf_state, active ? SF_ACTIVE : SF_INACTIVE, __ATOMIC_RELEASE);
     return active;
@@ -207,8 +243,15 @@ static inline int sf_wants(int sys) {
 
 /* ---- descriptor facts ---- */
 
+/* Network: a TCP socket's read stall (see "network actions" below), by fd. */
+enum { STALL_NONE = 0, STALL_ON = 1, STALL_PASS = 2 };
+static uint8_t sf_stall_state[SF_FD_TABLE];
+
 static inline void fd_reset(int fd) {
-  if (fd >= 0 && fd < SF_FD_TABLE) sf_fds[fd].state = FD_UNKNOWN, sf_fds[fd].peer_state = FD_UNKNOWN;
+  if (fd >= 0 && fd < SF_FD_TABLE) {
+    sf_fds[fd].state = FD_UNKNOWN, sf_fds[fd].peer_state = FD_UNKNOWN;
+    if (UNLIKELY(sf_stall_state[fd])) __atomic_store_n(&sf_stall_state[fd], STALL_NONE, __ATOMIC_RELAXED);
+  }
 }
 
 static int fd_link(int fd, char *buf, size_t len) {
@@ -240,9 +283,16 @@ static void fd_peer(int fd, struct fd_info *info) {
 }
 
 /* Fills the parts of call that some rule for this syscall filters on. */
+static int sock_read_sys(int sys) {
+  return sys == SF_SYS_read || sys == SF_SYS_readv || sys == SF_SYS_recvfrom || sys == SF_SYS_recvmsg;
+}
+static int sock_write_sys(int sys) {
+  return sys == SF_SYS_write || sys == SF_SYS_writev || sys == SF_SYS_sendto || sys == SF_SYS_sendmsg;
+}
+
 static void sf_describe_fd(struct sf_call *call) {
   uint64_t bit = 1ull << call->sys;
-  if (!((sf_plan.path_used | sf_plan.kind_used | sf_plan.addr_used) & bit) || call->fd < 0) return;
+  if (!((sf_plan.path_used | sf_plan.kind_used | sf_plan.addr_used | sf_plan.bytes_used) & bit) || call->fd < 0) return;
   struct fd_info local, *info = &local;
   if (call->fd < SF_FD_TABLE) {
     info = &sf_fds[call->fd];
@@ -256,6 +306,8 @@ static void sf_describe_fd(struct sf_call *call) {
     if (info->peer_state != FD_KNOWN) fd_peer(call->fd, info);
     call->peer = &info->peer;
   }
+  if ((sf_plan.bytes_used & bit) && info->kind == SF_FD_SOCKET) /* reset/close after N bytes */
+    call->has_bytes = sf_net_bytes(call->fd, sock_write_sys(call->sys), &call->sock_bytes) == 0;
 }
 
 /* ---- the decision and its side effects ---- */
@@ -264,7 +316,7 @@ static void sf_fault_target(const struct sf_call *call, const char *path, char *
   buf[0] = 0;
   if (path) {
     snprintf(buf, len, "%s", path);
-  } else if (call->peer && call->sys == SF_SYS_connect) {
+  } else if (call->peer) { /* connect's address, or a socket's peer when a rule filters on it */
     sf_addr_format(call->peer, buf, len);
   } else if (call->fd >= 0 && fd_link(call->fd, buf, len) != 0) {
     buf[0] = 0;
@@ -281,27 +333,316 @@ static void sf_sleep_ms(int32_t ms) {
   }
 }
 
+/* ---- network actions (issue 4); the socket work itself is in native/core/net.c ----
+ * refuse / blackhole (connect): the program's socket connects to a loopback address that refuses (port 0) or
+ * that drops SYNs (the controller's sink, SYSFAULT_BLACKHOLE), through the real connect: blocking or not, with
+ * SO_SNDTIMEO and signals, the program gets exactly the kernel's behaviour.
+ * reset / close (I/O): the connection is ended on the fd, then the real call reports it.
+ * latency (delay on a TCP socket read or write):
+ * - read: a stall. The socket is made to look empty to poll/epoll (SO_RCVLOWAT raised) for the delay; a helper
+ *   thread puts SO_RCVLOWAT back when it is over, which wakes the program's poller (an edge-triggered one too)
+ *   if data is there. Reads meanwhile: EAGAIN if they do not block; a blocking one waits in poll() until the
+ *   socket is readable (the stall over, data there) or its SO_RCVTIMEO from the call's start has passed (then
+ *   EAGAIN, as the kernel answers a timeout). The first read after the release is the delayed read itself
+ *   and passes undecided. The program's own deadline, if shorter, fires first: nothing holds it.
+ * - blocking write: held at most until the socket's SO_SNDTIMEO, then EAGAIN as the kernel answers a timeout.
+ * - non-blocking write: held (the program's deadline lives in its runtime, out of sight).
+ * The helper thread starts on the first stall, with every signal blocked. It holds a duplicate of the socket
+ * (a high close-on-exec fd) for the stall's length, so that the program closing its fd, or the number being
+ * reused, does not matter. fork: the child has no helper, so it forgets the stalls and closes its copies of the
+ * duplicates; the parent's helper ends them (the same sockets). exec: the duplicates close; a stall under way
+ * then never ends in the new image (limit, documented). */
+
+struct sf_stall {
+  int fd, dup, orig;
+  uint64_t until;
+  dev_t dev;
+  ino_t ino;
+  int end; /* SF_ACT_RESET or SF_ACT_CLOSE: the connection ends with the stall (a silence, then the end) */
+};
+#define SF_STALLS 128
+static struct sf_stall sf_stalls[SF_STALLS];
+static int sf_nstalls;
+static pthread_mutex_t sf_stall_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sf_stall_cv;
+static int sf_helper; /* 0 not started, 1 running, -1 cannot run */
+static int sf_stall_atfork;
+static struct sf_net_sinks sf_sinks;
+
+__attribute__((constructor)) static void sf_net_constructor(void) {
+  sf_net_sinks_parse(getenv("SYSFAULT_BLACKHOLE"), &sf_sinks);
+}
+
+static void sf_sleep_ns(uint64_t ns) {
+  struct timespec until;
+  clock_gettime(CLOCK_MONOTONIC, &until);
+  until.tv_sec += (time_t)(ns / 1000000000ull);
+  until.tv_nsec += (long)(ns % 1000000000ull);
+  if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR) {
+  }
+}
+
+/* Under sf_stall_mu. The state goes to "pass" before SO_RCVLOWAT does, so that the read the wake-up brings
+ * is let through. */
+static void sf_stall_end(struct sf_stall *s) {
+  struct stat st;
+  if (s->fd >= 0 && s->fd < SF_FD_TABLE && syscall(SYS_fstat, s->fd, &st) == 0 && st.st_dev == s->dev &&
+      st.st_ino == s->ino) {
+    uint8_t on = STALL_ON;
+    __atomic_compare_exchange_n(&sf_stall_state[s->fd], &on, STALL_PASS, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+  }
+  if (s->end) sf_net_end(s->dup, s->end == SF_ACT_RESET); /* after a silence: the reset or close itself */
+  sf_net_unstall(s->dup, s->orig);
+  syscall(SYS_close, s->dup);
+}
+
+static void *sf_stall_helper(void *arg) {
+  (void)arg;
+  sf_guard = 1; /* this thread's own calls are not the program's */
+  pthread_mutex_lock(&sf_stall_mu);
+  for (;;) {
+    uint64_t now = sf_now_ns(), next = 0;
+    for (int i = 0; i < sf_nstalls;) {
+      if (sf_stalls[i].until <= now) {
+        sf_stall_end(&sf_stalls[i]);
+        sf_stalls[i] = sf_stalls[--sf_nstalls];
+        continue;
+      }
+      if (!next || sf_stalls[i].until < next) next = sf_stalls[i].until;
+      i++;
+    }
+    if (!next) {
+      pthread_cond_wait(&sf_stall_cv, &sf_stall_mu);
+    } else {
+      struct timespec ts = { (time_t)(next / 1000000000ull), (long)(next % 1000000000ull) };
+      pthread_cond_timedwait(&sf_stall_cv, &sf_stall_mu, &ts);
+    }
+  }
+  return NULL;
+}
+
+static void sf_stall_prepare(void) { pthread_mutex_lock(&sf_stall_mu); }
+static void sf_stall_parent(void) { pthread_mutex_unlock(&sf_stall_mu); }
+static void sf_stall_child(void) {
+  for (int i = 0; i < sf_nstalls; i++) {
+    syscall(SYS_close, sf_stalls[i].dup);
+    if (sf_stalls[i].fd >= 0 && sf_stalls[i].fd < SF_FD_TABLE) sf_stall_state[sf_stalls[i].fd] = STALL_NONE;
+  }
+  sf_nstalls = 0;
+  sf_helper = 0;
+  pthread_mutex_unlock(&sf_stall_mu);
+}
+
+/* Under sf_stall_mu: the helper runs (started now if need be). */
+static int sf_helper_up(void) {
+  if (sf_helper) return sf_helper > 0;
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&sf_stall_cv, &ca);
+  pthread_condattr_destroy(&ca);
+  if (!sf_stall_atfork) sf_stall_atfork = pthread_atfork(sf_stall_prepare, sf_stall_parent, sf_stall_child) == 0;
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  pthread_t t;
+  int rc = sf_stall_atfork ? pthread_create(&t, &attr, sf_stall_helper, NULL) : -1;
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  sf_helper = rc == 0 ? 1 : -1;
+  return rc == 0;
+}
+
+/* Starts a stall of fd's reads until `until` (then the connection ends if `end` is SF_ACT_RESET/CLOSE). 0, or
+ * -1 when it cannot (the caller holds the call instead). */
+static int sf_stall_begin(int fd, uint64_t until, int end) {
+  struct stat st;
+  if (fd < 0 || fd >= SF_FD_TABLE || syscall(SYS_fstat, fd, &st) != 0) return -1;
+  int rc = -1;
+  pthread_mutex_lock(&sf_stall_mu);
+  if (__atomic_load_n(&sf_stall_state[fd], __ATOMIC_ACQUIRE) == STALL_ON) {
+    rc = 0; /* stalled already (another thread's read): this one waits with it */
+    for (int i = 0; i < sf_nstalls; i++)
+      if (sf_stalls[i].fd == fd && !sf_stalls[i].end) sf_stalls[i].end = end;
+  } else if (sf_nstalls < SF_STALLS && sf_helper_up()) {
+    int dup = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 512);
+    if (dup < 0) dup = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0);
+    int orig = 1;
+    if (dup >= 0 && sf_net_stall(dup, &orig) == 0) {
+      sf_stalls[sf_nstalls++] = (struct sf_stall){ fd, dup, orig, until, st.st_dev, st.st_ino, end };
+      __atomic_store_n(&sf_stall_state[fd], STALL_ON, __ATOMIC_RELEASE);
+      pthread_cond_signal(&sf_stall_cv);
+      rc = 0;
+    } else if (dup >= 0) {
+      syscall(SYS_close, dup);
+    }
+  }
+  pthread_mutex_unlock(&sf_stall_mu);
+  return rc;
+}
+
+/* A blocking read of a stalled socket: waits until the socket is readable (poll says so only once the stall
+ * is over and data is there, or the socket broke) or until its SO_RCVTIMEO from `start`. 1: it may read (the
+ * delayed read: the stall's "pass" is used up); 0: it timed out (EAGAIN). It never reads while SO_RCVLOWAT is
+ * raised: a blocking read started then would wait for that many bytes. */
+static int sf_stall_wait(int fd, uint64_t start) {
+  uint64_t tmo = sf_net_timeout_ns(fd, 0);
+  for (;;) {
+    int ms = -1;
+    if (tmo) {
+      uint64_t now = sf_now_ns();
+      if (now >= start + tmo) return 0;
+      ms = (int)((start + tmo - now + 999999ull) / 1000000ull);
+    }
+    struct pollfd p = { fd, POLLIN, 0 };
+    long rc = syscall(SYS_poll, &p, 1, ms);
+    if (rc > 0) break;
+    if (rc < 0 && errno != EINTR) break;
+  }
+  uint8_t pass = STALL_PASS;
+  if (fd < SF_FD_TABLE)
+    __atomic_compare_exchange_n(&sf_stall_state[fd], &pass, STALL_NONE, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+  return 1;
+}
+
+/* A read of a stalled socket, before any decision: 0 not stalled; 1 let it through (the stall is over, or
+ * the socket broke: its error is the kernel's to report); 2 answer EAGAIN (counted as a call, not a match). */
+static int sf_net_stalled(const struct sf_call *call) {
+  if (call->fd < 0 || call->fd >= SF_FD_TABLE || !sock_read_sys(call->sys)) return 0;
+  uint8_t st = __atomic_load_n(&sf_stall_state[call->fd], __ATOMIC_ACQUIRE);
+  if (st == STALL_NONE) return 0;
+  if (st == STALL_ON) {
+    if (sf_net_broken(call->fd)) return 1;
+    if (sf_net_nonblocking(call->fd)) return 2;
+    return sf_stall_wait(call->fd, sf_now_ns()) ? 1 : 2;
+  }
+  __atomic_compare_exchange_n(&sf_stall_state[call->fd], &st, STALL_NONE, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+  return 1;
+}
+
+/* SF_ACT_DELAY: the action left for the wrapper (NONE, or ERRNO with EAGAIN in *value). */
+static int sf_net_delay(const struct sf_call *call, int32_t ms, int32_t *value) {
+  int rd = sock_read_sys(call->sys), wr = sock_write_sys(call->sys);
+  uint64_t delay = (uint64_t)(ms > 0 ? ms : 0) * 1000000ull;
+  if ((!rd && !wr) || call->fd < 0 || (call->fd_kind != SF_FD_UNKNOWN && call->fd_kind != SF_FD_SOCKET) ||
+      !sf_net_tcp_family(call->fd)) {
+    sf_sleep_ms(ms);
+    return SF_ACT_NONE;
+  }
+  int nonblock = sf_net_nonblocking(call->fd);
+  uint64_t now = sf_now_ns();
+  if (rd && sf_stall_begin(call->fd, now + delay, 0) == 0) {
+    if (nonblock || !sf_stall_wait(call->fd, now)) {
+      *value = EAGAIN;
+      return SF_ACT_ERRNO;
+    }
+    return SF_ACT_NONE;
+  }
+  uint64_t tmo = nonblock ? 0 : sf_net_timeout_ns(call->fd, wr);
+  if (tmo && tmo <= delay) {
+    sf_sleep_ns(tmo);
+    *value = EAGAIN;
+    return SF_ACT_ERRNO;
+  }
+  sf_sleep_ns(delay); /* a write, or a read that could not be stalled */
+  return SF_ACT_NONE;
+}
+
+/* reset / close: the action left for the wrapper (NONE: the real call reports it; ERRNO ECONNRESET when the
+ * socket is not TCP, or a thread waits in the kernel on it: no RST could be sent). */
+static int sf_net_end_call(const struct sf_call *call, int action, int32_t silence_ms, int32_t *value) {
+  if (call->fd < 0) return SF_ACT_NONE;
+  if (silence_ms > 0 && sf_net_tcp_family(call->fd)) {
+    /* after a silence: the socket's reads are stalled for that long, then the connection ends; this call
+     * waits like any read of a stalled socket, a write goes through */
+    uint64_t now = sf_now_ns();
+    if (sf_stall_begin(call->fd, now + (uint64_t)silence_ms * 1000000ull, action) == 0) {
+      if (!sock_read_sys(call->sys)) return SF_ACT_NONE;
+      if (sf_net_nonblocking(call->fd) || !sf_stall_wait(call->fd, now)) {
+        *value = EAGAIN;
+        return SF_ACT_ERRNO;
+      }
+      return SF_ACT_NONE;
+    }
+  }
+  int rc = sf_net_end(call->fd, action == SF_ACT_RESET);
+  if ((rc == -EBUSY || rc == -EOPNOTSUPP) && action == SF_ACT_RESET) { /* no RST could be sent */
+    *value = ECONNRESET;
+    return SF_ACT_ERRNO;
+  }
+  return SF_ACT_NONE;
+}
+
+/* refuse / blackhole: where connect(fd, addr) goes instead; 0 when nowhere (not a TCP socket, no sink). */
+static socklen_t sf_net_redirect(int fd, const struct sockaddr *addr, socklen_t len, int action,
+                                 struct sockaddr_storage *to) {
+  int family = sf_net_tcp_family(fd);
+  if (!family) return 0;
+  if (action == SF_ACT_REFUSE) return sf_net_loopback(family, addr, len, 0, 0, to);
+  if (!sf_sinks.port4) return 0;
+  return sf_net_loopback(family, addr, len, sf_sinks.port4, sf_sinks.port6, to);
+}
+
 /* Decides on one call. Returns the action to apply in the wrapper (errno and short) or SF_ACT_NONE after
  * having applied a delay or a kill that the process survived. */
 static int sf_intercept(struct sf_call *call, const char *path, int32_t *value) {
   int saved = errno;
   sf_guard = 1;
+  int action = SF_ACT_NONE;
+  int stalled = sf_net_stalled(call);
+  if (stalled) {
+    if (stalled == 2) action = SF_ACT_ERRNO, *value = EAGAIN;
+    sf_guard = 0;
+    errno = saved;
+    return action;
+  }
   sf_describe_fd(call);
   struct sf_decision d;
-  int action = SF_ACT_NONE;
   if (sf_decide_counted(sf_shm, &sf_plan, call, &d)) {
-    char target[SF_TARGET_MAX];
-    sf_fault_target(call, path, target, sizeof target);
-    sf_log_fault(sf_shm, &d, call->sys, getpid(), (int)syscall(SYS_gettid), call->fd, target);
+    struct sf_after *after = sf_after_slot;
+    int after_call = after && ((d.flags & SF_FLAG_AFTER_CALL) || d.action == SF_ACT_TORN);
+    if (after_call) after->sys = call->sys, after->fd = call->fd, after->d = d;
+    /* a torn write is logged with the bytes it keeps (sf_torn), a power cut after the call once it is done */
+    if (!(after_call && (d.action == SF_ACT_TORN || d.action == SF_ACT_POWERCUT))) {
+      char target[SF_TARGET_MAX];
+      sf_fault_target(call, path, target, sizeof target);
+      sf_log_fault(sf_shm, &d, call->sys, getpid(), (int)syscall(SYS_gettid), call->fd, target);
+    } else if (d.action == SF_ACT_POWERCUT) {
+      after->log = 1;
+    }
     *value = d.value;
     action = (int)d.action;
     if (action == SF_ACT_DELAY) {
-      sf_sleep_ms(d.value);
+      action = sf_net_delay(call, d.value, value);
+    } else if (action == SF_ACT_RESET || action == SF_ACT_CLOSE) {
+      action = sf_net_end_call(call, action, d.value2, value);
+    } else if (action == SF_ACT_KILL || action == SF_ACT_POWERCUT) {
+      int sig = action == SF_ACT_POWERCUT ? SIGKILL : d.value;
+      if (after_call)
+        after->sig = sig; /* sf_after_run signals once the real call has returned */
+      else
+        kill(getpid(), sig); /* a fatal signal ends the process here, before the call; a handled one runs its
+                                handler, then the call proceeds (as under the seccomp engine) */
       action = SF_ACT_NONE;
-    } else if (action == SF_ACT_KILL) {
-      kill(getpid(), d.value); /* a fatal signal ends the process here, before the call */
-      action = SF_ACT_NONE;
+    } else if (action == SF_ACT_TORN) {
+      if (after_call) {
+        after->sig = SIGKILL; /* the wrapper keeps the first bytes (sf_torn), sf_after_run kills */
+      } else {
+        kill(getpid(), SIGKILL); /* not a write wrapper: cannot happen with a valid plan */
+        action = SF_ACT_NONE;
+      }
+    } else if (action == SF_ACT_ERRNO && sf_pc_on && (call->sys == SF_SYS_fsync || call->sys == SF_SYS_fdatasync)) {
+      sf_shadow_drop_dirty(&sf_shadow_cfg, call->fd); /* fsyncFailureDropsDirty: its unsynced data is lost */
     }
+  } else if (call->has_bytes) {
+    /* reset/close after N bytes: a call that would carry the N-th byte is cut there (not a fault) */
+    int64_t cap = sf_byte_cap(&sf_plan, call);
+    if (cap > 0) action = SF_ACT_SHORT, *value = cap > INT32_MAX ? INT32_MAX : (int32_t)cap;
   }
   sf_guard = 0;
   errno = saved;
@@ -310,6 +651,7 @@ static int sf_intercept(struct sf_call *call, const char *path, int32_t *value) 
 
 static inline void sf_call_init(struct sf_call *c, int sys, int fd) {
   c->sys = sys, c->fd = fd, c->fd_kind = SF_FD_UNKNOWN, c->path_bits = 0, c->peer = NULL;
+  c->has_bytes = 0, c->sock_bytes = 0;
 }
 
 static __attribute__((noinline)) void fd_lookup_quietly(int fd, struct fd_info *info) {
@@ -342,6 +684,80 @@ static inline int sf_check_fd(int sys, int fd, int32_t *value) {
   return sf_candidates(sys, fd) ? sf_decide_fd(sys, fd, value) : SF_ACT_NONE;
 }
 
+/* ---- after the call: kills, torn writes; power cut syncs ---- */
+
+static void sf_after_run(struct sf_after *a) {
+  sf_after_slot = a->prev;
+  if (LIKELY(!a->sig)) return;
+  int saved = errno;
+  sf_guard = 1;
+  if (a->log) {
+    char target[SF_TARGET_MAX];
+    struct sf_call c;
+    sf_call_init(&c, a->sys, a->fd);
+    sf_fault_target(&c, NULL, target, sizeof target);
+    sf_log_fault(sf_shm, &a->d, a->sys, getpid(), (int)syscall(SYS_gettid), a->fd, target);
+  }
+  kill(getpid(), a->sig);
+  sf_guard = 0;
+  errno = saved;
+}
+
+/* Opens the scope of a fault's wrapper: what must happen once its real call has returned. */
+#define SF_AFTER_SCOPE()                                                  \
+  struct sf_after sf_after __attribute__((cleanup(sf_after_run)));        \
+  sf_after.sig = 0, sf_after.log = 0, sf_after.prev = sf_after_slot;      \
+  sf_after_slot = &sf_after
+
+/* A torn write of n bytes: how many it keeps (logged so); sf_after_run kills after the write. */
+static size_t sf_torn(size_t n) {
+  struct sf_after *a = sf_after_slot;
+  if (!a) return n;
+  size_t keep;
+  if (a->d.value2 == 0)
+    keep = a->d.value > 0 && (size_t)a->d.value < n ? (size_t)a->d.value : (a->d.value > 0 ? n : 0);
+  else
+    keep = (size_t)((unsigned __int128)n * (uint32_t)a->d.value2 / 1000000u);
+  if (keep > 0x7fffffff) keep = 0x7fffffff;
+  int saved = errno;
+  sf_guard = 1;
+  a->d.value = (int32_t)keep;
+  char target[SF_TARGET_MAX];
+  struct sf_call c;
+  sf_call_init(&c, a->sys, a->fd);
+  sf_fault_target(&c, NULL, target, sizeof target);
+  sf_log_fault(sf_shm, &a->d, a->sys, getpid(), (int)syscall(SYS_gettid), a->fd, target);
+  sf_guard = 0;
+  errno = saved;
+  return keep;
+}
+
+static size_t sf_iov_total(const struct iovec *iov, int cnt) {
+  size_t n = 0;
+  for (int i = 0; i < cnt; i++) n += iov[i].iov_len;
+  return n;
+}
+
+/* fsync/fdatasync under a power cut: the state the sync makes durable is copied aside before the real call
+ * and kept if it succeeds (native/core/shadow.h). */
+static __attribute__((noinline)) int sf_shadow_sync(int fd, int (*real)(int), long nr) {
+  struct sf_shadow_op op;
+  int saved = errno;
+  sf_guard = 1;
+  sf_shadow_begin(&sf_shadow_cfg, fd, &op);
+  sf_guard = 0;
+  errno = saved;
+  int rc = real ? real(fd) : (int)syscall(nr, fd);
+  int err = errno;
+  sf_guard = 1;
+  sf_shadow_end(&sf_shadow_cfg, &op, rc == 0);
+  sf_guard = 0;
+  errno = err;
+  return rc;
+}
+#define SF_SYNC_REAL(name, nr, fd) \
+  (UNLIKELY(sf_pc_on) && !sf_guard ? sf_shadow_sync(fd, real_##name, nr) : REAL(name, RAW(nr, fd), fd))
+
 /* A copy of iov holding at most `max` bytes in total: a real partial transfer for vectored I/O. */
 #define SF_SHORT_IOV 64
 static int sf_short_iov(const struct iovec *iov, int cnt, size_t max, struct iovec *out) {
@@ -366,11 +782,14 @@ static int sf_short_iov(const struct iovec *iov, int cnt, size_t max, struct iov
     return -1;                                                \
   }
 
-#define SF_SHORTEN(n) \
-  if (UNLIKELY(sf_action == SF_ACT_SHORT) && (size_t)sf_value < (n)) (n) = (size_t)sf_value
+#define SF_SHORTEN(n)                                                      \
+  if (UNLIKELY(sf_action == SF_ACT_TORN)) (n) = sf_torn(n);                 \
+  else if (UNLIKELY(sf_action == SF_ACT_SHORT) && (size_t)sf_value < (n)) (n) = (size_t)sf_value
 
 #define SF_SHORTEN_IOV()                                                       \
   struct iovec sf_iov[SF_SHORT_IOV];                                           \
+  if (UNLIKELY(sf_action == SF_ACT_TORN))                                      \
+    sf_value = (int32_t)sf_torn(sf_iov_total(iov, cnt)), sf_action = SF_ACT_SHORT; \
   if (UNLIKELY(sf_action == SF_ACT_SHORT) && cnt > 0)                          \
     cnt = sf_short_iov(iov, cnt, (size_t)sf_value, sf_iov), iov = sf_iov
 
@@ -382,6 +801,7 @@ static int sf_short_iov(const struct iovec *iov, int cnt, size_t max, struct iov
 
 #define DEF_SPLIT(ret, name, sys, params, args, real_call, body)                    \
   static __attribute__((noinline)) ret sf_fire_##name params {                      \
+    SF_AFTER_SCOPE();                                                               \
     int32_t sf_value = 0;                                                           \
     int sf_action = sf_decide_fd(SF_SYS_##sys, fd, &sf_value);                      \
     if (sf_action == SF_ACT_ERRNO) {                                                \
@@ -440,8 +860,8 @@ static int sf_short_iov(const struct iovec *iov, int cnt, size_t max, struct iov
             SF_SHORTEN(n);                                         \
             return REAL(name, RAW(nr, fd, buf, n, flags, NULL, NULL), fd, buf, n, flags);)
 #define DEF_SYNC(name, sys, nr)                                                             \
-  DEF_SPLIT(int, name, sys, (int fd), (fd), REAL(name, RAW(nr, fd), fd),                    \
-            return REAL(name, RAW(nr, fd), fd);)
+  DEF_SPLIT(int, name, sys, (int fd), (fd), SF_SYNC_REAL(name, nr, fd),                     \
+            return SF_SYNC_REAL(name, nr, fd);)
 
 SF_WRAP_RW(DEF_RW)
 SF_WRAP_RW_CHK(DEF_RW_CHK)
@@ -527,6 +947,15 @@ SF_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
   if (UNLIKELY(sf_action == SF_ACT_ERRNO)) {
     errno = sf_value;
     return -1;
+  }
+  if (UNLIKELY(sf_action == SF_ACT_REFUSE || sf_action == SF_ACT_BLACKHOLE)) {
+    struct sockaddr_storage to;
+    socklen_t tolen = sf_net_redirect(fd, addr, len, sf_action, &to);
+    if (tolen) return REAL(connect, (int)RAW(SYS_connect, fd, &to, tolen), fd, (struct sockaddr *)&to, tolen);
+    if (sf_action == SF_ACT_REFUSE) { /* not a TCP socket: the errno alone */
+      errno = ECONNREFUSED;
+      return -1;
+    }
   }
   return REAL(connect, (int)RAW(SYS_connect, fd, addr, len), fd, addr, len);
 }

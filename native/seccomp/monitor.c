@@ -39,6 +39,7 @@
 #include <sys/timerfd.h>
 #include <sys/uio.h>
 
+#include "../core/net.h"
 #include "compat.h"
 #include "monitor.h"
 
@@ -74,7 +75,34 @@ struct held {
   int tree_kill;     /* and the whole tree (a power cut) */
   int io_nowait;     /* see io_mode() */
   short io_events;
+  int net_kind;         /* network actions: enum net_kind (0: none) */
+  uint64_t io_deadline; /* a parked call is answered at this time if its fd is not ready by then (0: never) */
+  dev_t net_dev;        /* NK_READABLE: the stalled socket (inode) the read waits on */
+  ino_t net_ino;
 };
+
+/* Network actions (the section "network actions" below). A parked entry of r->ios is a short transfer (0), a
+ * blocking connect waiting for its outcome, or a blocking read of a stalled socket waiting for data; an entry
+ * of r->delays is a delayed call (0) or the end of a read stall (not a call: tid 0). */
+enum net_kind { NK_NONE = 0, NK_CONNECT, NK_READABLE, NK_STALL_END };
+
+/* A TCP socket whose reads are stalled (fd >= 0: our copy, SO_RCVLOWAT raised until `until`), or released
+ * (fd -1: its next read is the stalled one's and passes; forgotten at `until`). Keyed by the socket inode. */
+struct stall {
+  dev_t dev;
+  ino_t ino;
+  int fd, orig_lowat;
+  uint64_t until;
+  uint32_t end; /* SF_ACT_RESET or SF_ACT_CLOSE: the connection ends with the stall (a silence, then the end) */
+};
+
+/* A connected socket's peer, by socket inode (a TCP socket's peer never changes once connected). */
+struct peer_memo {
+  dev_t dev;
+  ino_t ino;
+  struct sf_addr peer;
+};
+#define PEER_MEMOS 256
 
 /* Path-filter facts of one (thread, fd), valid while the fd refers to the same file (dev, ino): spares
  * the readlink (about 2.5 us: a path-filtered call costs 11.5 us instead of 14). Like the preload engine's open-time cache, a
@@ -108,6 +136,9 @@ struct run {
   int thread_pidfd;      /* PIDFD_THREAD works (6.9) */
   struct { pid_t tid, tgid; } tgids[64];
   struct path_memo paths[PATH_MEMOS];
+  struct peer_memo peers[PEER_MEMOS];
+  struct stall *stalls;  /* network: stalled or released sockets */
+  size_t nstalls, stalls_cap;
   struct iovec riov[REMOTE_IOV_MAX];
   char *iobuf;
   size_t iobuf_cap;
@@ -311,14 +342,38 @@ static int read_open_path(struct run *r, const struct held *h, char *out, size_t
   return 0;
 }
 
-static void socket_peer(struct run *r, const struct held *h, struct call_info *ci) {
+/* The peer of a connected or accepted socket (getpeername on a copy), remembered by socket inode. */
+static void socket_peer(struct run *r, const struct held *h, const struct stat *st, struct call_info *ci) {
+  struct peer_memo *m = &r->peers[(unsigned)st->st_ino % PEER_MEMOS];
+  if (m->ino == st->st_ino && m->dev == st->st_dev) {
+    ci->peer = m->peer;
+    ci->call.peer = &ci->peer;
+    return;
+  }
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
   int copy = target_fd(r, h->tid, ci->call.fd);
   if (copy < 0) return;
   if (getpeername(copy, (struct sockaddr *)&ss, &len) == 0 &&
-      sf_addr_from_sockaddr((struct sockaddr *)&ss, len, &ci->peer) == 0)
+      sf_addr_from_sockaddr((struct sockaddr *)&ss, len, &ci->peer) == 0) {
     ci->call.peer = &ci->peer;
+    *m = (struct peer_memo){ .dev = st->st_dev, .ino = st->st_ino, .peer = ci->peer };
+  }
+  close(copy);
+}
+
+static int sock_write_sys(int sys) {
+  return sys == SF_SYS_write || sys == SF_SYS_writev || sys == SF_SYS_sendto || sys == SF_SYS_sendmsg;
+}
+static int sock_read_sys(int sys) {
+  return sys == SF_SYS_read || sys == SF_SYS_readv || sys == SF_SYS_recvfrom || sys == SF_SYS_recvmsg;
+}
+
+/* Reset/close after N bytes: what the socket has moved so far in the call's direction (TCP only). */
+static void socket_bytes(struct run *r, const struct held *h, struct call_info *ci) {
+  int copy = target_fd(r, h->tid, ci->call.fd);
+  if (copy < 0) return;
+  if (sf_net_bytes(copy, sock_write_sys(h->sys), &ci->call.sock_bytes) == 0) ci->call.has_bytes = 1;
   close(copy);
 }
 
@@ -358,14 +413,15 @@ static int describe(struct run *r, const struct held *h, struct call_info *ci) {
     ci->call.path_bits = sf_plan_path_bits(p, ci->path);
     return 0;
   }
-  if (ci->call.fd < 0 || !((p->path_used | p->kind_used | p->addr_used) & bit)) return 0;
+  if (ci->call.fd < 0 || !((p->path_used | p->kind_used | p->addr_used | p->bytes_used) & bit)) return 0;
   struct stat st;
   ci->call.fd_kind = fd_kind(h->tid, ci->call.fd, &st);
   if (ci->call.fd_kind == SF_FD_FILE && (p->path_used & bit)) file_path_bits(r, h, &st, ci);
   if (p->addr_used & bit) {
     if (h->sys == SF_SYS_connect) return connect_peer(r, h, ci);
-    if (ci->call.fd_kind == SF_FD_SOCKET) socket_peer(r, h, ci);
+    if (ci->call.fd_kind == SF_FD_SOCKET) socket_peer(r, h, &st, ci);
   }
+  if ((p->bytes_used & bit) && ci->call.fd_kind == SF_FD_SOCKET) socket_bytes(r, h, ci);
   return 0;
 }
 
@@ -399,9 +455,10 @@ static void drain_log(struct run *r, int final) {
 static void fault_target(struct run *r, const struct held *h, struct call_info *ci, char *buf, size_t len) {
   buf[0] = 0;
   if (is_open(h->sys) && !ci->path[0] && read_open_path(r, h, ci->path, sizeof ci->path) != 0) ci->path[0] = 0;
+  if (h->sys == SF_SYS_connect && !ci->call.peer) connect_peer(r, h, ci); /* the address, as the preload logs */
   if (ci->path[0])
     snprintf(buf, len, "%s", ci->path);
-  else if (ci->call.peer && h->sys == SF_SYS_connect)
+  else if (ci->call.peer) /* connect's address, or a socket's peer when a rule filters on it */
     sf_addr_format(ci->call.peer, buf, len);
   else if (ci->call.fd >= 0 && fd_link(h->tid, ci->call.fd, buf, len) != 0)
     buf[0] = 0;
@@ -446,8 +503,11 @@ static int shadowing(const struct run *r) { return r->m->shadow && r->m->shadow-
 static void own_sync(struct run *r, struct held *h) {
   int fd = target_fd(r, h->tid, (int)h->args[0]);
   if (fd < 0) {
-    if (errno == EBADF) h->cont = 0, h->err = -EBADF; /* what the call itself would say */
-    return;                                           /* else: let the call run as it is */
+    if (errno == EBADF)
+      h->cont = 0, h->err = -EBADF; /* what the call itself would say */
+    else
+      h->cont = 1; /* let the call run as it is */
+    return;
   }
   struct sf_shadow_op op = { 0 };
   if (shadowing(r) && is_sync(h->sys)) sf_shadow_begin(r->m->shadow, fd, &op);
@@ -499,13 +559,17 @@ static void arm_timer(struct run *r) {
 }
 
 static void hold_delay(struct run *r, struct held *h) {
-  h->cont = 1;
+  h->cont = !h->err; /* a network delay may end in an error (a read timeout) */
   if (h->deadline <= sf_now_ns() || heap_push(&r->delays, h) != 0) {
     answer(r, h);
     return;
   }
   arm_timer(r);
 }
+
+static void net_timer(struct run *r, struct held *h);
+static int net_io_ready(struct run *r, struct held *h);
+static int net_io_expired(struct run *r, struct held *h);
 
 static void on_timer(struct run *r) {
   uint64_t ticks;
@@ -515,7 +579,8 @@ static void on_timer(struct run *r) {
   while (r->delays.n && r->delays.v[0].deadline <= now) {
     struct held h = r->delays.v[0];
     heap_remove(&r->delays, 0);
-    answer(r, &h);
+    if (h.net_kind) net_timer(r, &h);
+    else answer(r, &h);
   }
   arm_timer(r);
 }
@@ -719,6 +784,10 @@ static void start_short(struct run *r, struct held *h) {
     return;
   }
   h->io_nowait = io_mode(fd);
+  if (h->io_nowait == IO_NOWAIT_SOCKET) { /* a blocking socket: parked no longer than its own timeout */
+    uint64_t t = sf_net_timeout_ns(fd, sock_write_sys(h->sys));
+    if (t) h->io_deadline = sf_now_ns() + t;
+  }
   short_settle(r, h, fd, short_step(r, h, fd));
 }
 
@@ -731,13 +800,328 @@ static void on_io(struct run *r, const struct pollfd *pfds, size_t n) {
   for (size_t i = n; i-- > 0;) { /* backwards: removal moves the last entry, already seen, into i */
     struct held h = r->ios.v[i];
     int rc;
-    if (pfds[i].revents) rc = short_step(r, &h, h.io_fd);
+    if (pfds[i].revents) rc = h.net_kind ? net_io_ready(r, &h) : short_step(r, &h, h.io_fd);
+    else if (h.io_deadline && now >= h.io_deadline) rc = net_io_expired(r, &h);
     else if (check && !id_valid(r, h.id)) rc = -1;
     else continue;
     if (rc == 0) continue;
     r->ios.v[i] = r->ios.v[--r->ios.n];
     short_settle(r, &h, h.io_fd, rc);
   }
+}
+
+/* ---- network actions (issue 4): refuse, blackhole, reset, close, and latency on TCP sockets ----
+ * The socket work itself is in native/core/net.c (shared with the preload engine), done here on a copy of the
+ * target's socket (pidfd_getfd: the same open file, so the very same socket). What the program then sees is
+ * what the kernel says, through its own call or through our answer copied from the kernel's. */
+
+#define STALL_PASS_NS (30ull * 1000000000ull) /* how long a released stall waits for its read */
+
+static void count_call(struct run *r, int sys) { __atomic_fetch_add(&r->m->shm->counts[sys].calls, 1, __ATOMIC_RELAXED); }
+
+static int msg_dontwait(const struct held *h) {
+  if (h->sys == SF_SYS_recvfrom || h->sys == SF_SYS_sendto) return (h->args[3] & MSG_DONTWAIT) != 0;
+  if (h->sys == SF_SYS_recvmsg || h->sys == SF_SYS_sendmsg) return (h->args[2] & MSG_DONTWAIT) != 0;
+  return 0;
+}
+
+static struct stall *stall_find(struct run *r, dev_t dev, ino_t ino) {
+  uint64_t now = sf_now_ns();
+  for (size_t i = 0; i < r->nstalls;) {
+    struct stall *s = &r->stalls[i];
+    if (s->fd < 0 && now >= s->until) { /* a release nobody read */
+      r->stalls[i] = r->stalls[--r->nstalls];
+      continue;
+    }
+    if (s->dev == dev && s->ino == ino) return s;
+    i++;
+  }
+  return NULL;
+}
+
+static void stall_remove(struct run *r, struct stall *s) {
+  if (s->fd >= 0) sf_net_unstall(s->fd, s->orig_lowat), close(s->fd);
+  *s = r->stalls[--r->nstalls];
+}
+
+/* A blocking read of a stalled socket: parked until the socket is readable, which it is not before the stall
+ * ends (SO_RCVLOWAT), or until its SO_RCVTIMEO from the call's start, then EAGAIN as the kernel answers a
+ * timeout. The call is never let run while the stall lasts: a blocking read started with SO_RCVLOWAT raised
+ * would wait for that many bytes. */
+static void net_wait_readable(struct run *r, struct held *h, const struct stall *s, uint64_t start) {
+  int fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) {
+    h->err = -EAGAIN;
+    answer(r, h);
+    return;
+  }
+  uint64_t tmo = sf_net_timeout_ns(fd, 0);
+  h->net_kind = NK_READABLE, h->io_fd = fd, h->io_events = POLLIN;
+  if (start) h->io_deadline = tmo ? start + tmo : 0; /* start 0: a restart keeps its first deadline */
+  h->net_dev = s->dev, h->net_ino = s->ino;
+  r->parked++;
+  if (!vec_push(&r->ios, h)) {
+    close(fd);
+    h->err = -EAGAIN;
+    answer(r, h);
+  }
+}
+
+/* The restart of a read that waited on a stall: it waits again until the same deadline (or reads, the stall
+ * being over). */
+static void net_rewait(struct run *r, struct held *h) {
+  for (size_t i = 0; i < r->nstalls; i++) {
+    struct stall *s = &r->stalls[i];
+    if (s->dev != h->net_dev || s->ino != h->net_ino || s->fd < 0) continue;
+    net_wait_readable(r, h, s, 0);
+    return;
+  }
+  continue_call(r, h);
+}
+
+/* A read of a stalled socket, before any decision: while the stall lasts, EAGAIN if it does not block, else
+ * wait (net_wait_readable); unless the socket broke meanwhile (its error or hang-up is the kernel's to report).
+ * The first read after the release is the delayed read itself and passes undecided. Counted as calls, never as
+ * matches. */
+static int net_stalled(struct run *r, struct held *h) {
+  if (!r->nstalls || !sock_read_sys(h->sys)) return 0;
+  struct stat st;
+  if (fd_kind(h->tid, (int)h->args[0], &st) != SF_FD_SOCKET) return 0;
+  struct stall *s = stall_find(r, st.st_dev, st.st_ino);
+  if (!s) return 0;
+  count_call(r, h->sys);
+  if (s->fd >= 0 && !sf_net_broken(s->fd)) {
+    if (sf_net_nonblocking(s->fd) || msg_dontwait(h)) {
+      h->err = -EAGAIN;
+      answer(r, h);
+    } else {
+      net_wait_readable(r, h, s, sf_now_ns());
+    }
+    return 1;
+  }
+  if (s->fd < 0) stall_remove(r, s);
+  continue_call(r, h);
+  return 1;
+}
+
+/* Starts a stall of the socket fd (our copy; taken) until `until`: poll and epoll see it empty, and so do the
+ * program's reads (net_stalled), until SO_RCVLOWAT goes back, which wakes the program's poller (an
+ * edge-triggered one too) if data is there. NULL when it cannot be done. */
+static struct stall *net_stall(struct run *r, int fd, uint64_t until) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    close(fd);
+    return NULL;
+  }
+  struct stall *s = stall_find(r, st.st_dev, st.st_ino);
+  if (s && s->fd >= 0) { /* stalled already (another thread's read): this one waits with it */
+    close(fd);
+    return s;
+  }
+  if (s) stall_remove(r, s);
+  if (r->nstalls == r->stalls_cap) {
+    size_t cap = r->stalls_cap ? r->stalls_cap * 2 : 16;
+    struct stall *v = realloc(r->stalls, cap * sizeof *v);
+    if (v) r->stalls = v, r->stalls_cap = cap;
+  }
+  int orig = 1;
+  struct held end = { .tid = 0, .sys = -1, .io_fd = -1, .net_kind = NK_STALL_END, .deadline = until };
+  end.args[0] = (uint64_t)st.st_dev, end.args[1] = (uint64_t)st.st_ino;
+  if (r->nstalls == r->stalls_cap || sf_net_stall(fd, &orig) != 0) {
+    close(fd);
+    return NULL;
+  }
+  if (heap_push(&r->delays, &end) != 0) {
+    sf_net_unstall(fd, orig), close(fd);
+    return NULL;
+  }
+  arm_timer(r);
+  s = &r->stalls[r->nstalls++];
+  *s = (struct stall){ .dev = st.st_dev, .ino = st.st_ino, .fd = fd, .orig_lowat = orig, .until = until };
+  return s;
+}
+
+/* SF_ACT_DELAY on a TCP socket read or write; 0 when it is not one (a plain held delay then).
+ * - read: a stall of the socket for the delay (net_stall); the call itself gets EAGAIN if it does not block,
+ *   else waits (net_wait_readable): the data comes after the delay, or the read times out at its SO_RCVTIMEO;
+ * - blocking write: held at most until the socket's SO_SNDTIMEO, then EAGAIN as the kernel answers a timeout;
+ * - non-blocking write: held (the program's deadline lives in its runtime, out of sight; see docs). */
+static int net_delay(struct run *r, struct held *h) {
+  int rd = sock_read_sys(h->sys), wr = sock_write_sys(h->sys);
+  if (!rd && !wr) return 0;
+  int fd = target_fd(r, h->tid, (int)h->args[0]);
+  if (fd < 0) return 0;
+  if (!sf_net_tcp_family(fd)) {
+    close(fd);
+    return 0;
+  }
+  uint64_t now = sf_now_ns(), delay = (uint64_t)(h->d.value > 0 ? h->d.value : 0) * NS_PER_MS;
+  int nonblock = sf_net_nonblocking(fd) || msg_dontwait(h);
+  if (rd) {
+    struct stall *s = net_stall(r, fd, now + delay);
+    if (!s) return 0;
+    if (nonblock) {
+      h->err = -EAGAIN;
+      answer(r, h);
+    } else {
+      net_wait_readable(r, h, s, now);
+    }
+    return 1;
+  }
+  uint64_t tmo = nonblock ? 0 : sf_net_timeout_ns(fd, 1);
+  close(fd);
+  h->deadline = now + delay;
+  if (tmo && tmo <= delay) h->deadline = now + tmo, h->err = -EAGAIN;
+  hold_delay(r, h);
+  return 1;
+}
+
+static void net_timer(struct run *r, struct held *h) {
+  if (h->net_kind != NK_STALL_END) return;
+  for (size_t i = 0; i < r->nstalls; i++) {
+    struct stall *s = &r->stalls[i];
+    if ((uint64_t)s->dev != h->args[0] || (uint64_t)s->ino != h->args[1] || s->fd < 0) continue;
+    if (s->end) sf_net_end(s->fd, s->end == SF_ACT_RESET); /* after a silence: the reset or close itself */
+    sf_net_unstall(s->fd, s->orig_lowat); /* wakes the program's poller if data waits */
+    close(s->fd);
+    s->fd = -1, s->until = sf_now_ns() + STALL_PASS_NS;
+    return;
+  }
+}
+
+/* refuse / blackhole: the target's own socket connects to a loopback address that refuses (port 0) or drops
+ * SYNs (a sink, see net.h), and the program gets the kernel's answer: ECONNREFUSED, or EINPROGRESS then the
+ * error in SO_ERROR for a non-blocking socket. A blocking socket's connect waits here, parked on the copy,
+ * until the kernel's outcome, or its SO_SNDTIMEO (then EINPROGRESS, as the kernel answers). */
+static void net_connect(struct run *r, struct held *h) {
+  int fd = target_fd(r, h->tid, (int)h->args[0]);
+  if (fd < 0) {
+    if (errno == EBADF) h->err = -EBADF;
+    else h->cont = 1;
+    answer(r, h);
+    return;
+  }
+  int refuse = h->d.action == SF_ACT_REFUSE;
+  struct sockaddr_storage dest, to;
+  memset(&dest, 0, sizeof dest);
+  socklen_t dlen = h->args[2] < sizeof dest ? (socklen_t)h->args[2] : (socklen_t)sizeof dest;
+  if (read_mem(h->tid, h->args[1], &dest, dlen) != (ssize_t)dlen) dlen = 0;
+  uint16_t p4 = 0, p6 = 0;
+  struct sf_net_sinks sinks;
+  if (!refuse && sf_net_sinks_get(&sinks) == 0) p4 = sinks.port4, p6 = sinks.port6;
+  int family = sf_net_tcp_family(fd);
+  socklen_t len = family && (refuse || p4) ? sf_net_loopback(family, (struct sockaddr *)&dest, dlen, p4, p6, &to) : 0;
+  if (!len) { /* not a TCP socket: a refusal is only an errno; a blackhole lets the call be */
+    close(fd);
+    if (refuse) h->err = -ECONNREFUSED;
+    else h->cont = 1;
+    answer(r, h);
+    return;
+  }
+  int blocking = 0;
+  int rc = sf_net_connect_nowait(fd, (struct sockaddr *)&to, len, &blocking);
+  if (!blocking || (rc != -EINPROGRESS && rc != -EALREADY)) {
+    close(fd);
+    h->cont = 0, h->val = 0, h->err = rc;
+    answer(r, h);
+    return;
+  }
+  uint64_t t = sf_net_timeout_ns(fd, 1);
+  h->net_kind = NK_CONNECT, h->io_fd = fd, h->io_events = POLLOUT, h->io_deadline = t ? sf_now_ns() + t : 0;
+  r->parked++;
+  if (!vec_push(&r->ios, h)) {
+    close(fd);
+    h->err = -EINPROGRESS;
+    answer(r, h);
+  }
+}
+
+/* A parked network call whose fd is ready: 1 (answered in h). */
+static int net_io_ready(struct run *r, struct held *h) {
+  if (h->net_kind == NK_CONNECT) {
+    h->cont = 0, h->val = 0, h->err = sf_net_connect_result(h->io_fd);
+    return 1;
+  }
+  /* NK_READABLE: the stall is over (or the socket broke): this read is the delayed one, it reads what is there */
+  for (size_t i = 0; i < r->nstalls; i++)
+    if (r->stalls[i].dev == h->net_dev && r->stalls[i].ino == h->net_ino && r->stalls[i].fd < 0) {
+      stall_remove(r, &r->stalls[i]);
+      break;
+    }
+  h->cont = 1;
+  return 1;
+}
+
+/* A parked call at its socket's timeout: what the kernel answers a timed-out blocking call. */
+static int net_io_expired(struct run *r, struct held *h) {
+  (void)r;
+  h->cont = 0, h->val = 0;
+  h->err = h->net_kind == NK_CONNECT ? -EINPROGRESS : -EAGAIN;
+  return 1;
+}
+
+/* reset / close: the connection is ended on a copy of the socket, then the call proceeds and the kernel itself
+ * reports it (ECONNRESET or EOF on a read; ECONNRESET or EPIPE, with SIGPIPE as the call asks, on a write). */
+static void net_end(struct run *r, struct held *h) {
+  int fd = target_fd(r, h->tid, (int)h->args[0]);
+  if (fd < 0) {
+    if (errno == EBADF) h->err = -EBADF;
+    else h->cont = 1;
+    answer(r, h);
+    return;
+  }
+  if (h->d.value2 > 0 && sf_net_tcp_family(fd)) {
+    /* after a silence: the socket's reads are stalled for value2 ms, then the connection ends; this call
+     * waits like any read of a stalled socket, a write goes through */
+    uint64_t now = sf_now_ns();
+    struct stall *s = net_stall(r, fd, now + (uint64_t)h->d.value2 * NS_PER_MS);
+    if (s) {
+      if (!s->end) s->end = h->d.action;
+      if (!sock_read_sys(h->sys)) continue_call(r, h);
+      else if (sf_net_nonblocking(s->fd) || msg_dontwait(h)) h->err = -EAGAIN, answer(r, h);
+      else net_wait_readable(r, h, s, now);
+      return;
+    }
+    fd = target_fd(r, h->tid, (int)h->args[0]); /* cannot stall: end it now */
+    if (fd < 0) {
+      continue_call(r, h);
+      return;
+    }
+  }
+  int rc = sf_net_end(fd, h->d.action == SF_ACT_RESET);
+  close(fd);
+  if ((rc == -EBUSY || rc == -EOPNOTSUPP) && h->d.action == SF_ACT_RESET) h->err = -ECONNRESET; /* no RST */
+  else h->cont = 1;
+  answer(r, h);
+}
+
+/* Reset/close after N bytes: a call that would carry the N-th byte is cut there (a short transfer, not a
+ * fault), so that the rule fires on the next call. 1 if the call was taken. */
+static int net_cap(struct run *r, struct held *h, const struct call_info *ci) {
+  if (!ci->call.has_bytes) return 0;
+  int64_t cap = sf_byte_cap(r->m->plan, &ci->call);
+  if (cap <= 0) return 0;
+  h->d.action = SF_ACT_SHORT, h->d.value = cap > INT32_MAX ? INT32_MAX : (int32_t)cap;
+  start_short(r, h);
+  return 1;
+}
+
+/* Earliest deadline of a parked call, as a poll timeout. */
+static int net_io_timeout(const struct run *r, size_t nios, int timeout) {
+  uint64_t now = sf_now_ns();
+  for (size_t i = 0; i < nios; i++) {
+    uint64_t d = r->ios.v[i].io_deadline;
+    if (!d) continue;
+    int ms = d <= now ? 0 : (int)((d - now + NS_PER_MS - 1) / NS_PER_MS);
+    if (timeout < 0 || ms < timeout) timeout = ms;
+  }
+  return timeout;
+}
+
+static void net_drop(struct run *r) {
+  for (size_t i = 0; i < r->nstalls; i++)
+    if (r->stalls[i].fd >= 0) close(r->stalls[i].fd);
+  r->nstalls = 0;
 }
 
 /* ---- one notification ---- */
@@ -763,7 +1147,11 @@ static int same_call(const struct held *a, const struct held *b) {
 }
 
 static void replay(struct run *r, struct held *t) {
-  if ((t->d.action == SF_ACT_SHORT || t->d.action == SF_ACT_TORN || t->full) && !t->answered) {
+  if (t->net_kind == NK_CONNECT && !t->answered) {
+    net_connect(r, t); /* a blocking connect waits again, as the kernel's restart does */
+  } else if (t->net_kind == NK_READABLE && !t->answered) {
+    net_rewait(r, t); /* a blocking read of a stalled socket waits again, to its first deadline */
+  } else if ((t->d.action == SF_ACT_SHORT || t->d.action == SF_ACT_TORN || t->full) && !t->answered) {
     start_short(r, t);
   } else if (t->d.action == SF_ACT_DELAY) {
     hold_delay(r, t); /* the rest of the original deadline */
@@ -861,7 +1249,12 @@ static void apply(struct run *r, struct held *h) {
     h->post_kill = SIGKILL;
     start_short(r, h);
     break;
+  case SF_ACT_REFUSE:
+  case SF_ACT_BLACKHOLE: net_connect(r, h); break;
+  case SF_ACT_RESET:
+  case SF_ACT_CLOSE: net_end(r, h); break;
   case SF_ACT_DELAY:
+    if (net_delay(r, h)) break;
     h->deadline = sf_now_ns() + (h->d.value > 0 ? (uint64_t)h->d.value : 0) * NS_PER_MS;
     hold_delay(r, h);
     break;
@@ -884,10 +1277,11 @@ static void on_notification(struct run *r) {
   }
   TRACE("notif id=%llx tid=%d nr=%d a0=%llx\n", (unsigned long long)h.id, h.tid, h.nr, (unsigned long long)h.args[0]);
   if (resume_restart(r, &h)) return;
+  if (net_stalled(r, &h)) return;
   struct call_info ci;
   if (describe(r, &h, &ci) != 0) return; /* the task left the call: it comes back as a new one, uncounted */
   if (!sf_decide(r->m->shm, r->m->plan, &ci.call, &h.d)) {
-    continue_call(r, &h);
+    if (!net_cap(r, &h, &ci)) continue_call(r, &h);
     return;
   }
   if (h.d.action == SF_ACT_TORN) torn_measure(r, &h);
@@ -899,6 +1293,7 @@ static void on_notification(struct run *r) {
 
 static void drop_held(struct run *r) {
   for (size_t i = 0; i < r->ios.n; i++) close(r->ios.v[i].io_fd);
+  net_drop(r);
   r->ios.n = r->delays.n = r->tombs.n = 0;
   arm_timer(r);
 }
@@ -1015,6 +1410,7 @@ static void step(struct run *r) {
   for (size_t i = 0; i < nios; i++) p[FIXED + i] = (struct pollfd){ r->ios.v[i].io_fd, r->ios.v[i].io_events, 0 };
   int timeout = r->m->seccomp ? -1 : PRELOAD_TICK_MS;
   if (nios && (timeout < 0 || timeout > IO_CHECK_MS)) timeout = IO_CHECK_MS;
+  if (nios) timeout = net_io_timeout(r, nios, timeout);
   if (poll(p, FIXED + nios, timeout) < 0 && errno != EINTR) {
     report_error(r, "monitor: poll failed", 0);
     r->done = 1;
@@ -1051,7 +1447,7 @@ static void run_free(struct run *r) {
   drop_held(r);
   if (r->listener >= 0) close(r->listener);
   if (r->timer_fd >= 0) close(r->timer_fd);
-  free(r->delays.v), free(r->ios.v), free(r->tombs.v);
+  free(r->delays.v), free(r->ios.v), free(r->tombs.v), free(r->stalls);
   free(r->req), free(r->resp), free(r->iobuf);
   if (r->pfds != r->pfds_small) free(r->pfds);
   free(r);

@@ -73,30 +73,43 @@ static void die_setup(const char *msg) {
   exit(EXIT_SETUP);
 }
 
+/* Malformed options (sysfault never writes them: someone ran the shim by hand) do not stop the target: it runs
+ * as it is, without faults, after one warning line naming the first problem. Only a missing command is fatal. */
 static void parse_args(int argc, char **argv) {
   int i = 1;
+  const char *bad = NULL;
+  char why[160];
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
     if (strcmp(argv[i], "--no-wait-killable") == 0) {
       opt.wait_killable = 0;
-    } else if (strcmp(argv[i], "--preload") == 0 && i + 1 < argc) {
+    } else if (strcmp(argv[i], "--preload") == 0 && i + 1 < argc && strcmp(argv[i + 1], "--") != 0) {
       opt.preload = argv[++i];
-    } else if (strcmp(argv[i], "--seccomp") == 0 && i + 1 < argc) {
+    } else if (strcmp(argv[i], "--seccomp") == 0 && i + 1 < argc && strcmp(argv[i + 1], "--") != 0) {
       char *s = argv[++i], *end;
       opt.seccomp = 1;
-      while (*s) {
+      while (*s && !bad) {
         long nr = strtol(s, &end, 10);
-        if (end == s || nr < 0 || nr > 1023 || opt.nnrs == MAX_NRS || (*end && *end != ','))
-          die_setup("bad --seccomp list");
+        if (end == s || nr < 0 || nr > 1023 || opt.nnrs == MAX_NRS || (*end && *end != ',')) {
+          snprintf(why, sizeof why, "bad --seccomp list \"%.60s\"", argv[i]);
+          bad = why;
+          break;
+        }
         opt.nrs[opt.nnrs++] = (int)nr;
         s = *end ? end + 1 : end;
       }
-    } else {
-      die_setup("usage: sysfault-shim [--seccomp NR,...] [--no-wait-killable] [--preload LIB] -- PATH ARGV0 [ARGS...]");
+    } else if (!bad) {
+      int valued = strcmp(argv[i], "--preload") == 0 || strcmp(argv[i], "--seccomp") == 0;
+      snprintf(why, sizeof why, valued ? "option %s needs a value" : "unknown option \"%.60s\"", argv[i]);
+      bad = why;
     }
   }
   if (i + 2 >= argc) die_setup("missing PATH ARGV0 after --");
   opt.path = argv[i + 1];
   opt.argv = &argv[i + 2];
+  if (bad) {
+    fprintf(stderr, "sysfault-shim: %s; running the target without faults\n", bad);
+    opt.seccomp = 0, opt.nnrs = 0, opt.preload = NULL;
+  }
 }
 
 /* ---- control messages ---- */
@@ -328,8 +341,15 @@ static int hand_over_listener(pid_t pid, struct facts *f) {
   if (fd < 0) return fail_setup(pid, "pidfd_getfd", err);
   int sent = send_fd(fd);
   err = errno;
-  close(fd);
-  if (sent < 0) return fail_setup(pid, "handing the listener over", err);
+  if (sent < 0) {
+    close(fd);
+    return fail_setup(pid, "handing the listener over", err);
+  }
+  /* Our copy stays open until we exit: if the controller dies, its copy closes with it, and a listener with
+   * no copy left would fail every notified call of the target with ENOSYS until we have killed the tree.
+   * With ours open those calls just wait, unanswered, for the SIGKILL. Never inherited: the target was
+   * forked before, and we exec nothing. */
+  (void)fd;
   kill(pid, SIGCONT);
   return 0;
 }

@@ -4,7 +4,7 @@
  *   drive [--shim PATH] [--engine seccomp|preload] [--preload LIB] [--no-wait-killable]
  *         [--kill-after MS[:SIG]] [--quiet] --rule SPEC [--rule SPEC...] -- /abs/target [args...]
  * SPEC is ';'-separated key=value: sys=fsync,write (required), one action of errno=EIO|5, delay=MS,
- * short=N, kill=9; filters path=GLOB, fd=file|socket|pipe, addr=A.B.C.D[:PORT] or :PORT; timing after=N,
+ * short=N, kill=9, refuse=1, blackhole=1, reset=BYTES, close=BYTES; filters path=GLOB, fd=file|socket|pipe, addr=A.B.C.D[:PORT] or :PORT; timing after=N,
  * limit=N, prob=P, jitter=MS; id=NAME.
  * Prints (stderr) "drive: ..." lines: started, each fault, exit, counters, rule stats.
  */
@@ -94,6 +94,10 @@ static void add_rule(char *spec) {
     else if (!strcmp(kv, "delay")) put32(r + 36, SF_ACT_DELAY), put32(r + 40, (uint32_t)atoi(v));
     else if (!strcmp(kv, "short")) put32(r + 36, SF_ACT_SHORT), put32(r + 40, (uint32_t)atoi(v));
     else if (!strcmp(kv, "kill")) put32(r + 36, SF_ACT_KILL), put32(r + 40, (uint32_t)atoi(v));
+    else if (!strcmp(kv, "refuse")) put32(r + 36, SF_ACT_REFUSE);
+    else if (!strcmp(kv, "blackhole")) put32(r + 36, SF_ACT_BLACKHOLE);
+    else if (!strcmp(kv, "reset")) put32(r + 36, SF_ACT_RESET), put32(r + 40, (uint32_t)atoi(v));
+    else if (!strcmp(kv, "close")) put32(r + 36, SF_ACT_CLOSE), put32(r + 40, (uint32_t)atoi(v));
     else if (!strcmp(kv, "after")) put64(r + 8, strtoull(v, NULL, 10));
     else if (!strcmp(kv, "limit")) put64(r + 16, strtoull(v, NULL, 10));
     else if (!strcmp(kv, "prob")) put64(r + 24, (uint64_t)(atof(v) * (double)SF_PROB_ALWAYS));
@@ -112,8 +116,8 @@ static void add_rule(char *spec) {
 /* ---- monitor callbacks ---- */
 
 static const char *action_name(uint32_t a) {
-  static const char *n[] = { "none", "errno", "delay", "short", "kill" };
-  return a < 5 ? n[a] : "?";
+  static const char *n[] = { "none", "errno", "delay", "short", "kill", "refuse", "blackhole", "reset", "close" };
+  return a < 9 ? n[a] : "?";
 }
 
 static void on_started(void *ctx, int pid) {

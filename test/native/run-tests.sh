@@ -123,5 +123,17 @@ for d in drive drive-nosync; do
   done | sort -n | tr '\n' ' ')us; bare: $("$B/bench" 200000 | grep -oE '[0-9.]+ us/call')"
 done
 
+# network actions (issue 4): the kernel facts they rely on, then blocking connects (parked in the monitor)
+"$B/netfacts" >"$T/out" 2>&1
+expect "network: kernel facts (port 0 refuses, full queue drops SYNs, disconnect resets, SO_RCVLOWAT stalls)" \
+  "fact port0-refuses-blocking ok" "fact port0-refuses-nonblocking-v6 ok" "fact full-queue-drops-syn ok" \
+  "fact blocking-connect-sndtimeo-einprogress ok" "fact disconnect-is-reset ok" "fact rcvlowat-stall-and-wake ok"
+drive --rule 'sys=connect;refuse=1' -- "$B/netblock" 9
+expect "network: a blocking connect refused (seccomp, parked)" "connect rc=-1 errno=ECONNREFUSED" \
+  "action=refuse:0 target=127.0.0.1:9" "count connect calls=1 faulted=1" "exit code 0"
+drive --rule 'sys=connect;blackhole=1' -- "$B/netblock" 9 200
+expect "network: a blocking blackholed connect ends at its SO_SNDTIMEO (seccomp, parked)" \
+  "connect rc=-1 errno=EINPROGRESS ms=(19[0-9]|2[0-4][0-9])$" "action=blackhole:0" "exit code 0"
+
 [ $fails -eq 0 ] && echo "all native tests passed" || echo "$fails native test(s) failed"
 exit $((fails > 0))

@@ -30,15 +30,17 @@ describe('network actions in the plan schema', () => {
         { syscalls: ['read', 'recvfrom'], addr: ':8080', action: { reset: true } },
         { syscalls: ['socket-read'], fd: 'socket', action: { reset: true, afterBytes: 1024 } },
         { syscalls: ['recvfrom'], addr: '[::1]:80', action: { close: true, afterBytes: 10 } },
+        { syscalls: ['socket-read'], action: { reset: true, afterMs: 300 } },
       ],
     });
     expect(plan.rules[3]!.syscalls).toEqual(['read', 'readv', 'recvfrom', 'recvmsg']);
     expect(plan.rules.map((r) => r.action)).toEqual([
       { type: 'refuse' },
       { type: 'blackhole' },
-      { type: 'reset', afterBytes: 0 },
-      { type: 'reset', afterBytes: 1024 },
-      { type: 'close', afterBytes: 10 },
+      { type: 'reset', afterBytes: 0, afterMs: 0 },
+      { type: 'reset', afterBytes: 1024, afterMs: 0 },
+      { type: 'close', afterBytes: 10, afterMs: 0 },
+      { type: 'reset', afterBytes: 0, afterMs: 300 },
     ]);
   });
 
@@ -49,6 +51,7 @@ describe('network actions in the plan schema', () => {
     ['reset on connect', { syscalls: ['connect'], action: { reset: true } }, 'rules[0].syscalls: reset applies to read, write, readv, writev, recvfrom, sendto, recvmsg, sendmsg; got connect'],
     ['afterBytes with errno', { syscalls: ['read'], action: { errno: 'EIO', afterBytes: 3 } }, 'rules[0].action.afterBytes: afterBytes goes with reset or close, got afterBytes with errno'],
     ['refuse: false', { syscalls: ['connect'], action: { refuse: false } }, 'rules[0].action.refuse: expected true, got false'],
+    ['afterMs with a delay', { syscalls: ['read'], action: { delayMs: 5, afterMs: 3 } }, 'rules[0].action.afterMs: afterMs goes with reset or close, got afterMs with delayMs'],
     ['negative afterBytes', { syscalls: ['read'], action: { reset: true, afterBytes: -1 } }, 'rules[0].action.afterBytes: expected a byte count from 0, got -1'],
     ['two network actions', { syscalls: ['connect'], action: { refuse: true, blackhole: true } }, 'got refuse and blackhole'],
   ])('rejects %s', (_name, rule, message) => {
@@ -62,6 +65,8 @@ describe('network actions in the one-line fault form', () => {
     ['connect@10.0.0.0/8:p=0.5=blackhole', { syscalls: ['connect'], addr: '10.0.0.0/8', probability: 0.5, action: { blackhole: true } }],
     ['read,recvfrom@:8080=reset', { syscalls: ['read', 'recvfrom'], addr: ':8080', action: { reset: true } }],
     ['read,recvfrom@:8080=reset=1024', { syscalls: ['read', 'recvfrom'], addr: ':8080', action: { reset: true, afterBytes: 1024 } }],
+    ['socket-read@:8080=close=300ms', { syscalls: ['socket-read'], addr: ':8080', action: { close: true, afterMs: 300 } }],
+    ['socket-read@:8080=reset=1.5s', { syscalls: ['socket-read'], addr: ':8080', action: { reset: true, afterMs: 1500 } }],
     ['recvfrom@[::1]:80:limit=1=close=10', { syscalls: ['recvfrom'], addr: '[::1]:80', limit: 1, action: { close: true, afterBytes: 10 } }],
     ['read@:8080=delay=500+100ms', { syscalls: ['read'], addr: ':8080', action: { delayMs: 500, jitterMs: 100 } }],
   ])('%s', (spec, rule) => {
@@ -84,17 +89,17 @@ describe('network actions on the wire', () => {
       { syscalls: ['connect'], action: { refuse: true } },
       { syscalls: ['connect'], action: { blackhole: true } },
       { syscalls: ['recvfrom'], action: { reset: true, afterBytes: 1024 } },
-      { syscalls: ['read'], action: { close: true } },
+      { syscalls: ['read'], action: { close: true, afterMs: 300 } },
     ],
   });
   const bytes = compilePlan(plan, 1n);
   const view = new DataView(bytes.buffer);
   const at = (i: number, field: number) => WIRE_HEADER + i * WIRE_RULE + field;
 
-  it('action codes 5..8, afterBytes in value, no second value or flags', () => {
+  it('action codes 5..8, afterBytes in value, afterMs in value2, no flags', () => {
     expect([0, 1, 2, 3].map((i) => view.getUint32(at(i, WIRE.action), true))).toEqual([5, 6, 7, 8]);
     expect([0, 1, 2, 3].map((i) => view.getInt32(at(i, WIRE.value), true))).toEqual([0, 0, 1024, 0]);
-    expect([0, 1, 2, 3].map((i) => view.getInt32(at(i, WIRE.value2), true))).toEqual([0, 0, 0, 0]);
+    expect([0, 1, 2, 3].map((i) => view.getInt32(at(i, WIRE.value2), true))).toEqual([0, 0, 0, 300]);
     expect([0, 1, 2, 3].map((i) => view.getUint32(at(i, WIRE.flags), true))).toEqual([0, 0, 0, 0]);
   });
 
@@ -125,6 +130,9 @@ describe('network actions on the wire', () => {
     expect(tamper(0, (_c, v) => v.setInt32(at(0, WIRE.value), 1, true))).toBe('compiled plan: rule 0: refuse or blackhole with a value');
     expect(tamper(0, (_c, v) => v.setInt32(at(0, WIRE.value2), 1, true))).toBe(
       'compiled plan: rule 0: second value set for an action that takes none',
+    );
+    expect(tamper(3, (_c, v) => v.setInt32(at(3, WIRE.value2), 600001, true))).toBe(
+      'compiled plan: rule 3: reset or close silence out of range',
     );
   });
 

@@ -298,6 +298,7 @@ describe('reset: ECONNRESET, then a dead connection, exactly as after a peer\'s 
       s.on('close', () => resolve('close'));
     });
     expect(client).toBe('ECONNRESET');
+    await server.output(/^recv /m);
     const { lines, result } = await server.stop();
     expect(lines.find((l) => l.startsWith('recv '))).toMatch(/^recv 127\.0\.0\.1:\d+ err ECONNRESET Connection reset by peer \(os error 104\) kind=ConnectionReset$/);
     expect(result.faults.map((f) => [f.syscall, f.action])).toEqual([['recvfrom', 'reset']]);
@@ -432,17 +433,18 @@ describe('a Go net/http server under faults, a plain Go client', () => {
     return { lines, ms };
   }
 
-  it('the server\'s first read is reset: the client sees "connection reset by peer"; then it serves again', async () => {
+  it('the server\'s read of the request is reset: the client sees "connection reset by peer"; then it serves again', async () => {
     const { runFixtureBackground } = await backgroundRunner();
     const server = await runFixtureBackground('go/nethttp-static', ['serve', '0'], 'seccomp', [
-      { syscalls: ['read'], addr: '127.0.0.1', limit: 1, action: { reset: true } },
+      // after the request's first byte: the client's connect is surely done, its read gets the reset
+      { syscalls: ['read'], addr: '127.0.0.1', limit: 1, action: { reset: true, afterBytes: 1 } },
     ]);
     const url = `http://127.0.0.1:${server.port}/hello`;
     const { lines } = await clientGet(url, 2, 2000);
     expect(lines[0]).toMatch(new RegExp(`^get 0 err ECONNRESET Get "${url.replace(/[.?]/g, '\\$&')}": read tcp 127\\.0\\.0\\.1:\\d+->127\\.0\\.0\\.1:${server.port}: read: connection reset by peer$`));
     expect(lines.slice(1)).toEqual(['get 1 ok 200 hello', 'done']);
     const { result } = await server.stop();
-    expect(result.faults.map((f) => [f.syscall, f.action])).toEqual([['read', 'reset']]);
+    expect(result.faults.map((f) => [f.syscall, f.action])).toEqual([['read', 'reset:after=1']]);
   });
 
   it('the server reads the request 500 ms late: the client\'s Client.Timeout (100 ms) fires at 100 ms', async () => {
@@ -579,6 +581,10 @@ async function backgroundRunner() {
       });
       return {
         port: serverPort,
+        /** Waits (up to 5 s) until the server has printed a line matching re. */
+        async output(re: RegExp) {
+          for (let i = 0; i < 500 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 10));
+        },
         async stop() {
           handle.kill('SIGKILL');
           const result = await handle.result;

@@ -1,19 +1,21 @@
 /**
- * A short libFuzzer run over the C core's untrusted-input surface (test/fuzz/plan_fuzz.c: the compiled-plan
- * decoder, decide() on what it accepts, the glob matcher against a reference), built with
- * clang -fsanitize=fuzzer,address,undefined. Seeded with plans compiled by the TypeScript side.
+ * A short libFuzzer run over the C core's untrusted-input surface (test/fuzz/plan_fuzz.c: the shared-region
+ * check, the compiled-plan decoder, decide() on what it accepts, the glob matcher against a reference), built
+ * with clang -fsanitize=fuzzer,address,undefined. Seeded with plans compiled by the TypeScript side and a
+ * real shared region made by the addon.
  *
  * Skipped, with the reason, when clang (Debian: apt-get install clang) or its libFuzzer runtime is missing.
  * SYSFAULT_FUZZ_SECONDS sets the run's length (default 15); SYSFAULT_FUZZ_CORPUS keeps the corpus in a
  * directory of your choice across runs.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compilePlan } from '../src/compile.js';
+import { binding } from '../src/native.js';
 import { normalizePlan } from '../src/plan.js';
 import type { PlanInput } from '../src/types.js';
 
@@ -76,9 +78,34 @@ function seedCorpus(dir: string): void {
     writeFileSync(join(dir, `seed-plan-${i}`), Buffer.concat([Buffer.from([0]), wire]));
     writeFileSync(join(dir, `seed-rules-${i}`), Buffer.concat([Buffer.from([1]), wire.subarray(32)]));
   });
+  const region = realRegion();
+  if (region) writeFileSync(join(dir, 'seed-region'), Buffer.concat([Buffer.from([3]), region]));
   SEED_GLOBS.forEach(([pattern, text], i) => {
     writeFileSync(join(dir, `seed-glob-${i}`), Buffer.concat([Buffer.from([2]), Buffer.from(pattern), Buffer.from([0]), Buffer.from(text)]));
   });
+}
+
+/** A real shared region made by the addon (header, counters, plan, log), when the addon is built. */
+function realRegion(): Buffer | undefined {
+  let native;
+  try {
+    native = binding();
+  } catch {
+    return undefined;
+  }
+  const session = native.createSession({
+    plan: compilePlan(normalizePlan(SEED_PLANS[1] as PlanInput), 42),
+    logCapacity: 4,
+    runId: 'fuzz-seed',
+    seccomp: false,
+    onEvent: () => {},
+  });
+  try {
+    session.releaseChildEnd();
+    return readFileSync(session.shmPath);
+  } finally {
+    session.close();
+  }
 }
 
 const built = build();

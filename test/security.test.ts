@@ -241,8 +241,8 @@ describe('malformed options to the shim: the target runs without faults after on
     session.releaseChildEnd();
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     return new Promise((resolve) => {
       child.on('close', (status, signal) => {
         session.close();

@@ -9,7 +9,8 @@
  * The first input byte picks what the rest is:
  *   0: raw bytes given to sf_plan_decode as they are;
  *   1: rules: a valid header is prepended (rule count = whole 512-byte blocks), so mutations reach the rules;
- *   2: a glob: pattern, NUL, text.
+ *   2: a glob: pattern, NUL, text;
+ *   3: a shared region as the preload library maps it: sf_shm_check, then the plan inside it decoded.
  * Any accepted plan must satisfy every invariant the engines rely on (abort() otherwise); a rejected one must
  * leave a one-line reason and a zeroed plan.
  */
@@ -237,9 +238,32 @@ static void fuzz_glob(const uint8_t *data, size_t size) {
   if (!strpbrk(pattern, "*?[\\") && strchr(pattern, '/')) CHECK(sf_glob_match(pattern, pattern));
 }
 
+/* What sf_attach does with a region it mapped: check the header, then decode the plan it points at. */
+static void fuzz_region(const uint8_t *data, size_t size) {
+  size_t cap = (size + 63) & ~(size_t)63;
+  if (cap == 0) cap = 64;
+  struct sf_shm *shm = aligned_alloc(64, cap);
+  CHECK(shm != NULL);
+  memcpy(shm, data, size);
+  char err[160];
+  if (sf_shm_check(shm, size, err, sizeof err) != 0) {
+    CHECK(strncmp(err, "shared region: ", 15) == 0);
+    free(shm);
+    return;
+  }
+  CHECK(size >= sizeof *shm && shm->total_size == size);
+  CHECK(shm->plan_offset >= sizeof *shm && (size_t)shm->plan_offset + shm->plan_size <= size);
+  CHECK(shm->log_offset >= (size_t)shm->plan_offset + shm->plan_size && shm->log_offset <= size);
+  CHECK((size - shm->log_offset) / sizeof(struct sf_log_entry) >= shm->log_capacity);
+  static struct sf_plan plan;
+  if (sf_plan_decode((const char *)shm + shm->plan_offset, shm->plan_size, &plan, err, sizeof err) == 0)
+    CHECK(plan.nrules <= SF_MAX_RULES);
+  free(shm);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size == 0) return 0;
-  uint8_t mode = data[0] % 3;
+  uint8_t mode = data[0] % 4;
   data++, size--;
   if (mode == 0) {
     fuzz_plan(data, size);
@@ -256,8 +280,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memcpy(buf + SF_WIRE_HEADER, data, nrules * SF_WIRE_RULE);
     fuzz_plan(buf, len);
     free(buf);
-  } else {
+  } else if (mode == 2) {
     fuzz_glob(data, size);
+  } else {
+    fuzz_region(data, size);
   }
   return 0;
 }

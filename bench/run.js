@@ -24,10 +24,11 @@ const USAGE = `usage: node bench/run.js [--quick] [--update-docs] [--rounds N] [
   --only-workload  run the HTTP workload only
   --via api|cli    run sysfault through the API's run() (default) or the CLI
   --strict         exit 1 when a headline check fails
+  --cases A,B      only these loop cases (ids or prefixes: c-write, c, rust, go, c-write-t ...; see latest.json)
   --wait-idle [S]  first wait (up to S seconds, default 300) until the CPUs are idle (other work skews figures)`;
 
 function parseArgs(argv) {
-  const o = { quick: false, updateDocs: false, rounds: null, workload: true, micro: true, via: 'api', strict: false, waitIdle: 0 };
+  const o = { quick: false, updateDocs: false, rounds: null, workload: true, micro: true, via: 'api', strict: false, waitIdle: 0, cases: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
@@ -35,6 +36,7 @@ function parseArgs(argv) {
     else if (a === '--no-workload') o.workload = false;
     else if (a === '--only-workload') o.micro = false;
     else if (a === '--strict') o.strict = true;
+    else if (a === '--cases' && argv[i + 1]) o.cases = argv[++i].split(',').filter(Boolean);
     else if (a === '--wait-idle') o.waitIdle = /^\d+$/.test(argv[i + 1] ?? '') ? Number(argv[++i]) : 300;
     else if (a === '--rounds' && /^\d+$/.test(argv[i + 1] ?? '') && Number(argv[i + 1]) > 0) o.rounds = Number(argv[++i]);
     else if (a === '--via' && ['api', 'cli'].includes(argv[i + 1])) o.via = argv[++i];
@@ -76,6 +78,24 @@ function cpuTimes() {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   const idle = f[3] + (f[4] ?? 0);
   return { idle, total: f.reduce((a, b) => a + b, 0) };
+}
+
+/** CPU ticks used by this process and its waited-for children (the bench's own work). */
+function selfTicks() {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  return f[11] + f[12] + f[13] + f[14]; // utime, stime, cutime, cstime
+}
+
+/** Measures the share of the machine's CPU time that other processes used while `fn` ran. */
+async function measuringBackground(fn) {
+  const a = cpuTimes();
+  const s0 = selfTicks();
+  const value = await fn();
+  const b = cpuTimes();
+  const total = Math.max(1, b.total - a.total);
+  const busy = total - (b.idle - a.idle);
+  return { value, background: Math.max(0, (busy - (selfTicks() - s0)) / total) };
 }
 
 /** Waits until the CPUs were at least 90% idle over 3 s, for at most `seconds`; returns the last busy share. */
@@ -139,7 +159,15 @@ async function main() {
   const targetMs = opts.quick ? 50 : 120;
 
   let micro = { cases: [], records: [] };
-  if (opts.micro) micro = await runMicro({ fixtures, tools, rounds: opts.rounds, targetMs, available, log });
+  const background = {};
+  if (opts.micro) {
+    const m = await measuringBackground(() =>
+      runMicro({ fixtures, tools, rounds: opts.rounds, targetMs, available, log, only: opts.cases, quick: opts.quick }),
+    );
+    micro = m.value;
+    background.micro = Number(m.background.toFixed(3));
+    log(`bench: other processes used ${(m.background * 100).toFixed(0)}% of the CPUs during the loops`);
+  }
 
   let workload = null;
   if (opts.workload) {
@@ -147,7 +175,9 @@ async function main() {
     if (!sf || typeof sf.spawn !== 'function') workload = { skipped: 'the workload needs the API (spawn and disarm); run with --via api after npm run build' };
     else {
       try {
-        workload = await runWorkload({ api: sf, phaseSec: opts.quick ? 2 : 5, log });
+        const w = await measuringBackground(() => runWorkload({ api: sf, phaseSec: opts.quick ? 2 : 5, log }));
+        workload = w.value;
+        background.workload = Number(w.background.toFixed(3));
       } catch (e) {
         log(`bench: workload failed: ${e.message}`);
         workload = { skipped: e.message };
@@ -164,6 +194,8 @@ async function main() {
     targetMs,
     via: mode,
     cpuBusyBeforeStart: idleBusy,
+    // share of the machine's CPU time used by other processes while the loops / the workload ran
+    background,
     machine,
     micro,
     workload,

@@ -168,7 +168,10 @@ describe.each(engines)('%s engine', (engine) => {
       expect(result.aborted).toBe(how === 'abort');
       expect(result.exit).toEqual({ code: null, signal: 'SIGKILL' });
       expect(await tree.gone(500)).toEqual([]);
-      expect(result.counts.fsync?.calls).toBe(pacerFsyncs(dir).length);
+      // the kill may land while one fsync is in flight: counted, but never recorded by the program
+      const recorded = pacerFsyncs(dir).length;
+      expect(result.counts.fsync?.calls).toBeGreaterThanOrEqual(recorded);
+      expect(result.counts.fsync?.calls).toBeLessThanOrEqual(recorded + 1);
     }
   });
 

@@ -71,7 +71,8 @@ const SEED_GLOBS: [string, string][] = [
   ['/tmp/\\*?[a-', '/tmp/*z[a-'],
 ];
 
-function seedCorpus(dir: string): void {
+/** Writes the seeds; returns the largest seed's size (the region's: -max_len must let it through whole). */
+function seedCorpus(dir: string): number {
   mkdirSync(dir, { recursive: true });
   SEED_PLANS.forEach((plan, i) => {
     const wire = compilePlan(normalizePlan(plan), 42);
@@ -83,6 +84,7 @@ function seedCorpus(dir: string): void {
   SEED_GLOBS.forEach(([pattern, text], i) => {
     writeFileSync(join(dir, `seed-glob-${i}`), Buffer.concat([Buffer.from([2]), Buffer.from(pattern), Buffer.from([0]), Buffer.from(text)]));
   });
+  return 1 + (region?.length ?? 0);
 }
 
 /** A real shared region made by the addon (header, counters, plan, log), when the addon is built. */
@@ -115,10 +117,10 @@ describe.skipIf('skip' in built)(`libFuzzer on the plan decoder, decide() and th
   it(`runs ${SECONDS} s without a crash, a leak, undefined behaviour or a slow input`, () => {
     if (!('binary' in built)) return;
     const corpus = process.env.SYSFAULT_FUZZ_CORPUS ?? join(work, 'corpus');
-    seedCorpus(corpus);
+    const maxLen = Math.max(34_000, seedCorpus(corpus) + 4096); // 65 rules, or a whole region
     const run = spawnSync(
       built.binary,
-      [`-max_total_time=${SECONDS}`, '-timeout=2', '-max_len=34000', '-rss_limit_mb=2048', '-print_final_stats=1', `-artifact_prefix=${work}/`, corpus],
+      [`-max_total_time=${SECONDS}`, '-timeout=2', `-max_len=${maxLen}`, '-rss_limit_mb=2048', '-print_final_stats=1', `-artifact_prefix=${work}/`, corpus],
       { encoding: 'utf8', cwd: work, timeout: (SECONDS + 30) * 1000, maxBuffer: 64 << 20 },
     );
     const log = run.stderr;

@@ -159,9 +159,9 @@ async function calibrate(variant, c, exe, targetMs, maxIters) {
  * Runs every case: calibration (which also warms up), then `rounds` rounds, each running every case's
  * variants once in order. Returns one record per case and variant.
  */
-export async function runMicro({ fixtures, tools: helperTools = {}, rounds, targetMs, available, log }) {
+export async function runMicro({ fixtures, tools: helperTools = {}, rounds, targetMs, available, log, only = null, quick = false }) {
   tools = helperTools;
-  const cases = microCases({ quick: rounds < 5 });
+  const cases = microCases({ quick }).filter((c) => !only || only.some((o) => c.id === o || c.id.startsWith(`${o}-`)));
   const records = [];
   for (const c of cases) {
     const exe = fixtures[c.program];

@@ -241,12 +241,16 @@ async function recovery(bin, api, faultSec, afterSec, baselineP99, log) {
     windows.push({ startMs: start, requests: lat.length, p99Ms: lat.length ? quantile(lat, 0.99) : null });
   }
   const threshold = Math.max(1.5 * baselineP99, baselineP99 + 1);
-  // Recovered: from the end of the last window after disarm whose p99 is above the threshold.
-  let recoveredAt = disarmAt;
-  for (const w of windows) {
-    if (w.startMs + windowMs <= disarmAt) continue;
-    if (w.p99Ms !== null && w.p99Ms > threshold) recoveredAt = w.startMs + windowMs;
+  // Recovered: the first moment after disarm (10 ms steps) from which the responses completing in the next
+  // 500 ms have a p99 within the threshold. (One noisy window later on does not undo a recovery.)
+  const spanMs = 500;
+  let recoveredAt = null;
+  for (let t = disarmAt; t + spanMs <= end && recoveredAt === null; t += 10) {
+    const lat = [];
+    for (let i = 0; i < l.times.length; i++) if (l.times[i] >= t && l.times[i] < t + spanMs) lat.push(l.lat[i]);
+    if (lat.length && quantile(lat, 0.99) <= threshold) recoveredAt = t;
   }
+  recoveredAt ??= end;
   const lastSlow = l.times.reduce((acc, t, i) => (t >= disarmAt && l.lat[i] > threshold ? t : acc), disarmAt);
   const before = l.lat.filter((_, i) => l.times[i] < disarmAt && l.times[i] >= disarmAt - faultSec * 1000 + 500);
   const after = l.lat.filter((_, i) => l.times[i] >= recoveredAt);

@@ -1018,6 +1018,16 @@ static int sf_open_common(int dirfd, const char *path, int *action) {
 
 static inline int sf_mode_needed(int flags) { return (flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE; }
 
+/* The optional third argument of open/openat: read only when the flags say it is there. */
+#define SF_VA_MODE(flags)                 \
+  mode_t mode = 0;                        \
+  if (sf_mode_needed(flags)) {            \
+    va_list ap;                           \
+    va_start(ap, flags);                  \
+    mode = va_arg(ap, mode_t);            \
+    va_end(ap);                           \
+  }
+
 #define OPEN_TAIL(call)                   \
   if (sf_action == SF_ACT_ERRNO) {        \
     errno = sf_value;                     \
@@ -1029,13 +1039,7 @@ static inline int sf_mode_needed(int flags) { return (flags & O_CREAT) || (flags
 
 #define DEF_OPEN(name, sys)                                                                   \
   SF_EXPORT int name(const char *path, int flags, ...) {                                      \
-    mode_t mode = 0;                                                                          \
-    if (sf_mode_needed(flags)) {                                                              \
-      va_list ap;                                                                             \
-      va_start(ap, flags);                                                                    \
-      mode = va_arg(ap, mode_t);                                                              \
-      va_end(ap);                                                                             \
-    }                                                                                         \
+    SF_VA_MODE(flags);                                                                        \
     int sf_action;                                                                            \
     int32_t sf_value = sf_open_common(AT_FDCWD, path, &sf_action);                            \
     OPEN_TAIL(REAL(name, (int)RAW(SYS_openat, AT_FDCWD, path, flags, mode), path, flags, mode)) \
@@ -1048,13 +1052,7 @@ static inline int sf_mode_needed(int flags) { return (flags & O_CREAT) || (flags
   }
 #define DEF_OPENAT(name, sys)                                                                       \
   SF_EXPORT int name(int dirfd, const char *path, int flags, ...) {                                 \
-    mode_t mode = 0;                                                                                \
-    if (sf_mode_needed(flags)) {                                                                    \
-      va_list ap;                                                                                   \
-      va_start(ap, flags);                                                                          \
-      mode = va_arg(ap, mode_t);                                                                    \
-      va_end(ap);                                                                                   \
-    }                                                                                               \
+    SF_VA_MODE(flags);                                                                              \
     int sf_action;                                                                                  \
     int32_t sf_value = sf_open_common(dirfd, path, &sf_action);                                     \
     OPEN_TAIL(REAL(name, (int)RAW(SYS_openat, dirfd, path, flags, mode), dirfd, path, flags, mode)) \

@@ -844,6 +844,18 @@ static void stall_remove(struct run *r, struct stall *s) {
   *s = r->stalls[--r->nstalls];
 }
 
+/* Parks a network call on a copy of its fd until it is ready or its deadline passes; if it cannot be
+ * parked, answers at once with `fallback` (what the kernel would have said without waiting). */
+static void net_park(struct run *r, struct held *h, int fd, short events, int32_t fallback) {
+  h->io_fd = fd, h->io_events = events;
+  r->parked++;
+  if (!vec_push(&r->ios, h)) {
+    close(fd);
+    h->err = fallback;
+    answer(r, h);
+  }
+}
+
 /* A blocking read of a stalled socket: parked until the socket is readable, which it is not before the stall
  * ends (SO_RCVLOWAT), or until its SO_RCVTIMEO from the call's start, then EAGAIN as the kernel answers a
  * timeout. The call is never let run while the stall lasts: a blocking read started with SO_RCVLOWAT raised
@@ -856,15 +868,10 @@ static void net_wait_readable(struct run *r, struct held *h, const struct stall 
     return;
   }
   uint64_t tmo = sf_net_timeout_ns(fd, 0);
-  h->net_kind = NK_READABLE, h->io_fd = fd, h->io_events = POLLIN;
+  h->net_kind = NK_READABLE;
   if (start) h->io_deadline = tmo ? start + tmo : 0; /* start 0: a restart keeps its first deadline */
   h->net_dev = s->dev, h->net_ino = s->ino;
-  r->parked++;
-  if (!vec_push(&r->ios, h)) {
-    close(fd);
-    h->err = -EAGAIN;
-    answer(r, h);
-  }
+  net_park(r, h, fd, POLLIN, -EAGAIN);
 }
 
 /* The restart of a read that waited on a stall: it waits again until the same deadline (or reads, the stall
@@ -1027,13 +1034,8 @@ static void net_connect(struct run *r, struct held *h) {
     return;
   }
   uint64_t t = sf_net_timeout_ns(fd, 1);
-  h->net_kind = NK_CONNECT, h->io_fd = fd, h->io_events = POLLOUT, h->io_deadline = t ? sf_now_ns() + t : 0;
-  r->parked++;
-  if (!vec_push(&r->ios, h)) {
-    close(fd);
-    h->err = -EINPROGRESS;
-    answer(r, h);
-  }
+  h->net_kind = NK_CONNECT, h->io_deadline = t ? sf_now_ns() + t : 0;
+  net_park(r, h, fd, POLLOUT, -EINPROGRESS);
 }
 
 /* A parked network call whose fd is ready: 1 (answered in h). */

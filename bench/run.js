@@ -25,10 +25,11 @@ const USAGE = `usage: node bench/run.js [--quick] [--update-docs] [--rounds N] [
   --via api|cli    run sysfault through the API's run() (default) or the CLI
   --strict         exit 1 when a headline check fails
   --cases A,B      only these loop cases (ids or prefixes: c-write, c, rust, go, c-write-t ...; see latest.json)
+  --from-json FILE re-render the report (markdown, chart, docs) from a saved latest.json without measuring
   --wait-idle [S]  first wait (up to S seconds, default 300) until the CPUs are idle (other work skews figures)`;
 
 function parseArgs(argv) {
-  const o = { quick: false, updateDocs: false, rounds: null, workload: true, micro: true, via: 'api', strict: false, waitIdle: 0, cases: null };
+  const o = { quick: false, updateDocs: false, rounds: null, workload: true, micro: true, via: 'api', strict: false, waitIdle: 0, cases: null, fromJson: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
@@ -36,6 +37,7 @@ function parseArgs(argv) {
     else if (a === '--no-workload') o.workload = false;
     else if (a === '--only-workload') o.micro = false;
     else if (a === '--strict') o.strict = true;
+    else if (a === '--from-json' && argv[i + 1]) o.fromJson = argv[++i];
     else if (a === '--cases' && argv[i + 1]) o.cases = argv[++i].split(',').filter(Boolean);
     else if (a === '--wait-idle') o.waitIdle = /^\d+$/.test(argv[i + 1] ?? '') ? Number(argv[++i]) : 300;
     else if (a === '--rounds' && /^\d+$/.test(argv[i + 1] ?? '') && Number(argv[i + 1]) > 0) o.rounds = Number(argv[++i]);
@@ -119,6 +121,12 @@ async function waitIdle(seconds) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const started = Date.now();
+  if (opts.fromJson) {
+    const report = JSON.parse(readFileSync(opts.fromJson, 'utf8'));
+    report.checks = computeChecks(report.micro);
+    process.stdout.write(`${await writeReport(report, opts)}\n`);
+    return;
+  }
   const idleBusy = opts.waitIdle ? await waitIdle(opts.waitIdle) : null;
   const { mode, why } = await chooseMode(opts.via);
   if (!mode) log(`bench: WARNING: sysfault is not usable (${why}); its variants are skipped`);
@@ -175,7 +183,7 @@ async function main() {
     if (!sf || typeof sf.spawn !== 'function') workload = { skipped: 'the workload needs the API (spawn and disarm); run with --via api after npm run build' };
     else {
       try {
-        const w = await measuringBackground(() => runWorkload({ api: sf, phaseSec: opts.quick ? 2 : 5, log }));
+        const w = await measuringBackground(() => runWorkload({ api: sf, phaseSec: 2, rounds: opts.quick ? 1 : 3, log }));
         workload = w.value;
         background.workload = Number(w.background.toFixed(3));
       } catch (e) {
@@ -206,6 +214,15 @@ async function main() {
   report.elapsedSec = Math.round((Date.now() - started) / 1000);
   report.loadavgEnd = os.loadavg().map((x) => Number(x.toFixed(2)));
 
+  const md = await writeReport(report, opts);
+  process.stdout.write(`${md}\n`);
+  log(`bench: done in ${report.elapsedSec} s; wrote bench/results/latest.{json,md} and overhead.svg`);
+  for (const c of report.checks.headline) log(`  ${c.pass ? 'PASS' : 'FAIL'}  ${c.title}: ${c.detail}`);
+  if (opts.strict && report.checks.headline.some((c) => !c.pass)) process.exit(1);
+}
+
+/** Writes bench/results/latest.{json,md}, overhead.svg (and the docs with --update-docs); returns the markdown. */
+async function writeReport(report, opts) {
   const results = join(ROOT, 'bench', 'results');
   mkdirSync(results, { recursive: true });
   const md = `## sysfault benchmark results\n\n${markdown(report)}`;
@@ -225,10 +242,7 @@ async function main() {
     log('bench: wrote docs/benchmarks.md and docs/overhead.svg');
   }
 
-  process.stdout.write(`${md}\n`);
-  log(`bench: done in ${report.elapsedSec} s; wrote bench/results/latest.{json,md} and overhead.svg`);
-  for (const c of report.checks.headline) log(`  ${c.pass ? 'PASS' : 'FAIL'}  ${c.title}: ${c.detail}`);
-  if (opts.strict && report.checks.headline.some((c) => !c.pass)) process.exit(1);
+  return md;
 }
 
 function docsPage(report) {

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import autocannon from 'autocannon';
 import { ROOT } from './exec.js';
 import { toolEnv } from './machine.js';
-import { quantile } from './stats.js';
+import { median, quantile } from './stats.js';
 
 const SRC = join(ROOT, 'bench', 'workload', 'httpd');
 const OUT = join(ROOT, 'bench', '.build', 'httpd');
@@ -194,21 +194,31 @@ function countsOf(result) {
   return { counts: result.counts, rules: result.rules };
 }
 
-async function phase(name, bin, plan, api, seconds, log) {
+/** One run of a phase: a fresh server, a warm-up, `seconds` of load. Resolves to { load, result }. */
+async function phaseRun(bin, plan, api, seconds) {
   const server = await startServer(bin, plan, api);
-  let stats;
+  let l;
   let result;
   try {
     await load(server.base, 0.5); // warm-up: connections, Go's heap and threads
-    stats = summarize(await load(server.base, seconds));
+    l = await load(server.base, seconds);
   } finally {
     result = await server.stop();
   }
-  log(
-    `  ${name}: ${stats.reqPerSec} req/s, p50 ${stats.p50Ms.toFixed(2)} ms, p99 ${stats.p99Ms.toFixed(2)} ms, ` +
-      `non-2xx ${stats.non2xx}`,
-  );
-  return { name, plan, ...stats, sysfault: countsOf(result) };
+  return { load: l, result };
+}
+
+/** Pools a phase's runs: req/s is the median of the runs' rates; latencies are pooled for the percentiles. */
+function pooled(runs) {
+  const rates = runs.map((r) => r.load.lat.length / (r.load.elapsedMs / 1000));
+  const all = {
+    lat: runs.flatMap((r) => r.load.lat),
+    statuses: runs.flatMap((r) => r.load.statuses),
+    elapsedMs: runs.reduce((a, r) => a + r.load.elapsedMs, 0),
+    errors: runs.reduce((a, r) => a + r.load.errors, 0),
+    timeouts: runs.reduce((a, r) => a + r.load.timeouts, 0),
+  };
+  return { ...summarize(all), reqPerSec: Math.round(median(rates)), runsReqPerSec: rates.map(Math.round) };
 }
 
 /** Recovery: faults for `faultSec`, then handle.disarm(), load for `afterSec` more; windows of `windowMs`. */
@@ -241,17 +251,21 @@ async function recovery(bin, api, faultSec, afterSec, baselineP99, log) {
     windows.push({ startMs: start, requests: lat.length, p99Ms: lat.length ? quantile(lat, 0.99) : null });
   }
   const threshold = Math.max(1.5 * baselineP99, baselineP99 + 1);
-  // Recovered: the first moment after disarm (10 ms steps) from which the responses completing in the next
-  // 500 ms have a p99 within the threshold. (One noisy window later on does not undo a recovery.)
-  const spanMs = 500;
-  let recoveredAt = null;
-  for (let t = disarmAt; t + spanMs <= end && recoveredAt === null; t += 10) {
+  // Recovered: windows of 100 ms aligned on the disarm; the first window whose p99 is within the threshold and
+  // whose next window is too (so that one lucky window does not count).
+  const after100 = [];
+  for (let t = disarmAt; t < end; t += windowMs) {
     const lat = [];
-    for (let i = 0; i < l.times.length; i++) if (l.times[i] >= t && l.times[i] < t + spanMs) lat.push(l.lat[i]);
-    if (lat.length && quantile(lat, 0.99) <= threshold) recoveredAt = t;
+    for (let i = 0; i < l.times.length; i++) if (l.times[i] >= t && l.times[i] < t + windowMs) lat.push(l.lat[i]);
+    after100.push(lat.length ? quantile(lat, 0.99) : null);
   }
-  recoveredAt ??= end;
-  const lastSlow = l.times.reduce((acc, t, i) => (t >= disarmAt && l.lat[i] > threshold ? t : acc), disarmAt);
+  const good = (p) => p !== null && p <= threshold;
+  let k = after100.findIndex((p, i) => good(p) && (i + 1 >= after100.length || good(after100[i + 1])));
+  if (k < 0) k = after100.length;
+  const recoveredAt = disarmAt + k * windowMs;
+  // The last response delayed by a fault decided before the disarm (latency at least the delay).
+  const delayMs = plan.rules[0].action.delayMs;
+  const lastDelayed = l.times.reduce((acc, t, i) => (t >= disarmAt && l.lat[i] >= delayMs ? t : acc), disarmAt);
   const before = l.lat.filter((_, i) => l.times[i] < disarmAt && l.times[i] >= disarmAt - faultSec * 1000 + 500);
   const after = l.lat.filter((_, i) => l.times[i] >= recoveredAt);
   const out = {
@@ -262,7 +276,8 @@ async function recovery(bin, api, faultSec, afterSec, baselineP99, log) {
     baselineP99Ms: baselineP99,
     thresholdMs: threshold,
     recoveryMs: recoveredAt - disarmAt,
-    lastSlowResponseMs: lastSlow - disarmAt,
+    lastDelayedResponseMs: lastDelayed - disarmAt,
+    p99AfterDisarmWindowsMs: after100,
     p99BeforeDisarmMs: quantile(before, 0.99),
     p99AfterRecoveryMs: quantile(after, 0.99),
     delayedBeforeDisarm: delayedAtDisarm,
@@ -270,37 +285,66 @@ async function recovery(bin, api, faultSec, afterSec, baselineP99, log) {
     windows,
   };
   log(
-    `  recovery: p99 ${out.p99BeforeDisarmMs.toFixed(1)} ms before disarm, back under ${threshold.toFixed(2)} ms ` +
-      `${out.recoveryMs.toFixed(0)} ms after disarm (delays after disarm: ${out.delayedAfterDisarm})`,
+    `  recovery: p99 ${out.p99BeforeDisarmMs.toFixed(1)} ms before disarm; 100 ms windows back under ${threshold.toFixed(2)} ms ` +
+      `from +${out.recoveryMs.toFixed(0)} ms; last delayed response +${out.lastDelayedResponseMs.toFixed(0)} ms ` +
+      `(delays decided after disarm: ${out.delayedAfterDisarm})`,
   );
   return out;
 }
 
-export async function runWorkload({ api, phaseSec, log }) {
+/**
+ * The phases run alternated (bare, unnamed, pass-through, latency, error, bare, ...) for `rounds` rounds of
+ * `phaseSec` seconds each, a fresh server every run; then the recovery run.
+ */
+export async function runWorkload({ api, phaseSec, rounds = 1, log }) {
   const bin = await buildHttpd();
-  log(`workload: ${bin} under autocannon (${CONNECTIONS} connections, ${phaseSec} s per phase, loopback)`);
-  const phases = [];
-  const tryPhase = async (name, plan) => {
-    try {
-      phases.push(await phase(name, bin, plan, api, phaseSec, log));
-    } catch (e) {
-      log(`  ${name}: failed: ${e.message}`);
-      phases.push({ name, plan, error: e.message });
+  log(
+    `workload: ${bin} under autocannon (${CONNECTIONS} connections, loopback), ` +
+      `${rounds} alternated round${rounds > 1 ? 's' : ''} of ${phaseSec} s per phase`,
+  );
+  const names = ['bare', 'unnamed', 'pass-through', 'latency', 'error'];
+  const runs = Object.fromEntries(names.map((n) => [n, []]));
+  const errors = {};
+  for (let round = 0; round < rounds; round++) {
+    for (const name of names) {
+      if (errors[name]) continue;
+      try {
+        runs[name].push(await phaseRun(bin, WORKLOAD_PLANS[name] ?? null, api, phaseSec));
+      } catch (e) {
+        log(`  ${name}: failed: ${e.message}`);
+        errors[name] = e.message;
+      }
     }
-  };
-  await tryPhase('bare', null);
-  for (const name of ['unnamed', 'pass-through', 'latency', 'error']) await tryPhase(name, WORKLOAD_PLANS[name]);
+  }
+  const phases = names.map((name) => {
+    const plan = WORKLOAD_PLANS[name] ?? null;
+    if (errors[name] || runs[name].length === 0) return { name, plan, error: errors[name] ?? 'not run' };
+    const stats = pooled(runs[name]);
+    log(
+      `  ${name}: ${stats.reqPerSec} req/s, p50 ${stats.p50Ms.toFixed(2)} ms, p99 ${stats.p99Ms.toFixed(2)} ms, ` +
+        `non-2xx ${stats.non2xx}`,
+    );
+    return { name, plan, ...stats, sysfault: countsOf(runs[name].at(-1).result) };
+  });
   const pass = phases.find((p) => p.name === 'pass-through' && !p.error);
   const bare = phases.find((p) => p.name === 'bare' && !p.error);
   let rec;
   try {
     const base = pass ?? bare;
     if (!base) throw new Error('no baseline phase');
-    rec = await recovery(bin, api, Math.max(1, phaseSec / 2), Math.max(1.5, phaseSec / 2), base.p99Ms, log);
+    rec = await recovery(bin, api, Math.max(1, phaseSec), Math.max(1.5, phaseSec), base.p99Ms, log);
     rec.baseline = pass ? 'pass-through' : 'bare';
   } catch (e) {
     log(`  recovery: failed: ${e.message}`);
     rec = { error: e.message };
   }
-  return { server: 'bench/workload/httpd (Go net/http, GET /item reads a 4 KiB file)', engine: 'seccomp', connections: CONNECTIONS, phaseSec, phases, recovery: rec };
+  return {
+    server: 'bench/workload/httpd (Go net/http, GET /item reads a 4 KiB file)',
+    engine: 'seccomp',
+    connections: CONNECTIONS,
+    phaseSec,
+    rounds,
+    phases,
+    recovery: rec,
+  };
 }

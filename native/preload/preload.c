@@ -324,6 +324,7 @@ static void sf_fault_target(const struct sf_call *call, const char *path, char *
 }
 
 static void sf_sleep_ms(int32_t ms) {
+  if (ms <= 0) return;
   struct timespec until;
   clock_gettime(CLOCK_MONOTONIC, &until);
   until.tv_sec += ms / 1000;

@@ -6,20 +6,20 @@
  * it; 125 for sysfault's own errors (one line `sysfault: <message>` on stderr, no stack trace, the target not
  * started); 126 when the command is not executable; 127 when it is not found.
  */
-import { existsSync, mkdtempSync, readFileSync, realpathSync, statSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { durationMs, oneOf, seedText, splitCommandLine, writableFile, writeFlagFile } from './cli-flags.js';
 import { EXIT_SYSFAULT, EXIT_TIMEOUT, SysfaultError, UsageError } from './errors.js';
 import { parseFault } from './fault.js';
 import { packageRoot, type NativeBinding, type NativeKernelFeatures } from './native.js';
 import { spawn } from './run.js';
 import { scenarioCommand } from './scenario.js';
 import { NATIVE_FILES, firstLine, nativeFile, requireBinding, requireNativeDir, seccompProblem } from './runtime.js';
-import { parseSeed } from './schema.js';
 import { signalNumber } from './signals.js';
 import { describeExit, formatSummary, table } from './summary.js';
 import type { EngineOption, PlanInput, RuleInput, RunResult } from './types.js';
@@ -121,7 +121,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
 /** `sysfault run`. */
 async function runCommand(argv: readonly string[]): Promise<number> {
-  const [optionArgs, commandLine] = splitCommandLine(argv);
+  const [optionArgs, commandLine] = splitCommandLine(argv, RUN_OPTIONS);
   const { values } = strictParse('run', optionArgs, RUN_OPTIONS);
   if (values.help) {
     process.stdout.write(RUN_HELP);
@@ -130,23 +130,12 @@ async function runCommand(argv: readonly string[]): Promise<number> {
   const [command, ...args] = commandLine;
   if (command === undefined) throw new UsageError('run: missing command (usage: sysfault run [options] -- CMD [ARGS...])');
 
-  const engine = values.engine ?? 'auto';
-  if (engine !== 'auto' && engine !== 'preload' && engine !== 'seccomp') {
-    throw new UsageError(`--engine: expected auto, preload or seccomp, got ${JSON.stringify(engine)}`, { field: '--engine', value: engine });
-  }
-  if (values.seed !== undefined && parseSeed(values.seed) === undefined) {
-    throw new UsageError(
-      `--seed: expected a non-negative integer below 2^64, got ${JSON.stringify(values.seed)}`,
-      { field: '--seed', value: values.seed },
-    );
-  }
-  const timeout = values.timeout === undefined ? undefined : parseDuration('--timeout', values.timeout);
+  const engine = oneOf('--engine', values.engine ?? 'auto', ['auto', 'preload', 'seccomp']);
+  const seed = seedText('--seed', values.seed);
+  const timeout = durationMs('--timeout', values.timeout);
   const faults: RuleInput[] = (values.fault ?? []).map((spec) => parseFault(spec, '--fault'));
-  if (values.json !== undefined) checkWritable(values.json);
-  const when = values['powercut-when'];
-  if (when !== undefined && when !== 'action' && when !== 'crash' && when !== 'always') {
-    throw new UsageError(`--powercut-when: expected action, crash or always, got ${JSON.stringify(when)}`, { field: '--powercut-when', value: when });
-  }
+  if (values.json !== undefined) writableFile('--json', values.json);
+  const when = oneOf('--powercut-when', values['powercut-when'], ['action', 'crash', 'always']);
   if ((when !== undefined || values['fsync-failure-drops-dirty']) && values.powercut === undefined) {
     throw new UsageError('--powercut-when and --fsync-failure-drops-dirty need --powercut GLOB', { field: '--powercut' });
   }
@@ -154,7 +143,7 @@ async function runCommand(argv: readonly string[]): Promise<number> {
   const handle = spawn(command, args, {
     plan: values.plan,
     faults,
-    seed: values.seed,
+    seed,
     engine: engine satisfies EngineOption,
     timeout,
     stdio: 'inherit',
@@ -314,15 +303,6 @@ async function demoCommand(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-/** Splits `[options] -- CMD ARGS` (or `[options] CMD ARGS`: options stop at the first non-option). */
-function splitCommandLine(argv: readonly string[]): [string[], string[]] {
-  const { tokens } = parseArgs({ args: [...argv], options: RUN_OPTIONS, strict: false, allowPositionals: true, tokens: true });
-  const stop = tokens.find((t) => t.kind === 'positional' || t.kind === 'option-terminator');
-  if (!stop) return [[...argv], []];
-  const skip = stop.kind === 'option-terminator' ? 1 : 0;
-  return [argv.slice(0, stop.index), argv.slice(stop.index + skip)];
-}
-
 type OptionsConfig = NonNullable<Parameters<typeof parseArgs>[0]>['options'] & object;
 
 /** node:util parseArgs (strict), with its errors as one-line UsageErrors. */
@@ -348,41 +328,8 @@ function strictParse<T extends OptionsConfig>(sub: string, args: readonly string
   }
 }
 
-/** `5000`, `5000ms`, `5s`, `1.5s` -> milliseconds. */
-function parseDuration(flag: string, text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text);
-  const ms = m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : NaN;
-  if (!Number.isInteger(ms) || ms < 1 || ms > 0x7fffffff) {
-    throw new UsageError(`${flag}: expected a whole number of milliseconds like 5000 (or 5s), got ${JSON.stringify(text)}`, {
-      field: flag,
-      value: text,
-    });
-  }
-  return ms;
-}
-
-/** Fails (125, before anything starts) when FILE could not be written. */
-function checkWritable(file: string): void {
-  const path = resolve(file);
-  try {
-    if (existsSync(path)) {
-      if (statSync(path).isDirectory()) throw new Error('is a directory');
-      accessSync(path, constants.W_OK);
-    } else {
-      accessSync(dirname(path), constants.W_OK);
-    }
-  } catch (err) {
-    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : firstLine(err);
-    throw new UsageError(`--json: cannot write ${file}: ${why}`);
-  }
-}
-
 function writeJson(file: string, result: RunResult): void {
-  try {
-    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-  } catch (err) {
-    throw new UsageError(`--json: cannot write ${file}: ${firstLine(err)}`);
-  }
+  writeFlagFile('--json', file, `${JSON.stringify(result, null, 2)}\n`);
 }
 
 function version(): string {

@@ -8,11 +8,12 @@
  * is run; or a run that could not be carried out, such as a command not found).
  */
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { durationMs, seedText, wholeNumber, writableFile } from './cli-flags.js';
 import { EXIT_SYSFAULT, UsageError } from './errors.js';
 import { firstLine } from './runtime.js';
 import { runOne, type ScenarioRunReport } from './scenario-run.js';
@@ -404,17 +405,15 @@ export async function scenarioCommand(argv: readonly string[]): Promise<number> 
     process.stdout.write(`${files.length} scenario file${files.length === 1 ? '' : 's'} valid\n`);
     return 0;
   }
-  if (values.seed !== undefined && parseSeed(values.seed) === undefined) {
-    throw new UsageError(`--seed: expected a non-negative integer below 2^64, got ${JSON.stringify(values.seed)}`);
-  }
-  const jobs = values.jobs === undefined ? undefined : positiveInt('--jobs', values.jobs);
-  const timeoutMs = values.timeout === undefined ? undefined : duration('--timeout', values.timeout);
-  const scenarioTimeoutMs = values['scenario-timeout'] === undefined ? undefined : duration('--scenario-timeout', values['scenario-timeout']);
-  for (const [flag, file] of [['--json', values.json], ['--junit', values.junit]] as const) if (file !== undefined) checkWritable(flag, file);
+  const seed = seedText('--seed', values.seed);
+  const jobs = wholeNumber('--jobs', values.jobs, { min: 1, max: 9999 });
+  const timeoutMs = durationMs('--timeout', values.timeout);
+  const scenarioTimeoutMs = durationMs('--scenario-timeout', values['scenario-timeout']);
+  for (const [flag, file] of [['--json', values.json], ['--junit', values.junit]] as const) if (file !== undefined) writableFile(flag, file);
 
   const quiet = values.quiet === true;
   const report = await runCatalogue(positionals, {
-    seed: values.seed,
+    seed,
     jobs,
     timeoutMs,
     scenarioTimeoutMs,
@@ -426,33 +425,4 @@ export async function scenarioCommand(argv: readonly string[]): Promise<number> 
   process.stdout.write(`${formatCatalogue(report).join('\n')}\n`);
   if (report.errors > 0) return EXIT_SYSFAULT;
   return report.failed > 0 ? 1 : 0;
-}
-
-function positiveInt(flag: string, text: string): number {
-  if (!/^\d{1,4}$/.test(text) || Number(text) < 1) throw new UsageError(`${flag}: expected a whole number from 1 to 9999, got ${JSON.stringify(text)}`);
-  return Number(text);
-}
-
-function duration(flag: string, text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text);
-  const ms = m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : NaN;
-  if (!Number.isInteger(ms) || ms < 1 || ms > 0x7fffffff) {
-    throw new UsageError(`${flag}: expected a whole number of milliseconds like 5000 (or 5s), got ${JSON.stringify(text)}`);
-  }
-  return ms;
-}
-
-function checkWritable(flag: string, file: string): void {
-  const path = resolve(file);
-  try {
-    if (existsSync(path)) {
-      if (statSync(path).isDirectory()) throw new Error('is a directory');
-      accessSync(path, constants.W_OK);
-    } else {
-      accessSync(resolve(path, '..'), constants.W_OK);
-    }
-  } catch (err) {
-    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : firstLine(err);
-    throw new UsageError(`${flag}: cannot write ${file}: ${why}`);
-  }
 }

@@ -5,11 +5,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { durationMs, oneOf, splitCommandLine, wholeNumber, writeFlagFile } from './cli-flags.js';
 import { UsageError } from './errors.js';
 import { firstLine } from './runtime.js';
 import { crashSweep, type SweepProgress, type SweepReport } from './sweep.js';
 import { expandSyscalls, syscallTable } from './syscalls.js';
-import type { EngineOption } from './types.js';
 
 export const SWEEP_HELP = `Usage: sysfault sweep --calls fsync[,fdatasync,...] --verify 'CMD ARGS' [options] -- CMD [ARGS...]
 
@@ -59,32 +59,6 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-function count(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
-    throw new UsageError(`${flag}: expected a positive integer, got ${JSON.stringify(text)}`, { field: flag, value: text });
-  }
-  return Number(text);
-}
-
-function duration(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text);
-  const ms = m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : NaN;
-  if (!Number.isInteger(ms) || ms < 1 || ms > 0x7fffffff) {
-    throw new UsageError(`${flag}: expected a whole number of milliseconds like 5000 (or 5s), got ${JSON.stringify(text)}`, { field: flag, value: text });
-  }
-  return ms;
-}
-
-/** `[options] -- CMD ARGS`: the options end at `--` (or at the first word that is not an option's). */
-function split(argv: readonly string[]): [string[], string[]] {
-  const { tokens } = parseArgs({ args: [...argv], options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
-  const stop = tokens.find((t) => t.kind === 'positional' || t.kind === 'option-terminator');
-  if (!stop) return [[...argv], []];
-  return [argv.slice(0, stop.index), argv.slice(stop.index + (stop.kind === 'option-terminator' ? 1 : 0))];
-}
-
 function parse(argv: readonly string[]) {
   try {
     return parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }).values;
@@ -125,7 +99,7 @@ function summary(report: SweepReport): string {
 
 /** `sysfault sweep`. */
 export async function sweepCommand(argv: readonly string[]): Promise<number> {
-  const [optionArgs, commandLine] = split(argv);
+  const [optionArgs, commandLine] = splitCommandLine(argv, OPTIONS);
   const values = parse(optionArgs);
   if (values.help) {
     process.stdout.write(SWEEP_HELP);
@@ -135,10 +109,7 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
   if (values.calls === undefined) throw new UsageError('sweep: missing --calls (usage: sysfault sweep --calls fsync --verify CMD -- CMD [ARGS...])');
   if (values.verify === undefined) throw new UsageError('sweep: missing --verify (usage: sysfault sweep --calls fsync --verify CMD -- CMD [ARGS...])');
   if (command === undefined) throw new UsageError('sweep: missing command (usage: sysfault sweep --calls fsync --verify CMD -- CMD [ARGS...])');
-  const engine = values.engine;
-  if (engine !== undefined && engine !== 'auto' && engine !== 'preload' && engine !== 'seccomp') {
-    throw new UsageError(`--engine: expected auto, preload or seccomp, got ${JSON.stringify(engine)}`, { field: '--engine', value: engine });
-  }
+  const engine = oneOf('--engine', values.engine, ['auto', 'preload', 'seccomp']);
   if (values['fsync-failure-drops-dirty'] && values.powercut === undefined) {
     throw new UsageError('--fsync-failure-drops-dirty needs --powercut GLOB');
   }
@@ -146,15 +117,10 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
   if (calls.some((c) => c === '')) throw new UsageError(`--calls: empty name in ${JSON.stringify(values.calls)}`);
   const known = expandSyscalls(calls, syscallTable());
   if ('unknown' in known) throw new UsageError(`--calls: unknown syscall ${JSON.stringify(known.unknown)}`, { field: '--calls', value: values.calls });
-  if (values.json !== undefined) {
-    try {
-      writeFileSync(values.json, '', { flag: 'a' });
-    } catch (err) {
-      throw new UsageError(`--json: cannot write ${values.json}: ${firstLine(err)}`);
-    }
-  }
+  // Created (empty) now, so that a bad --json fails before the sweep rather than after it.
+  if (values.json !== undefined) writeFlagFile('--json', values.json, '', { append: true });
   const tty = process.stderr.isTTY === true && !values.quiet;
-  const point = count('--point', values.point);
+  const point = wholeNumber('--point', values.point, { min: 1 });
   const report = await crashSweep({
     command,
     args,
@@ -164,11 +130,11 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
       powercut: { glob: values.powercut, fsyncFailureDropsDirty: values['fsync-failure-drops-dirty'] === true },
     }),
     snapshot: values.snapshot,
-    sample: count('--sample', values.sample),
+    sample: wholeNumber('--sample', values.sample, { min: 1 }),
     seed: values.seed,
-    jobs: count('--jobs', values.jobs),
-    ...(engine !== undefined && { engine: engine as EngineOption }),
-    timeout: duration('--timeout', values.timeout),
+    jobs: wholeNumber('--jobs', values.jobs, { min: 1 }),
+    ...(engine !== undefined && { engine }),
+    timeout: durationMs('--timeout', values.timeout),
     point,
     keep: values.keep === true || point !== undefined,
     onProgress: tty ? (event) => void process.stderr.write(progressBar(event)) : undefined,

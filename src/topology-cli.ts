@@ -7,9 +7,8 @@
  * service was never ready, exited with stopOnServiceExit, or (without a workload) not every service exited
  * cleanly; 130 when interrupted; 125 for sysfault's own errors (a bad topology or plan file, bad flags).
  */
-import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { durationMs, wholeNumber, writableFile, writeFlagFile } from './cli-flags.js';
 import { EXIT_TIMEOUT, UsageError } from './errors.js';
 import { firstLine } from './runtime.js';
 import { signalNumber } from './signals.js';
@@ -75,16 +74,16 @@ export async function topologyCommand(argv: readonly string[]): Promise<number> 
     throw new UsageError(`topology run: expected one topology file, got ${positionals.length} (usage: sysfault topology run [options] FILE)`);
   }
   const file = positionals[0] as string;
-  const timeoutMs = values.timeout === undefined ? undefined : duration('--timeout', values.timeout);
-  const maxEntries = values['max-entries'] === undefined ? 60 : count('--max-entries', values['max-entries']);
+  const timeoutMs = durationMs('--timeout', values.timeout);
+  const maxEntries = wholeNumber('--max-entries', values['max-entries']) ?? 60;
   const vars: Record<string, string> = {};
   for (const v of values.var ?? []) {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(v);
     if (!m) throw new UsageError(`--var: expected NAME=VALUE, got ${JSON.stringify(v)}`);
     vars[m[1] as string] = m[2] as string;
   }
-  if (values.json !== undefined) writable('--json', values.json);
-  if (values.jsonl !== undefined) writable('--jsonl', values.jsonl);
+  if (values.json !== undefined) writableFile('--json', values.json);
+  if (values.jsonl !== undefined) writableFile('--jsonl', values.jsonl);
 
   const abort = new AbortController();
   const handle = startTopology(file, {
@@ -103,8 +102,8 @@ export async function topologyCommand(argv: readonly string[]): Promise<number> 
   } finally {
     for (const sig of stopOn) process.off(sig, listener);
   }
-  if (values.json !== undefined) write('--json', values.json, `${JSON.stringify(result, null, 2)}\n`);
-  if (values.jsonl !== undefined) write('--jsonl', values.jsonl, timelineToJsonl(result.timeline));
+  if (values.json !== undefined) writeFlagFile('--json', values.json, `${JSON.stringify(result, null, 2)}\n`);
+  if (values.jsonl !== undefined) writeFlagFile('--jsonl', values.jsonl, timelineToJsonl(result.timeline));
   if (!values.quiet) process.stderr.write(`${summary(result, maxEntries).join('\n')}\n`);
   return exitStatus(result);
 }
@@ -178,41 +177,4 @@ function summary(result: TopologyResult, maxEntries: number): string[] {
     }
   }
   return lines;
-}
-
-function duration(flag: string, text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text);
-  const ms = m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : NaN;
-  if (!Number.isInteger(ms) || ms < 1 || ms > 0x7fffffff) {
-    throw new UsageError(`${flag}: expected a whole number of milliseconds like 5000 (or 5s), got ${JSON.stringify(text)}`);
-  }
-  return ms;
-}
-
-function count(flag: string, text: string): number {
-  if (!/^\d{1,9}$/.test(text)) throw new UsageError(`${flag}: expected a whole number, got ${JSON.stringify(text)}`);
-  return Number(text);
-}
-
-function writable(flag: string, file: string): void {
-  const path = resolve(file);
-  try {
-    if (existsSync(path)) {
-      if (statSync(path).isDirectory()) throw new Error('is a directory');
-      accessSync(path, constants.W_OK);
-    } else {
-      accessSync(dirname(path), constants.W_OK);
-    }
-  } catch (err) {
-    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : firstLine(err);
-    throw new UsageError(`${flag}: cannot write ${file}: ${why}`);
-  }
-}
-
-function write(flag: string, file: string, body: string): void {
-  try {
-    writeFileSync(file, body);
-  } catch (err) {
-    throw new UsageError(`${flag}: cannot write ${file}: ${firstLine(err)}`);
-  }
 }

@@ -75,7 +75,7 @@ export async function topologyCommand(argv: readonly string[]): Promise<number> 
   }
   const file = positionals[0] as string;
   const timeoutMs = durationMs('--timeout', values.timeout);
-  const maxEntries = wholeNumber('--max-entries', values['max-entries']) ?? 60;
+  const maxEntries = wholeNumber('--max-entries', values['max-entries'], { digits: 9 }) ?? 60;
   const vars: Record<string, string> = {};
   for (const v of values.var ?? []) {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(v);

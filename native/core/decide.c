@@ -99,46 +99,36 @@ struct glob_memo {
   uint16_t lo[SF_PATH_MAX], hi[SF_PATH_MAX];
 };
 
+static int glob_at(struct glob_memo *g, const char *p, const char *t, int depth);
+
+/* The star at pattern offset `star` (a `*`, or a `**` when cross is set), followed by the pattern p, tried
+ * from every start in the text from t on. */
+static int star_at(struct glob_memo *g, size_t star, const char *p, const char *t, int cross, int depth) {
+  size_t at = (size_t)(t - g->t0) + 1;
+  if (g->on && g->lo[star] && at >= g->lo[star] && at <= g->hi[star]) return 0;
+  const char *s = t;
+  for (;; s++) {
+    if (g->on && g->lo[star] && (size_t)(s - g->t0) + 1 == g->lo[star]) {
+      s = g->t0 + g->hi[star] - 1;
+      break;
+    }
+    if (glob_at(g, p, s, depth + 1)) return 1;
+    if (!*s || (!cross && *s == '/')) break;
+  }
+  if (g->on) g->lo[star] = (uint16_t)at, g->hi[star] = (uint16_t)(s - g->t0 + 1);
+  return 0;
+}
+
 static int glob_at(struct glob_memo *g, const char *p, const char *t, int depth) {
   if (depth > 64) return 0;
   while (*p) {
     if (p[0] == '*' && p[1] == '*') {
       size_t star = (size_t)(p - g->p0);
       p += 2;
-      if (*p == '/') {
-        if (glob_at(g, p + 1, t, depth + 1)) return 1; /* zero directories */
-      }
-      size_t at = (size_t)(t - g->t0) + 1;
-      if (g->on && g->lo[star] && at >= g->lo[star] && at <= g->hi[star]) return 0;
-      const char *s = t;
-      for (;; s++) {
-        if (g->on && g->lo[star] && (size_t)(s - g->t0) + 1 == g->lo[star]) {
-          s = g->t0 + g->hi[star] - 1;
-          break;
-        }
-        if (glob_at(g, p, s, depth + 1)) return 1;
-        if (!*s) break;
-      }
-      if (g->on) g->lo[star] = (uint16_t)at, g->hi[star] = (uint16_t)(s - g->t0 + 1);
-      return 0;
+      if (*p == '/' && glob_at(g, p + 1, t, depth + 1)) return 1; /* zero directories */
+      return star_at(g, star, p, t, 1, depth);
     }
-    if (*p == '*') {
-      size_t star = (size_t)(p - g->p0);
-      p++;
-      size_t at = (size_t)(t - g->t0) + 1;
-      if (g->on && g->lo[star] && at >= g->lo[star] && at <= g->hi[star]) return 0;
-      const char *s = t;
-      for (;; s++) {
-        if (g->on && g->lo[star] && (size_t)(s - g->t0) + 1 == g->lo[star]) {
-          s = g->t0 + g->hi[star] - 1;
-          break;
-        }
-        if (glob_at(g, p, s, depth + 1)) return 1;
-        if (!*s || *s == '/') break;
-      }
-      if (g->on) g->lo[star] = (uint16_t)at, g->hi[star] = (uint16_t)(s - g->t0 + 1);
-      return 0;
-    }
+    if (*p == '*') return star_at(g, (size_t)(p - g->p0), p + 1, t, 0, depth);
     if (!*t) return 0;
     if (*p == '?') {
       if (*t == '/') return 0;

@@ -996,18 +996,24 @@ static void net_timer(struct run *r, struct held *h) {
   }
 }
 
+/* A copy of the call's socket, or -1 once the call is answered: EBADF as the kernel would, or let through
+ * when the copy cannot be had (the task left, or no pidfd_getfd). */
+static int socket_copy_or_answer(struct run *r, struct held *h) {
+  int fd = target_fd(r, h->tid, (int)h->args[0]);
+  if (fd >= 0) return fd;
+  if (errno == EBADF) h->err = -EBADF;
+  else h->cont = 1;
+  answer(r, h);
+  return -1;
+}
+
 /* refuse / blackhole: the target's own socket connects to a loopback address that refuses (port 0) or drops
  * SYNs (a sink, see net.h), and the program gets the kernel's answer: ECONNREFUSED, or EINPROGRESS then the
  * error in SO_ERROR for a non-blocking socket. A blocking socket's connect waits here, parked on the copy,
  * until the kernel's outcome, or its SO_SNDTIMEO (then EINPROGRESS, as the kernel answers). */
 static void net_connect(struct run *r, struct held *h) {
-  int fd = target_fd(r, h->tid, (int)h->args[0]);
-  if (fd < 0) {
-    if (errno == EBADF) h->err = -EBADF;
-    else h->cont = 1;
-    answer(r, h);
-    return;
-  }
+  int fd = socket_copy_or_answer(r, h);
+  if (fd < 0) return;
   int refuse = h->d.action == SF_ACT_REFUSE;
   struct sockaddr_storage dest, to;
   memset(&dest, 0, sizeof dest);
@@ -1065,13 +1071,8 @@ static int net_io_expired(struct run *r, struct held *h) {
 /* reset / close: the connection is ended on a copy of the socket, then the call proceeds and the kernel itself
  * reports it (ECONNRESET or EOF on a read; ECONNRESET or EPIPE, with SIGPIPE as the call asks, on a write). */
 static void net_end(struct run *r, struct held *h) {
-  int fd = target_fd(r, h->tid, (int)h->args[0]);
-  if (fd < 0) {
-    if (errno == EBADF) h->err = -EBADF;
-    else h->cont = 1;
-    answer(r, h);
-    return;
-  }
+  int fd = socket_copy_or_answer(r, h);
+  if (fd < 0) return;
   if (h->d.value2 > 0 && sf_net_tcp_family(fd)) {
     /* after a silence: the socket's reads are stalled for value2 ms, then the connection ends; this call
      * waits like any read of a stalled socket, a write goes through */

@@ -16,6 +16,7 @@ import { discardPowercut, finishPowercut, type PowercutSetup } from './powercut.
 import { decodeWaitStatus, formatAction, seedForResult } from './result.js';
 import { firstLine } from './runtime.js';
 import { signalNumber } from './signals.js';
+import { killStragglers } from './stragglers.js';
 import { syscallTable } from './syscalls.js';
 import type { Engine, FaultRecord, NormalizedPlan, RuleStats, RunOptions, RunResult, SyscallCounts } from './types.js';
 
@@ -311,6 +312,8 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
         break;
       case 'exit':
         this.#endedAt = performance.now();
+        // -1: the shim vanished without reporting (killed from outside): end what is left of the tree.
+        if (event.waitStatus === -1) killStragglers(this.runId);
         this.#waitStatus = event.waitStatus;
         this.#maybeFinish();
         break;

@@ -223,6 +223,24 @@ describe.each(engines)('%s engine', (engine) => {
     expect(fsyncs.filter((l) => !/ ok$/.test(l))).toEqual([]); // no ENOSYS (nor anything else) after the death
   });
 
+  it('the shim itself SIGKILLed from outside: what is left of the tree is found by run id and ended', async () => {
+    const dir = scratch();
+    const tree = new Tree();
+    const [command = '', ...args] = treeScript(dir);
+    const handle = spawn(command, args, {
+      engine,
+      plan: plan(FSYNC_COUNTED),
+      stdio: ['ignore', 'pipe', 'inherit'],
+      timeout: 20_000,
+    });
+    if (!handle.stdout) throw new Error('no stdout');
+    await collectPids(handle.stdout, 5, tree);
+    await pacerBusy(dir);
+    process.kill(parentOf(handle.pid!), 'SIGKILL'); // the target's parent is the shim
+    await expect(handle.result).rejects.toThrow(/the shim exited without reporting the target's status/);
+    expect(await tree.gone(1000)).toEqual([]);
+  });
+
   it('the target SIGKILLed from outside: the run resolves with the signal (CLI: 137)', async () => {
     const dir = scratch();
     const handle = spawn(fixture('c/pacer'), [dir, '0', '10'], {

@@ -1,0 +1,35 @@
+/**
+ * The last line of defence for "the target never outlives its run": when the shim itself is killed from outside
+ * (so it could not end the tree), the target's descendants are reparented away from it and nothing kills them.
+ * Every process of a run carries the run's id in its environment (SYSFAULT_RUN_ID), so they can still be found.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** SIGKILLs every process (other than this one) whose environment holds SYSFAULT_RUN_ID=runId; returns how many. */
+export function killStragglers(runId: string): number {
+  const needle = `\0SYSFAULT_RUN_ID=${runId}\0`;
+  let killed = 0;
+  // A few passes: a straggler may fork while we look.
+  for (let pass = 0; pass < 3; pass++) {
+    let found = 0;
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+      let environ: string;
+      try {
+        environ = `\0${readFileSync(`/proc/${name}/environ`, 'latin1')}`;
+      } catch {
+        continue; // gone, or not ours to read
+      }
+      if (!environ.includes(needle)) continue;
+      try {
+        process.kill(Number(name), 'SIGKILL');
+        found++;
+      } catch {
+        // already gone
+      }
+    }
+    killed += found;
+    if (found === 0) break;
+  }
+  return killed;
+}

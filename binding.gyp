@@ -15,6 +15,8 @@
         "native/core/shadow.c",
         "native/core/net.c",
         "native/seccomp/monitor.c",
+        "native/seccomp/monitor-io.c",
+        "native/seccomp/monitor-net.c",
         "native/seccomp/features.c"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
@@ -32,6 +34,7 @@
       "defines!": ["_LARGEFILE_SOURCE", "_FILE_OFFSET_BITS=64"],
       "sources": [
         "native/preload/preload.c",
+        "native/preload/preload-net.c",
         "native/core/plan.c",
         "native/core/decide.c",
         "native/core/shm.c",

@@ -1,0 +1,162 @@
+/* The preload engine's read stalls (see "network actions" in preload.c): the table of stalled sockets and the
+ * helper thread that ends the stalls.
+ * The helper thread starts on the first stall, with every signal blocked. It holds a duplicate of the socket
+ * (a high close-on-exec fd) for the stall's length, so that the program closing its fd, or the number being
+ * reused, does not matter. fork: the child has no helper, so it forgets the stalls and closes its copies of the
+ * duplicates; the parent's helper ends them (the same sockets). exec: the duplicates close; a stall under way
+ * then never ends in the new image (limit, documented). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/net.h"
+#include "../core/sysfault.h"
+#include "preload-internal.h"
+
+struct sf_stall {
+  int fd, dup, orig;
+  uint64_t until;
+  dev_t dev;
+  ino_t ino;
+  int end; /* SF_ACT_RESET or SF_ACT_CLOSE: the connection ends with the stall (a silence, then the end) */
+};
+#define SF_STALLS 128
+static struct sf_stall sf_stalls[SF_STALLS];
+static int sf_nstalls;
+static pthread_mutex_t sf_stall_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sf_stall_cv;
+static int sf_helper; /* 0 not started, 1 running, -1 cannot run */
+static int sf_stall_atfork;
+
+/* Under sf_stall_mu. The state goes to "pass" before SO_RCVLOWAT does, so that the read the wake-up brings
+ * is let through. */
+static void sf_stall_end(struct sf_stall *s) {
+  struct stat st;
+  if (s->fd >= 0 && s->fd < SF_FD_TABLE && syscall(SYS_fstat, s->fd, &st) == 0 && st.st_dev == s->dev &&
+      st.st_ino == s->ino) {
+    uint8_t on = STALL_ON;
+    __atomic_compare_exchange_n(&sf_stall_state[s->fd], &on, STALL_PASS, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+  }
+  if (s->end) sf_net_end(s->dup, s->end == SF_ACT_RESET); /* after a silence: the reset or close itself */
+  sf_net_unstall(s->dup, s->orig);
+  syscall(SYS_close, s->dup);
+}
+
+static void *sf_stall_helper(void *arg) {
+  (void)arg;
+  sf_guard = 1; /* this thread's own calls are not the program's */
+  pthread_mutex_lock(&sf_stall_mu);
+  for (;;) {
+    uint64_t now = sf_now_ns(), next = 0;
+    for (int i = 0; i < sf_nstalls;) {
+      if (sf_stalls[i].until <= now) {
+        sf_stall_end(&sf_stalls[i]);
+        sf_stalls[i] = sf_stalls[--sf_nstalls];
+        continue;
+      }
+      if (!next || sf_stalls[i].until < next) next = sf_stalls[i].until;
+      i++;
+    }
+    if (!next) {
+      pthread_cond_wait(&sf_stall_cv, &sf_stall_mu);
+    } else {
+      struct timespec ts = { (time_t)(next / 1000000000ull), (long)(next % 1000000000ull) };
+      pthread_cond_timedwait(&sf_stall_cv, &sf_stall_mu, &ts);
+    }
+  }
+  return NULL;
+}
+
+static void sf_stall_prepare(void) { pthread_mutex_lock(&sf_stall_mu); }
+static void sf_stall_parent(void) { pthread_mutex_unlock(&sf_stall_mu); }
+static void sf_stall_child(void) {
+  for (int i = 0; i < sf_nstalls; i++) {
+    syscall(SYS_close, sf_stalls[i].dup);
+    if (sf_stalls[i].fd >= 0 && sf_stalls[i].fd < SF_FD_TABLE) sf_stall_state[sf_stalls[i].fd] = STALL_NONE;
+  }
+  sf_nstalls = 0;
+  sf_helper = 0;
+  pthread_mutex_unlock(&sf_stall_mu);
+}
+
+/* Under sf_stall_mu: the helper runs (started now if need be). */
+static int sf_helper_up(void) {
+  if (sf_helper) return sf_helper > 0;
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&sf_stall_cv, &ca);
+  pthread_condattr_destroy(&ca);
+  if (!sf_stall_atfork) sf_stall_atfork = pthread_atfork(sf_stall_prepare, sf_stall_parent, sf_stall_child) == 0;
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  pthread_t t;
+  int rc = sf_stall_atfork ? pthread_create(&t, &attr, sf_stall_helper, NULL) : -1;
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  sf_helper = rc == 0 ? 1 : -1;
+  return rc == 0;
+}
+
+/* Starts a stall of fd's reads until `until` (then the connection ends if `end` is SF_ACT_RESET/CLOSE). 0, or
+ * -1 when it cannot (the caller holds the call instead). */
+int sf_stall_begin(int fd, uint64_t until, int end) {
+  struct stat st;
+  if (fd < 0 || fd >= SF_FD_TABLE || syscall(SYS_fstat, fd, &st) != 0) return -1;
+  int rc = -1;
+  pthread_mutex_lock(&sf_stall_mu);
+  if (__atomic_load_n(&sf_stall_state[fd], __ATOMIC_ACQUIRE) == STALL_ON) {
+    rc = 0; /* stalled already (another thread's read): this one waits with it */
+    for (int i = 0; i < sf_nstalls; i++)
+      if (sf_stalls[i].fd == fd && !sf_stalls[i].end) sf_stalls[i].end = end;
+  } else if (sf_nstalls < SF_STALLS && sf_helper_up()) {
+    int dup = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 512);
+    if (dup < 0) dup = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0);
+    int orig = 1;
+    if (dup >= 0 && sf_net_stall(dup, &orig) == 0) {
+      sf_stalls[sf_nstalls++] = (struct sf_stall){ fd, dup, orig, until, st.st_dev, st.st_ino, end };
+      __atomic_store_n(&sf_stall_state[fd], STALL_ON, __ATOMIC_RELEASE);
+      pthread_cond_signal(&sf_stall_cv);
+      rc = 0;
+    } else if (dup >= 0) {
+      syscall(SYS_close, dup);
+    }
+  }
+  pthread_mutex_unlock(&sf_stall_mu);
+  return rc;
+}
+
+/* A blocking read of a stalled socket: waits until the socket is readable (poll says so only once the stall
+ * is over and data is there, or the socket broke) or until its SO_RCVTIMEO from `start`. 1: it may read (the
+ * delayed read: the stall's "pass" is used up); 0: it timed out (EAGAIN). It never reads while SO_RCVLOWAT is
+ * raised: a blocking read started then would wait for that many bytes. */
+int sf_stall_wait(int fd, uint64_t start) {
+  uint64_t tmo = sf_net_timeout_ns(fd, 0);
+  for (;;) {
+    int ms = -1;
+    if (tmo) {
+      uint64_t now = sf_now_ns();
+      if (now >= start + tmo) return 0;
+      ms = (int)((start + tmo - now + 999999ull) / 1000000ull);
+    }
+    struct pollfd p = { fd, POLLIN, 0 };
+    long rc = syscall(SYS_poll, &p, 1, ms);
+    if (rc > 0) break;
+    if (rc < 0 && errno != EINTR) break;
+  }
+  uint8_t pass = STALL_PASS;
+  if (fd < SF_FD_TABLE)
+    __atomic_compare_exchange_n(&sf_stall_state[fd], &pass, STALL_NONE, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+  return 1;
+}

@@ -848,7 +848,11 @@ static const char *sf_abs_path(int dirfd, const char *path, char *buf, size_t le
     return path;
   }
   while (path[0] == '.' && path[1] == '/') path += 2;
-  snprintf(buf, len, "%s/%s", strcmp(base, "/") == 0 ? "" : base, path);
+  size_t dir = strcmp(base, "/") == 0 ? 0 : strlen(base), rest = strlen(path);
+  if (dir + 1 + rest >= len) return path; /* longer than any path the kernel takes */
+  memcpy(buf, base, dir);
+  buf[dir] = '/';
+  memcpy(buf + dir + 1, path, rest + 1);
   return buf;
 }
 

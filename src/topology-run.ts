@@ -22,7 +22,6 @@ import type { Readable } from 'node:stream';
 import { detectEngine, resolveCommand } from './engine.js';
 import { SysfaultError, UsageError } from './errors.js';
 import { spawn } from './run.js';
-import type { NativeBinding } from './native.js';
 import { expandTemplate, planExtension, resolvePlanFor, TopologyError, type Scope } from './topology-file.js';
 import { topologyMetrics } from './topology-metrics.js';
 import type {

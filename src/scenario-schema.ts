@@ -15,7 +15,7 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { PlanError } from './errors.js';
 import { describeIssues, formatPath, moreSuffix } from './issues.js';
-import { locate, normalizePlan, parsePlanText, readDocument, type Source } from './plan.js';
+import { locate, parsePlanText, readDocument, type Source } from './plan.js';
 import { planSchema, seedSchema, show } from './schema.js';
 import { MAX_SIGNAL, signalName, signalNumber } from './signals.js';
 import { syscallTable } from './syscalls.js';

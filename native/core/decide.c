@@ -14,7 +14,11 @@
  * sf_hash is splitmix64 applied to seed ^ splitmix64((rule + 1) * golden ^ stream << 32) ^ splitmix64(k), so a
  * decision depends only on (seed, rule, match index): same seed, same faults, whichever engine runs.
  */
+#include <limits.h>
+#include <linux/futex.h>
 #include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 #include <netinet/in.h>
@@ -316,4 +320,6 @@ void sf_log_fault(struct sf_shm *shm, const struct sf_decision *d, int sys, int 
   e->target[n] = 0;
   __atomic_store_n(&e->ready, 1, __ATOMIC_RELEASE);
   ADD(&shm->log_wake, 1);
+  /* A shared (not private) futex: the waiter is the monitor thread of the controller, another process. */
+  if (LOAD(&shm->log_waiters)) syscall(SYS_futex, &shm->log_wake, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }

@@ -164,7 +164,9 @@ struct sf_shm {
   uint64_t log_next;     /* next sequence number (may exceed capacity) */
   uint64_t log_dropped;  /* entries lost to a full log */
   char run_id[SF_RUN_ID_MAX];
-  uint64_t pad[2];
+  uint32_t log_waiters;  /* non-zero: a monitor sleeps on log_wake, so an append must FUTEX_WAKE it */
+  uint32_t pad0;
+  uint64_t pad[1];
   struct sf_counter counts[SF_SYS_COUNT];
   struct sf_rule_stats rules[SF_MAX_RULES];
   uint32_t slots_claimed; /* may exceed SF_CALL_SLOTS: those threads use counts[].calls */

@@ -122,6 +122,9 @@ struct run {
   struct pollfd pfds_small[16];
   int broken;          /* set up failed: the target is being killed, a listener is refused */
   uint64_t log_cursor, log_stuck_since;
+  int log_efd;              /* preload engine: readable when the target appended to the fault log */
+  pthread_t log_thread;     /* ... made so by this thread, asleep on the log's futex word */
+  int log_thread_on, log_stop;
   int exited, status, done;
   unsigned long takeovers, tombstones, replays, parked; /* for tests: the restart paths were taken */
 };

@@ -23,6 +23,9 @@
  * a reply SEND reported as delivered (the woken task sees its interruption once it re-takes notify_lock);
  * that call's restart is then counted as a new call.
  */
+#include <linux/futex.h>
+#include <sys/syscall.h>
+
 #include "monitor-internal.h"
 
 /* ---- small containers ---- */
@@ -651,6 +654,51 @@ static void on_wake(struct run *r) {
   send(r->m->ctl_fd, msg, sizeof msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
+/* ---- preload engine: wake on appends to the shared fault log ----
+ * The target appends fault entries itself; this thread sleeps on the log's futex word (which every append
+ * bumps, waking it when log_waiters is set) and turns each wake-up into a readable eventfd for the loop. */
+
+static void *log_waiter_main(void *arg) {
+  struct run *r = arg;
+  uint32_t *word = &r->m->shm->log_wake;
+  uint32_t seen = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+  while (!__atomic_load_n(&r->log_stop, __ATOMIC_ACQUIRE)) {
+    struct timespec limit = { 1, 0 }; /* belt and braces: a missed wake-up costs at most a second */
+    syscall(SYS_futex, word, FUTEX_WAIT, seen, &limit, NULL, 0);
+    uint32_t now = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+    if (now == seen) continue;
+    seen = now;
+    uint64_t one = 1;
+    if (write(r->log_efd, &one, sizeof one) < 0) { /* already readable */ }
+  }
+  return NULL;
+}
+
+static void log_waiter_start(struct run *r) {
+  r->log_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (r->log_efd < 0) return;
+  __atomic_store_n(&r->m->shm->log_waiters, 1u, __ATOMIC_RELEASE);
+  if (pthread_create(&r->log_thread, NULL, log_waiter_main, r) == 0) {
+    r->log_thread_on = 1;
+    return;
+  }
+  __atomic_store_n(&r->m->shm->log_waiters, 0u, __ATOMIC_RELEASE);
+  close(r->log_efd);
+  r->log_efd = -1;
+}
+
+static void log_waiter_stop(struct run *r) {
+  if (r->log_thread_on) {
+    __atomic_store_n(&r->log_stop, 1, __ATOMIC_RELEASE);
+    __atomic_fetch_add(&r->m->shm->log_wake, 1, __ATOMIC_RELEASE); /* so that a wait about to start returns */
+    syscall(SYS_futex, &r->m->shm->log_wake, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+    pthread_join(r->log_thread, NULL);
+    r->log_thread_on = 0;
+    __atomic_store_n(&r->m->shm->log_waiters, 0u, __ATOMIC_RELEASE);
+  }
+  if (r->log_efd >= 0) close(r->log_efd), r->log_efd = -1;
+}
+
 static struct pollfd *poll_set(struct run *r, size_t n) {
   if (n > r->pfds_cap) {
     struct pollfd *p = malloc(n * sizeof *p);
@@ -662,7 +710,7 @@ static struct pollfd *poll_set(struct run *r, size_t n) {
 }
 
 static void step(struct run *r) {
-  enum { CTL, WAKE, LISTENER, TIMER, FIXED };
+  enum { CTL, WAKE, LISTENER, TIMER, LOG, FIXED };
   size_t nios = r->ios.n;
   struct pollfd *p = poll_set(r, FIXED + nios);
   if (!p) nios = 0, p = r->pfds; /* FIXED always fits */
@@ -670,8 +718,11 @@ static void step(struct run *r) {
   p[WAKE] = (struct pollfd){ r->m->wake_fd, POLLIN, 0 };
   p[LISTENER] = (struct pollfd){ r->listener, POLLIN, 0 };
   p[TIMER] = (struct pollfd){ r->timer_fd, POLLIN, 0 };
+  p[LOG] = (struct pollfd){ r->log_efd, POLLIN, 0 };
   for (size_t i = 0; i < nios; i++) p[FIXED + i] = (struct pollfd){ r->ios.v[i].io_fd, r->ios.v[i].io_events, 0 };
-  int timeout = r->m->seccomp ? -1 : PRELOAD_TICK_MS;
+  /* Preload: woken by the log's futex thread; still look every tick while an entry is half written, or
+   * when that thread could not be started. */
+  int timeout = r->m->seccomp || (r->log_thread_on && !r->log_stuck_since) ? -1 : PRELOAD_TICK_MS;
   if (nios && (timeout < 0 || timeout > IO_CHECK_MS)) timeout = IO_CHECK_MS;
   if (nios) timeout = mon_net_io_timeout(r, nios, timeout);
   if (poll(p, FIXED + nios, timeout) < 0 && errno != EINTR) {
@@ -683,6 +734,10 @@ static void step(struct run *r) {
   if (p[LISTENER].revents & POLLIN) on_notification(r);
   if (p[LISTENER].revents & (POLLHUP | POLLERR | POLLNVAL)) close_listener(r);
   if (p[TIMER].revents) on_timer(r);
+  if (p[LOG].revents) {
+    uint64_t v;
+    if (read(r->log_efd, &v, sizeof v) < 0) { /* drained below anyway */ }
+  }
   if (p[WAKE].revents) on_wake(r);
   if (p[CTL].revents) on_ctl(r);
   drain_log(r, 0);
@@ -692,6 +747,7 @@ static int run_init(struct run *r, struct sf_monitor *m) {
   struct seccomp_notif_sizes sizes = { 0 };
   r->m = m;
   r->listener = -1;
+  r->log_efd = -1;
   r->thread_pidfd = 1;
   r->pfds = r->pfds_small, r->pfds_cap = sizeof r->pfds_small / sizeof *r->pfds_small;
   r->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -732,7 +788,9 @@ void sf_monitor_run(struct sf_monitor *m) {
     r->broken = 1;
     sf_monitor_request_kill(m, SIGKILL);
   }
+  if (!m->seccomp && m->shm && !r->broken) log_waiter_start(r);
   while (!r->done) step(r);
+  log_waiter_stop(r);
   drop_held(r); /* after 'X' every task is gone: no held call can be answered */
   drain_log(r, 1);
   int status = r->exited ? r->status : -1;

@@ -127,7 +127,14 @@ int sf_net_bytes(int fd, int write, uint64_t *out) {
     *out = ti.tcpi_bytes_sent - ti.tcpi_bytes_retrans + ti.tcpi_notsent_bytes;
     return 0;
   }
-  if (rsys(SYS_ioctl, fd, SIOCINQ, (long)&q, 0, 0) != 0) return -1;
+  /* bytes_received and SIOCINQ are two readings: data arriving between them would skew the difference, so
+   * take them again until bytes_received has not moved across the SIOCINQ reading. */
+  for (int tries = 0;; tries++) {
+    uint64_t before = ti.tcpi_bytes_received;
+    if (rsys(SYS_ioctl, fd, SIOCINQ, (long)&q, 0, 0) != 0) return -1;
+    if (tcp_info(fd, &ti) != 0) return -1;
+    if (ti.tcpi_bytes_received == before || tries == 8) break;
+  }
   uint64_t got = ti.tcpi_bytes_received;
   /* a received FIN counts one in bytes_received and none in SIOCINQ */
   if (got && (ti.tcpi_state == ST_CLOSE_WAIT || ti.tcpi_state == ST_LAST_ACK || ti.tcpi_state == ST_CLOSING ||

@@ -662,13 +662,16 @@ static void *log_waiter_main(void *arg) {
   struct run *r = arg;
   uint32_t *word = &r->m->shm->log_wake;
   uint32_t seen = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+  uint64_t one = 1;
+  /* Entries appended before `seen` was read (the target may fault before this thread runs) wake nobody:
+   * have the loop drain once now. */
+  if (write(r->log_efd, &one, sizeof one) < 0) { /* already readable */ }
   while (!__atomic_load_n(&r->log_stop, __ATOMIC_ACQUIRE)) {
     struct timespec limit = { 1, 0 }; /* belt and braces: a missed wake-up costs at most a second */
     syscall(SYS_futex, word, FUTEX_WAIT, seen, &limit, NULL, 0);
     uint32_t now = __atomic_load_n(word, __ATOMIC_ACQUIRE);
     if (now == seen) continue;
     seen = now;
-    uint64_t one = 1;
     if (write(r->log_efd, &one, sizeof one) < 0) { /* already readable */ }
   }
   return NULL;

@@ -2,29 +2,18 @@
  * CLI usage errors: `node dist/cli.js` exits 125/126/127 with one line on stderr, no stack trace, and the
  * target is never started (it would create a marker file). None of these needs the native build.
  */
-import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, type CliOutcome } from './helpers.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist', 'cli.js');
 
-interface Outcome {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function sysfault(args: readonly string[], cwd: string): Promise<Outcome> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { cwd, timeout: 30_000, env: { ...process.env, SYSFAULT_DEBUG: '' } }, (err, stdout, stderr) => {
-      const status = err ? (typeof err.code === 'number' ? err.code : null) : 0;
-      resolve({ status, stdout, stderr });
-    });
-  });
+function sysfault(args: readonly string[], cwd: string): Promise<CliOutcome> {
+  return runCli(args, { cwd });
 }
 
 let dir: string;

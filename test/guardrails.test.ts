@@ -6,33 +6,20 @@
  * - Through the API (`run()` with the same plan file or the equivalent option): the typed error (class, code,
  *   exit code, field, value, file position), and again no target started.
  */
-import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CommandError, PlanError, SysfaultError, UsageError } from '../src/errors.js';
 import { run } from '../src/run.js';
 import type { RunOptions } from '../src/types.js';
+import { runCli, type CliOutcome } from './helpers.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'dist', 'cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'sysfault-guardrails-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Outcome {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function sysfault(args: readonly string[]): Promise<Outcome> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { cwd: dir, timeout: 20_000, env: { ...process.env, SYSFAULT_DEBUG: '' } }, (err, stdout, stderr) => {
-      resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
-    });
-  });
+function sysfault(args: readonly string[]): Promise<CliOutcome> {
+  return runCli(args, { cwd: dir, timeout: 20_000 });
 }
 
 /** The target: creates its marker file if it ever runs. */

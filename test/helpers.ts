@@ -1,8 +1,10 @@
 // Shared test helpers: run a fixture under sysfault and collect what the program itself printed.
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
 // @ts-expect-error plain ESM helper without types
 import { fixture as fixturePath } from './fixtures/build.mjs';
@@ -88,4 +90,25 @@ export async function unusedPort(): Promise<number> {
 /** The parts of a fault list that must agree between runs and engines (pids and times never do). */
 export function faultSignature(result: RunResult): string[] {
   return result.faults.map((f) => `${f.rule} ${f.syscall} ${f.action} ${f.target.replace(/^\/tmp\/sysfault-test-[^/]+\//, '<dir>/').replace(/^127\.0\.0\.1:\d+$/, '<addr>')}`);
+}
+
+/** What a CLI run printed and how it ended. */
+export interface CliOutcome {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const cliPath = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli.js');
+
+/** Runs `node dist/cli.js ARGS` (with SYSFAULT_DEBUG cleared, so no stack is ever printed) and collects it. */
+export function runCli(args: readonly string[], options: { cwd?: string; timeout?: number } = {}): Promise<CliOutcome> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [cliPath, ...args],
+      { cwd: options.cwd, timeout: options.timeout ?? 30_000, env: { ...process.env, SYSFAULT_DEBUG: '' } },
+      (err, stdout, stderr) => resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
+    );
+  });
 }

@@ -11,7 +11,7 @@
  * - c/forker in every mode (fork, vfork, posix_spawn, exec, daemon, closeall, dup2): the child's fsync is
  *   faulted and counted, nothing crashes.
  */
-import { execFile, spawn as spawnChild } from 'node:child_process';
+import { spawn as spawnChild } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
@@ -19,7 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { run, spawn } from '../src/index.js';
 import type { Engine, RunResult } from '../src/index.js';
-import { fixture, plan, runFixture, scratch } from './helpers.js';
+import { fixture, plan, runCli, runFixture, scratch, type CliOutcome } from './helpers.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist', 'cli.js');
@@ -115,12 +115,8 @@ function pacerFsyncs(dir: string): string[] {
   return readFileSync(`${dir}/pacer.out`, 'utf8').split('\n').filter((l) => l.startsWith('fsync '));
 }
 
-function cliRun(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
-    });
-  });
+function cliRun(args: string[]): Promise<CliOutcome> {
+  return runCli(args, { timeout: 20_000 });
 }
 
 describe.each(engines)('%s engine', (engine) => {

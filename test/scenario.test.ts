@@ -1,7 +1,7 @@
 // Scenario catalogues: the file format's errors, the example catalogue from the CLI (table, JSON, JUnit) and
 // from vitest, a deliberately wrong expectation, the vitest matchers, and setup (limits, stressors, workload,
 // timeboxes). Scenario files written here use absolute fixture paths.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,26 +9,15 @@ import { describe, expect, it } from 'vitest';
 import { catalogueJUnit, loadScenario, runCatalogue, runScenario, type ScenarioRunReport } from '../src/index.js';
 import { xmlEscape } from '../src/scenario.js';
 import { expectScenario, runPlan } from '../src/vitest.js';
-import { fixture, scratch } from './helpers.js';
+import { fixture, runCli, scratch, type CliOutcome } from './helpers.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'dist', 'cli.js');
 const examples = join(root, 'examples', 'scenarios');
 const wrong = join(root, 'test', 'fixtures', 'scenarios', 'wrong-expectation.yaml');
 const exampleFiles = readdirSync(examples).filter((f) => f.endsWith('.yaml')).sort();
 
-interface Outcome {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function sysfault(args: readonly string[]): Promise<Outcome> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { cwd: root, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
-    });
-  });
+function sysfault(args: readonly string[]): Promise<CliOutcome> {
+  return runCli(args, { cwd: root });
 }
 
 /** Writes a scenario file into a fresh directory and returns its path. */

@@ -20,12 +20,12 @@
  * or a catalogue report for `toPassScenario`), and support `.not`.
  */
 import { expect } from 'vitest';
-import { spawn } from './run.js';
-import { runScenario, type CatalogueReport, type ScenarioInput, type ScenarioRunOptions } from './scenario.js';
-import type { ScenarioRunReport } from './scenario-run.js';
-import { describeExit } from './summary.js';
-import { signalName, signalNumber } from './signals.js';
-import type { RunOptions, RunResult } from './types.js';
+import { spawn } from './run/run.js';
+import { runScenario, type CatalogueReport, type ScenarioInput, type ScenarioRunOptions } from './scenario/catalogue.js';
+import type { ScenarioRunReport } from './scenario/runner.js';
+import { describeExit } from './run/summary.js';
+import { signalName, signalNumber } from './plan/signals.js';
+import type { RunOptions, RunResult } from './plan/types.js';
 
 /** What {@link runPlan} resolves to: the result and what the target printed. */
 export interface PlanRun {

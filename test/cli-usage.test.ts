@@ -1,5 +1,5 @@
 /**
- * CLI usage errors: `node dist/cli.js` exits 125/126/127 with one line on stderr, no stack trace, and the
+ * CLI usage errors: `node dist/cli/main.js` exits 125/126/127 with one line on stderr, no stack trace, and the
  * target is never started (it would create a marker file). None of these needs the native build.
  */
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliOutcome } from './helpers.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'dist', 'cli.js');
+const cli = join(root, 'dist', 'cli', 'main.js');
 
 function sysfault(args: readonly string[], cwd: string): Promise<CliOutcome> {
   return runCli(args, { cwd });
@@ -48,7 +48,7 @@ async function expectFailure(args: readonly string[], status: number, line: stri
   expect(existsSync(marker)).toBe(false);
 }
 
-describe.skipIf(!existsSync(cli))(`sysfault CLI usage errors${existsSync(cli) ? '' : ' [skipped: dist/cli.js not built; run npm run build:ts]'}`, () => {
+describe.skipIf(!existsSync(cli))(`sysfault CLI usage errors${existsSync(cli) ? '' : ' [skipped: dist/cli/main.js not built; run npm run build:ts]'}`, () => {
   it('prints help with status 0', async () => {
     const top = await sysfault(['--help'], dir);
     expect(top.status).toBe(0);

@@ -10,12 +10,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { compilePlan, crashSweep, normalizePlan, parseFault, run, type SweepProgress } from '../src/index.js';
-import { binding } from '../src/native.js';
-import type { Engine } from '../src/types.js';
+import { binding } from '../src/native/binding.js';
+import type { Engine } from '../src/plan/types.js';
 import { fixture, runFixture, scratch } from './helpers.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'dist', 'cli.js');
+const cli = join(root, 'dist', 'cli', 'main.js');
 const engines: Engine[] = ['preload', 'seccomp'];
 
 function sh(command: string, cwd: string): Promise<{ status: number | null; stdout: string; stderr: string }> {

@@ -1,6 +1,6 @@
 /**
  * The bad-input catalogue: every way a plan file, a flag or a command can be wrong, each checked twice.
- * - Through the CLI (`node dist/cli.js run ... -- sh -c 'touch MARKER'`): exit 125 (126/127 for the command),
+ * - Through the CLI (`node dist/cli/main.js run ... -- sh -c 'touch MARKER'`): exit 125 (126/127 for the command),
  *   exactly one stderr line `sysfault: <message>` naming file:line:col, field and value, no stack trace, and
  *   the target never started (its marker file does not exist).
  * - Through the API (`run()` with the same plan file or the equivalent option): the typed error (class, code,
@@ -10,9 +10,9 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CommandError, PlanError, SysfaultError, UsageError } from '../src/errors.js';
-import { run } from '../src/run.js';
-import type { RunOptions } from '../src/types.js';
+import { CommandError, PlanError, SysfaultError, UsageError } from '../src/common/errors.js';
+import { run } from '../src/run/run.js';
+import type { RunOptions } from '../src/plan/types.js';
 import { runCli, type CliOutcome } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sysfault-guardrails-'));

@@ -9,7 +9,7 @@ import { afterAll } from 'vitest';
 // @ts-expect-error plain ESM helper without types
 import { fixture as fixturePath } from './fixtures/build.mjs';
 import { spawn } from '../src/index.js';
-import type { PlanInput, RunOptions, RunResult } from '../src/types.js';
+import type { PlanInput, RunOptions, RunResult } from '../src/plan/types.js';
 
 export const fixture = fixturePath as (name: string) => string;
 
@@ -99,9 +99,9 @@ export interface CliOutcome {
   stderr: string;
 }
 
-const cliPath = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli.js');
+const cliPath = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'main.js');
 
-/** Runs `node dist/cli.js ARGS` (with SYSFAULT_DEBUG cleared, so no stack is ever printed) and collects it. */
+/** Runs `node dist/cli/main.js ARGS` (with SYSFAULT_DEBUG cleared, so no stack is ever printed) and collects it. */
 export function runCli(args: readonly string[], options: { cwd?: string; timeout?: number } = {}): Promise<CliOutcome> {
   return new Promise((resolve) => {
     execFile(

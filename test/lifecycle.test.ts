@@ -22,7 +22,7 @@ import type { Engine, RunResult } from '../src/index.js';
 import { fixture, plan, runCli, runFixture, scratch, type CliOutcome } from './helpers.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'dist', 'cli.js');
+const cli = join(root, 'dist', 'cli', 'main.js');
 const engines: Engine[] = ['preload', 'seccomp'];
 const FSYNC_COUNTED = [{ syscalls: ['fsync'], after: 1_000_000, action: { errno: 'EIO' } }];
 

@@ -8,15 +8,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAddr } from '../src/addr.js';
-import { compilePlan, probThreshold, WIRE, WIRE_HEADER, WIRE_RULE } from '../src/compile.js';
-import { PlanError } from '../src/errors.js';
-import { parseFault } from '../src/fault.js';
-import { checkGlob } from '../src/glob.js';
-import type { NativeBinding } from '../src/native.js';
-import { loadPlan, normalizePlan, parsePlanText } from '../src/plan.js';
-import { BUILTIN_SYSCALLS, syscallTable } from '../src/syscalls.js';
-import type { PlanInput } from '../src/types.js';
+import { parseAddr } from '../src/plan/addr.js';
+import { compilePlan, probThreshold, WIRE, WIRE_HEADER, WIRE_RULE } from '../src/plan/compile.js';
+import { PlanError } from '../src/common/errors.js';
+import { parseFault } from '../src/plan/fault.js';
+import { checkGlob } from '../src/plan/glob.js';
+import type { NativeBinding } from '../src/native/binding.js';
+import { loadPlan, normalizePlan, parsePlanText } from '../src/plan/load.js';
+import { BUILTIN_SYSCALLS, syscallTable } from '../src/plan/syscalls.js';
+import type { PlanInput } from '../src/plan/types.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { catalogueJUnit, loadScenario, runCatalogue, runScenario, type ScenarioRunReport } from '../src/index.js';
-import { xmlEscape } from '../src/scenario.js';
+import { xmlEscape } from '../src/scenario/catalogue.js';
 import { expectScenario, runPlan } from '../src/vitest.js';
 import { fixture, runCli, scratch, type CliOutcome } from './helpers.js';
 
@@ -147,7 +147,7 @@ describe('sysfault scenario run (CLI)', () => {
       rmSync(kept, { recursive: true, force: true });
     }
 
-    // The one-line rerun command (npx sysfault -> node dist/cli.js) gives the same failure with the same seed.
+    // The one-line rerun command (npx sysfault -> node dist/cli/main.js) gives the same failure with the same seed.
     const again = await sysfault(rerun.replace(/^npx sysfault /, '').split(' '));
     expect(again.status).toBe(1);
     expect(again.stdout.split('\n')[1]).toMatch(/^wrong-expectation\s+3\s+FAIL\s/);

@@ -14,12 +14,12 @@ import { dirname, join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { compilePlan } from '../src/compile.js';
-import { packageRoot } from '../src/native.js';
+import { compilePlan } from '../src/plan/compile.js';
+import { packageRoot } from '../src/native/binding.js';
 import { spawn } from '../src/index.js';
 import type { Engine } from '../src/index.js';
-import { binding, nativeDir } from '../src/native.js';
-import { normalizePlan } from '../src/plan.js';
+import { binding, nativeDir } from '../src/native/binding.js';
+import { normalizePlan } from '../src/plan/load.js';
 import { fixture, plan, runFixture, scratch } from './helpers.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -120,7 +120,7 @@ describe('the shared region', () => {
     const sources = [...files(join(root, 'src')), ...files(join(root, 'native'))].filter((f) => /\.(ts|c|cc|h)$/.test(f));
     // Known uses that are not files anyone creates, each with its reason.
     const allowed = new Map([
-      ['src/topology-file.ts', "'/tmp/sysfault-topology' is the stand-in directory templates are test-expanded with; nothing is created there"],
+      ['src/topology/file.ts', "'/tmp/sysfault-topology' is the stand-in directory templates are test-expanded with; nothing is created there"],
     ]);
     const problems: string[] = [];
     for (const file of sources) {

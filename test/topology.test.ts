@@ -25,7 +25,7 @@ import { fixture, scratch } from './helpers.js';
 
 const KVSTORE = fixture('rust/kvstore');
 const API = fixture('go/api-static');
-const CLI = join(import.meta.dirname, '..', 'dist', 'cli.js');
+const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
 const EXAMPLE = join(import.meta.dirname, '..', 'examples', 'topology');
 
 interface KvOptions {

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import type { Engine, RunResult } from '../src/types.js';
+import type { Engine, RunResult } from '../src/plan/types.js';
 import { echoServer, fixture, runFixture } from './helpers.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -141,7 +141,7 @@ describe('docs/toxiproxy.md examples', () => {
   });
 
   it('runs from the command line as shown', async () => {
-    const cli = join(root, 'dist', 'cli.js');
+    const cli = join(root, 'dist', 'cli', 'main.js');
     const { stdout } = await promisify(execFile)(process.execPath, [cli, 'run', '--plan', 'examples/network/reset-peer.json', '--', fixture('go/dial-static'), addr, '1'], {
       cwd: root,
     }).catch((e: { stdout: string; code: number }) => ({ stdout: e.stdout, code: e.code }));

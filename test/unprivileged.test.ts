@@ -13,7 +13,7 @@ import type { Engine, RunResult } from '../src/index.js';
 import { fixture, plan, scratch } from './helpers.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'dist', 'cli.js');
+const cli = join(root, 'dist', 'cli', 'main.js');
 const NOBODY = 65534;
 
 function whyNot(): string | undefined {

@@ -31,11 +31,11 @@ let mode = null; // { kind: 'api', api } | { kind: 'cli', cli }
 /** Chooses how sysfault runs are made: 'api' (default when dist exports run) or 'cli'. */
 export async function chooseMode(prefer) {
   const { api, why } = await loadApi();
-  const cli = join(DIST, 'cli.js');
+  const cli = join(DIST, 'cli', 'main.js');
   if (prefer !== 'cli' && api) mode = { kind: 'api', api };
   else if (existsSync(cli)) mode = { kind: 'cli', cli };
   else mode = null;
-  return { mode: mode?.kind ?? null, why: mode ? null : why ?? 'dist/cli.js is missing (run: npm run build)' };
+  return { mode: mode?.kind ?? null, why: mode ? null : why ?? 'dist/cli/main.js is missing (run: npm run build)' };
 }
 
 export function api() {

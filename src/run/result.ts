@@ -1,0 +1,47 @@
+/**
+ * Pieces of a run's result: wait statuses, action texts, seeds.
+ */
+import { errnoName, signalName } from '../plan/signals.js';
+import type { ExitInfo, FaultAction } from '../plan/types.js';
+
+/** The seed as the result reports it. */
+export function seedForResult(seed: bigint): number | string {
+  return seed <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(seed) : seed.toString();
+}
+
+/** Decodes a wait status (-1: unknown). */
+export function decodeWaitStatus(status: number): ExitInfo {
+  if (status < 0) return { code: null, signal: null };
+  const sig = status & 0x7f;
+  if (sig === 0) return { code: (status >> 8) & 0xff, signal: null };
+  if (sig !== 0x7f) return { code: null, signal: signalName(sig) };
+  return { code: null, signal: null };
+}
+
+/** `errno:EIO`, `delay:200ms`, `short:1`, `kill:SIGKILL`, `torn:<bytes kept>`, `powercut`. */
+export function formatAction(action: number, value: number): FaultAction {
+  switch (action) {
+    case 1:
+      return `errno:${errnoName(value)}`;
+    case 2:
+      return `delay:${value}ms`;
+    case 3:
+      return `short:${value}`;
+    case 4:
+      return `kill:${signalName(value)}`;
+    case 10:
+      return `torn:${value}`;
+    case 11:
+      return 'powercut';
+    case 5:
+      return 'refuse';
+    case 6:
+      return 'blackhole';
+    case 7:
+      return value > 0 ? `reset:after=${value}` : 'reset';
+    case 8:
+      return value > 0 ? `close:after=${value}` : 'close';
+    default:
+      return `errno:${String(value)}`;
+  }
+}

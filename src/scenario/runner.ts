@@ -1,0 +1,572 @@
+/**
+ * One scenario run (one scenario, one seed): a fresh working directory from the snapshot, stressors, the
+ * workload, the target under sysfault, the verify command, then every expectation checked. The run directory
+ * (`work/` plus the outputs, the result and the fault log) is kept when the run failed.
+ *
+ * Order: mkdtemp RUN/ -> copy the snapshot to RUN/work -> stressors -> [workload, if it has `ready`: wait for
+ * its line] -> target -> [workload, after the target's `startAfter` line, or at once] -> target ends (the
+ * workload is stopped; with `stopTarget` the workload's end stops the target) -> stressors stopped -> verify
+ * (in RUN/work) -> checks -> keep or remove RUN/.
+ */
+import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
+import { detectEngine, resolveCommand } from '../run/engine.js';
+import { seedForResult } from '../run/result.js';
+import { spawn } from '../run/run.js';
+import { firstLine } from '../native/files.js';
+import {
+  compare,
+  interpolate,
+  scenarioPlan,
+  type Bounds,
+  type ExitExpectation,
+  type OutputExpectation,
+  type Scenario,
+  type ScenarioVariables,
+} from './schema.js';
+import { formatSummary } from '../run/summary.js';
+import type { Engine, EngineOption, ExitInfo, RunResult } from '../plan/types.js';
+
+/** Most bytes of each output stream kept (the rest is dropped and noted). */
+export const OUTPUT_CAP = 1 << 20;
+
+/** One expectation, checked. */
+export interface ScenarioCheck {
+  /** What was checked: `exit`, `stdout`, `durationMs`, `counts fsync.faulted`, `verify`, ... */
+  check: string;
+  passed: boolean;
+  /** What the scenario expected, in words: `exit 0`, `>= 1`, `a line matching /EIO/`. */
+  expected: string;
+  /** What happened, in words: `exit 1`, `0`, `no such line (4 lines, last: "done")`. */
+  actual: string;
+  /** `<check>: expected <expected>, got <actual>`. */
+  message: string;
+}
+
+/** How a helper process (workload, verify) went. */
+export interface ProcessOutcome {
+  command: string[];
+  exit: ExitInfo;
+  /** sysfault stopped it (end of the target, durationMs, timeout). */
+  stopped: boolean;
+  stdout: string;
+  stderr: string;
+}
+
+/** The report of one scenario run (one seed). */
+export interface ScenarioRunReport {
+  name: string;
+  /** The scenario file, or null when the scenario was an object. */
+  file: string | null;
+  seed: number | string;
+  passed: boolean;
+  /** Why it failed (every failed expectation, `; `-separated), or what passed. */
+  reason: string;
+  /** The run could not be carried out (command not found, engine unavailable, ...): not an expectation. */
+  error: boolean;
+  /** Wall time of the whole run: setup, target, verify. */
+  durationMs: number;
+  engine: Engine | null;
+  /** How the target ended (null when it did not run). */
+  exit: ExitInfo | null;
+  timedOut: boolean;
+  checks: ScenarioCheck[];
+  /** Fault-log entries (plus dropped ones). */
+  faults: number;
+  /** The run directory kept (`work/`, `stdout.txt`, `result.json`, ...), or null when it was removed. */
+  keptDir: string | null;
+  /** One command that reruns exactly this scenario with this seed (null for a scenario object). */
+  rerun: string | null;
+  /** The run's result, with the fault log (null when the target did not run). */
+  result: RunResult | null;
+  stdout: string;
+  stderr: string;
+  workload: ProcessOutcome | null;
+  verify: ProcessOutcome | null;
+}
+
+/** Options of one run. */
+export interface RunOneOptions {
+  seed: bigint;
+  /** Timebox of the target (the scenario's timeoutMs unless overridden). */
+  timeoutMs: number;
+  /** Keep the run directory: 'failed' (default), 'all' or 'none'. */
+  keep: 'failed' | 'all' | 'none';
+  /** Where run directories are made. */
+  tmpDir: string;
+  rerun: string | null;
+  /** Aborting ends the run (the reason's message names why). */
+  signal: AbortSignal | undefined;
+}
+
+/** Runs one scenario with one seed. Never rejects: problems are reported as an error run. */
+export async function runOne(s: Scenario, o: RunOneOptions): Promise<ScenarioRunReport> {
+  const t0 = performance.now();
+  const seed = seedForResult(o.seed);
+  const report: ScenarioRunReport = {
+    name: s.name,
+    file: s.file ?? null,
+    seed,
+    passed: false,
+    reason: '',
+    error: false,
+    durationMs: 0,
+    engine: null,
+    exit: null,
+    timedOut: false,
+    checks: [],
+    faults: 0,
+    keptDir: null,
+    rerun: o.rerun,
+    result: null,
+    stdout: '',
+    stderr: '',
+    workload: null,
+    verify: null,
+  };
+  let root: string | undefined;
+  let problem: string | undefined;
+  try {
+    root = realpathSync(mkdtempSync(join(o.tmpDir, `sysfault-scenario-${slug(s.name)}-`)));
+    const work = join(root, 'work');
+    if (s.setup.snapshot) cpSync(s.setup.snapshot, work, { recursive: true, verbatimSymlinks: true });
+    else mkdirSync(work);
+    const vars: ScenarioVariables = { workdir: work, port: String(await freePort()), seed: String(seed), scenarioDir: s.dir };
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries({ ...process.env })) if (v !== undefined) env[k] = v;
+    for (const [k, v] of Object.entries(s.setup.env)) env[k] = interpolate(v, vars);
+    Object.assign(env, { SCENARIO_WORKDIR: work, SCENARIO_PORT: vars.port, SCENARIO_SEED: vars.seed, SCENARIO_DIR: s.dir });
+    problem = await execute(s, o, report, { root, work, vars, env });
+  } catch (err) {
+    problem = firstLine(err);
+  }
+  report.durationMs = round(performance.now() - t0);
+  finish(s, report, problem, o.signal);
+  if (root) {
+    if (!report.passed || o.keep === 'all') {
+      if (o.keep !== 'none') {
+        keepArtifacts(root, report);
+        report.keptDir = root;
+      } else rmSync(root, { recursive: true, force: true });
+    } else {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }
+  return report;
+}
+
+interface Context {
+  root: string;
+  work: string;
+  vars: ScenarioVariables;
+  env: Record<string, string>;
+}
+
+/** Runs everything; fills in the report; returns a problem (error) if the run could not be carried out. */
+async function execute(s: Scenario, o: RunOneOptions, report: ScenarioRunReport, c: Context): Promise<string | undefined> {
+  o.signal?.throwIfAborted();
+  const stressors = startStressors(s.setup.stressors, join(c.root, 'stress'));
+  let workload: Helper | undefined;
+  try {
+    const plan = scenarioPlan(s, c.vars);
+    const w = s.workload;
+    if (w?.ready) {
+      workload = startHelper(argv(w.command, c, s), c, w.durationMs);
+      await waitForLine(workload.out, w.ready, w.readyTimeoutMs, workload.done, 'workload', o.signal);
+    }
+    let [command, ...args] = argv(s.command, c, s) as [string, ...string[]];
+    let engine: EngineOption = s.engine;
+    if (s.setup.limits) {
+      if (engine === 'auto') engine = detectEngine(resolveCommand(command, c.env.PATH, c.work), c.env.PATH).engine;
+      const prlimit = resolveCommand('prlimit', c.env.PATH, c.work);
+      const { openFiles, addressSpaceMb } = s.setup.limits;
+      const flags = [
+        ...(openFiles === undefined ? [] : [`--nofile=${openFiles}:${openFiles}`]),
+        ...(addressSpaceMb === undefined ? [] : [`--as=${addressSpaceMb * 1024 * 1024}:${addressSpaceMb * 1024 * 1024}`]),
+      ];
+      args = [...flags, '--', command, ...args];
+      command = prlimit;
+    }
+    const handle = spawn(command, args, {
+      plan,
+      seed: o.seed,
+      engine,
+      timeout: o.timeoutMs,
+      env: c.env,
+      extendEnv: false,
+      cwd: c.work,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      signal: o.signal,
+    });
+    report.engine = handle.engine;
+    const out = new Capture(handle.stdout);
+    const err = new Capture(handle.stderr);
+    const over = handle.result.then(
+      () => undefined,
+      () => undefined,
+    );
+    if (w && !w.ready) {
+      const start = async (): Promise<void> => {
+        if (w.startAfter) await waitForLine(out, w.startAfter, w.readyTimeoutMs, over, 'target', o.signal);
+        workload = startHelper(argv(w.command, c, s), c, w.durationMs);
+      };
+      try {
+        await start();
+      } catch (e) {
+        handle.kill('SIGKILL');
+        await over;
+        throw e;
+      }
+    }
+    if (workload && w?.stopTarget) void workload.done.then(() => handle.kill('SIGTERM'));
+    const result = await handle.result;
+    await Promise.all([out.closed, err.closed]);
+    report.result = result;
+    report.exit = result.exit;
+    report.timedOut = result.timedOut;
+    report.faults = result.faults.length + result.dropped;
+    report.stdout = out.text;
+    report.stderr = err.text;
+  } finally {
+    if (workload) report.workload = await workload.stop();
+    await stressors.stop();
+  }
+  if (s.expect.verify && report.result && !report.result.aborted) {
+    const v = s.expect.verify;
+    const helper = startHelper(argv(v.command, c, s), c, v.timeoutMs);
+    await helper.done;
+    report.verify = await helper.stop();
+  }
+  return undefined;
+}
+
+/** Checks every expectation and sets passed/reason. */
+function finish(s: Scenario, r: ScenarioRunReport, problem: string | undefined, signal: AbortSignal | undefined): void {
+  const checks = r.checks;
+  const result = r.result;
+  if (problem !== undefined || !result) {
+    const aborted = signal?.aborted === true;
+    r.error = !aborted;
+    r.passed = false;
+    r.reason = aborted ? `not finished: ${abortReason(signal)}` : `error: ${problem ?? 'the target did not run'}`;
+    return;
+  }
+  const e = s.expect;
+  if (result.aborted) {
+    // Killed from outside (the catalogue's timebox): the other expectations say nothing.
+    checks.push(check('run', false, 'to finish', abortReason(signal)));
+    r.passed = false;
+    r.reason = checks[0]?.message ?? 'aborted';
+    return;
+  }
+  if (result.timedOut) {
+    checks.push(check('timeout', false, `to end within ${s.timeoutMs} ms`, `timed out after ${Math.round(result.durationMs)} ms (killed)`));
+  }
+  if (e.exit) checks.push(checkExit('exit', e.exit, result.exit));
+  if (e.stdout) checks.push(...checkOutput('stdout', e.stdout, r.stdout));
+  if (e.stderr) checks.push(...checkOutput('stderr', e.stderr, r.stderr));
+  if (e.durationMs) checks.push(checkBounds('durationMs', e.durationMs, round(result.durationMs), ' ms'));
+  for (const c of e.counts) {
+    const actual =
+      c.kind === 'syscall'
+        ? result.counts[c.name]?.[c.field as 'calls' | 'faulted' | 'delayed']
+        : result.rules.find((rule) => rule.id === c.name)?.[c.field as 'matched' | 'fired'];
+    const value = actual ?? 0;
+    checks.push(check(`counts ${c.key}`, compare(value, c.compare), c.compare.text, String(value)));
+  }
+  if (e.faults) checks.push(checkBounds('faults', e.faults, r.faults, ''));
+  if (e.verify) {
+    const v = r.verify;
+    if (!v) checks.push(check('verify', false, `exit ${e.verify.exit}`, 'not run'));
+    else {
+      const got = v.stopped ? `timed out after ${e.verify.timeoutMs} ms` : describeExitInfo(v.exit);
+      const detail = v.exit.code === e.verify.exit ? '' : outputHint(v.stdout + v.stderr);
+      checks.push(check('verify', v.exit.code === e.verify.exit && !v.stopped, `exit ${e.verify.exit}`, `${got}${detail}`));
+      if (e.verify.stdout) checks.push(...checkOutput('verify stdout', e.verify.stdout, v.stdout));
+    }
+  }
+  if (e.workload) {
+    const w = r.workload;
+    if (!w) checks.push(check('workload', false, 'a workload run', 'none'));
+    else {
+      if (e.workload.exit) {
+        const c = checkExit('workload exit', e.workload.exit, w.exit);
+        checks.push(w.stopped && !c.passed ? check(c.check, false, c.expected, `${c.actual} (stopped by sysfault: the command ended or durationMs elapsed)`) : c);
+      }
+      if (e.workload.stdout) checks.push(...checkOutput('workload stdout', e.workload.stdout, w.stdout));
+    }
+  }
+  const failed = checks.filter((c) => !c.passed);
+  r.passed = failed.length === 0;
+  r.reason = r.passed ? `all ${checks.length} expectation${checks.length === 1 ? '' : 's'} met` : failed.map((c) => c.message).join('; ');
+}
+
+function check(name: string, passed: boolean, expected: string, actual: string): ScenarioCheck {
+  return { check: name, passed, expected, actual, message: `${name}: expected ${expected}, got ${actual}` };
+}
+
+function describeExitInfo(exit: ExitInfo): string {
+  return exit.signal ? `signal ${exit.signal}` : exit.code === null ? 'no exit status' : `exit ${exit.code}`;
+}
+
+function checkExit(name: string, want: ExitExpectation, got: ExitInfo): ScenarioCheck {
+  const passed = 'code' in want ? got.code === want.code && got.signal === null : got.signal === want.signal;
+  return check(name, passed, 'code' in want ? `exit ${want.code}` : `signal ${want.signal}`, describeExitInfo(got));
+}
+
+function checkBounds(name: string, b: Bounds, value: number, unit: string): ScenarioCheck {
+  const lo = b.min === undefined || value >= b.min;
+  const hi = b.max === undefined || value <= b.max;
+  const want =
+    b.min !== undefined && b.max !== undefined ? `${b.min}..${b.max}${unit}` : b.min !== undefined ? `>= ${b.min}${unit}` : `<= ${b.max}${unit}`;
+  return check(name, lo && hi, want, `${value}${unit}`);
+}
+
+function checkOutput(name: string, want: OutputExpectation, text: string): ScenarioCheck[] {
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  const out: ScenarioCheck[] = [];
+  for (const re of want.matches) {
+    const hit = lines.find((l) => re.test(l));
+    out.push(check(name, hit !== undefined, `a line matching ${re}`, hit !== undefined ? JSON.stringify(hit) : `no such line (${describeLines(lines)})`));
+  }
+  for (const re of want.notMatches) {
+    const index = lines.findIndex((l) => re.test(l));
+    out.push(check(name, index < 0, `no line matching ${re}`, index < 0 ? 'none' : `line ${index + 1}: ${JSON.stringify(lines[index])}`));
+  }
+  return out;
+}
+
+function describeLines(lines: readonly string[]): string {
+  if (lines.length === 0) return 'no output';
+  const last = lines.at(-1) ?? '';
+  return `${lines.length} line${lines.length === 1 ? '' : 's'}, last: ${JSON.stringify(last.length > 80 ? `${last.slice(0, 77)}...` : last)}`;
+}
+
+function outputHint(text: string): string {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const pick = lines.find((l) => / err |error|fail/i.test(l)) ?? lines.at(-1);
+  return pick === undefined ? '' : ` (${JSON.stringify(pick.length > 100 ? `${pick.slice(0, 97)}...` : pick)})`;
+}
+
+function abortReason(signal: AbortSignal | undefined): string {
+  const reason: unknown = signal?.reason;
+  return reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : 'aborted';
+}
+
+/** argv with variables replaced and a command containing "/" taken relative to the scenario's directory. */
+function argv(command: readonly string[], c: Context, s: Scenario): string[] {
+  const out = command.map((a) => interpolate(a, c.vars));
+  if (out[0]?.includes('/')) out[0] = resolve(s.dir, out[0]);
+  return out;
+}
+
+/** Collects a stream's text (up to OUTPUT_CAP) and announces each line. */
+class Capture {
+  text = '';
+  truncated = false;
+  readonly closed: Promise<void>;
+  #partial = '';
+  #listeners = new Set<(line: string) => void>();
+
+  constructor(stream: Readable | null) {
+    if (!stream) {
+      this.closed = Promise.resolve();
+      return;
+    }
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      if (this.text.length < OUTPUT_CAP) this.text += chunk.slice(0, OUTPUT_CAP - this.text.length);
+      else this.truncated = true;
+      if (this.#listeners.size === 0) return;
+      const parts = (this.#partial + chunk).split('\n');
+      this.#partial = parts.pop() ?? '';
+      for (const line of parts) for (const l of this.#listeners) l(line);
+    });
+    this.closed = new Promise((ok) => {
+      stream.once('close', ok);
+      stream.once('end', ok);
+      stream.once('error', () => ok());
+    });
+  }
+
+  /** Calls fn for each complete line, the ones already seen first. */
+  onLine(fn: (line: string) => void): () => void {
+    const seen = this.text.split('\n');
+    this.#partial = seen.pop() ?? '';
+    for (const line of seen) fn(line);
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+}
+
+/** Waits for a line matching `re`; rejects when `ended` settles first, on timeout, or on abort. */
+function waitForLine(out: Capture, re: RegExp, timeoutMs: number, ended: Promise<unknown>, who: string, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((ok, fail) => {
+    let done = false;
+    let off: (() => void) | undefined;
+    const finish = (err?: Error): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      off?.();
+      signal?.removeEventListener('abort', onAbort);
+      if (err) fail(err);
+      else ok();
+    };
+    const timer = setTimeout(() => finish(new Error(`${who} printed no line matching ${re} within ${timeoutMs} ms (${describeLines(out.text.split('\n').filter(Boolean))})`)), timeoutMs);
+    const onAbort = (): void => finish(new Error(abortReason(signal)));
+    signal?.addEventListener('abort', onAbort);
+    off = out.onLine((line) => {
+      if (re.test(line)) finish();
+    });
+    if (done) off();
+    void ended.then(() => finish(new Error(`${who} ended before printing a line matching ${re} (${describeLines(out.text.split('\n').filter(Boolean))})`)));
+  });
+}
+
+/** A helper process (workload or verify) in its own process group. */
+interface Helper {
+  readonly out: Capture;
+  /** Settles when it has exited. */
+  readonly done: Promise<void>;
+  /** Stops it if still running (SIGTERM to its group, SIGKILL 1 s later) and reports how it went. */
+  stop(): Promise<ProcessOutcome>;
+}
+
+function startHelper(command: string[], c: Context, limitMs: number | undefined): Helper {
+  const [file, ...args] = command as [string, ...string[]];
+  const child: ChildProcess = spawnChild(file, args, { cwd: c.work, env: c.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const out = new Capture(child.stdout);
+  const err = new Capture(child.stderr);
+  let exit: ExitInfo = { code: null, signal: null };
+  let stopped = false;
+  let spawnError: string | undefined;
+  const done = new Promise<void>((ok) => {
+    child.once('error', (e) => {
+      spawnError = `${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'command not found' : e.message}`;
+      ok();
+    });
+    child.once('exit', (code, signal) => {
+      exit = { code, signal };
+      ok();
+    });
+  });
+  let exited = false;
+  void done.then(() => (exited = true));
+  const kill = (sig: NodeJS.Signals): void => {
+    if (exited || child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, sig);
+    } catch {
+      /* already gone */
+    }
+  };
+  const stopNow = (): void => {
+    if (exited) return;
+    stopped = true;
+    kill('SIGTERM');
+    setTimeout(() => kill('SIGKILL'), 1000).unref();
+  };
+  const timer = limitMs === undefined ? undefined : setTimeout(stopNow, limitMs);
+  return {
+    out,
+    done,
+    async stop() {
+      stopNow();
+      await done;
+      if (timer) clearTimeout(timer);
+      kill('SIGKILL'); // anything its group left behind
+      await Promise.all([out.closed, err.closed]);
+      if (spawnError) throw new Error(spawnError);
+      return { command, exit, stopped, stdout: out.text, stderr: err.text };
+    },
+  };
+}
+
+/** CPU and I/O stressors: child Node processes named sysfault-stressor-cpu / sysfault-stressor-io. */
+function startStressors(n: { cpu: number; io: number }, dir: string): { stop(): Promise<void> } {
+  const children: ChildProcess[] = [];
+  const spawnNode = (code: string, args: string[]): void => {
+    children.push(spawnChild(process.execPath, ['-e', code, ...args], { stdio: 'ignore' }));
+  };
+  // Each one exits by itself if sysfault dies (its parent changes), so none is ever left spinning.
+  const orphaned = 'const parent = process.ppid; const orphaned = () => process.ppid !== parent;';
+  for (let i = 0; i < n.cpu; i++) spawnNode(`${orphaned} for (let i = 1; ; i++) if (i % 1e7 === 0 && orphaned()) process.exit();`, ['sysfault-stressor-cpu']);
+  if (n.io > 0) mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < n.io; i++) {
+    // 1 MiB writes + fdatasync, cycling over a 64 MiB file.
+    spawnNode(
+      `${orphaned} const fs = require('fs'); const b = Buffer.alloc(1 << 20, 120); const fd = fs.openSync(process.argv[2], 'w');` +
+        'for (let n = 0; !orphaned(); n++) { fs.writeSync(fd, b, 0, b.length, (n % 64) * b.length); fs.fdatasyncSync(fd); }',
+      ['sysfault-stressor-io', join(dir, `io-${i}.bin`)],
+    );
+  }
+  return {
+    async stop() {
+      await Promise.all(
+        children.map(
+          (child) =>
+            new Promise<void>((ok) => {
+              if (child.exitCode !== null || child.signalCode !== null) return ok();
+              child.once('exit', () => ok());
+              child.once('error', () => ok());
+              child.kill('SIGKILL');
+            }),
+        ),
+      );
+      if (n.io > 0) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Writes the outputs, the result (with the fault log) and the report next to work/. */
+function keepArtifacts(root: string, r: ScenarioRunReport): void {
+  const write = (name: string, text: string): void => {
+    try {
+      writeFileSync(join(root, name), text);
+    } catch {
+      /* best effort */
+    }
+  };
+  write('stdout.txt', r.stdout);
+  write('stderr.txt', r.stderr);
+  if (r.result) {
+    write('result.json', `${JSON.stringify(r.result, null, 2)}\n`);
+    write('summary.txt', `${formatSummary(r.result, Number.MAX_SAFE_INTEGER).join('\n')}\n`);
+  }
+  if (r.workload) {
+    write('workload.stdout.txt', r.workload.stdout);
+    write('workload.stderr.txt', r.workload.stderr);
+  }
+  if (r.verify) {
+    write('verify.stdout.txt', r.verify.stdout);
+    write('verify.stderr.txt', r.verify.stderr);
+  }
+  const { result: _result, stdout: _o, stderr: _e, workload: _w, verify: _v, ...rest } = r;
+  write('report.json', `${JSON.stringify({ ...rest, keptDir: root }, null, 2)}\n`);
+}
+
+/** A loopback port that was free a moment ago. */
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as AddressInfo).port;
+      server.close(() => ok(port));
+    });
+  });
+}
+
+function slug(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'scenario';
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

@@ -6,12 +6,12 @@ import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'no
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { catalogueJUnit, loadScenario, runCatalogue, runScenario, type ScenarioRunReport } from '../src/index.js';
-import { xmlEscape } from '../src/scenario/catalogue.js';
-import { expectScenario, runPlan } from '../src/vitest.js';
-import { fixture, runCli, scratch, type CliOutcome } from './helpers.js';
+import { catalogueJUnit, loadScenario, runCatalogue, runScenario, type ScenarioRunReport } from '../../src/index.js';
+import { xmlEscape } from '../../src/scenario/catalogue.js';
+import { expectScenario, runPlan } from '../../src/vitest.js';
+import { fixture, runCli, scratch, type CliOutcome } from '../helpers.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const examples = join(root, 'examples', 'scenarios');
 const wrong = join(root, 'test', 'fixtures', 'scenarios', 'wrong-expectation.yaml');
 const exampleFiles = readdirSync(examples).filter((f) => f.endsWith('.yaml')).sort();

@@ -8,17 +8,17 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAddr } from '../src/plan/addr.js';
-import { compilePlan, probThreshold, WIRE, WIRE_HEADER, WIRE_RULE } from '../src/plan/compile.js';
-import { PlanError } from '../src/common/errors.js';
-import { parseFault } from '../src/plan/fault.js';
-import { checkGlob } from '../src/plan/glob.js';
-import type { NativeBinding } from '../src/native/binding.js';
-import { loadPlan, normalizePlan, parsePlanText } from '../src/plan/load.js';
-import { BUILTIN_SYSCALLS, syscallTable } from '../src/plan/syscalls.js';
-import type { PlanInput } from '../src/plan/types.js';
+import { parseAddr } from '../../src/plan/addr.js';
+import { compilePlan, probThreshold, WIRE, WIRE_HEADER, WIRE_RULE } from '../../src/plan/compile.js';
+import { PlanError } from '../../src/common/errors.js';
+import { parseFault } from '../../src/plan/fault.js';
+import { checkGlob } from '../../src/plan/glob.js';
+import type { NativeBinding } from '../../src/native/binding.js';
+import { loadPlan, normalizePlan, parsePlanText } from '../../src/plan/load.js';
+import { BUILTIN_SYSCALLS, syscallTable } from '../../src/plan/syscalls.js';
+import type { PlanInput } from '../../src/plan/types.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** The contract's example plan (DESIGN.md section 3). */
 const WAL_RULE = {

@@ -14,15 +14,15 @@ import { dirname, join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { compilePlan } from '../src/plan/compile.js';
-import { packageRoot } from '../src/native/binding.js';
-import { spawn } from '../src/index.js';
-import type { Engine } from '../src/index.js';
-import { binding, nativeDir } from '../src/native/binding.js';
-import { normalizePlan } from '../src/plan/load.js';
-import { fixture, plan, runFixture, scratch } from './helpers.js';
+import { compilePlan } from '../../src/plan/compile.js';
+import { packageRoot } from '../../src/native/binding.js';
+import { spawn } from '../../src/index.js';
+import type { Engine } from '../../src/index.js';
+import { binding, nativeDir } from '../../src/native/binding.js';
+import { normalizePlan } from '../../src/plan/load.js';
+import { fixture, plan, runFixture, scratch } from '../helpers.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const engines: Engine[] = ['preload', 'seccomp'];
 const EIO_PLAN = plan([{ id: 'eio', syscalls: ['fsync'], action: { errno: 'EIO' } }]);
 

@@ -1,14 +1,14 @@
 /**
  * The network actions in plans (issue 4): schema, the one-line fault form, the wire format and the C decoder's
- * checks, and the fault log's action texts. No program runs here (test/network.test.ts runs them).
+ * checks, and the fault log's action texts. No program runs here (test/run/network.test.ts runs them).
  */
 import { describe, expect, it } from 'vitest';
-import { compilePlan, WIRE, WIRE_HEADER, WIRE_RULE } from '../src/plan/compile.js';
-import { parseFault } from '../src/plan/fault.js';
-import { binding } from '../src/native/binding.js';
-import { normalizePlan } from '../src/plan/load.js';
-import { formatAction } from '../src/run/result.js';
-import type { PlanInput } from '../src/plan/types.js';
+import { compilePlan, WIRE, WIRE_HEADER, WIRE_RULE } from '../../src/plan/compile.js';
+import { parseFault } from '../../src/plan/fault.js';
+import { binding } from '../../src/native/binding.js';
+import { normalizePlan } from '../../src/plan/load.js';
+import { formatAction } from '../../src/run/result.js';
+import type { PlanInput } from '../../src/plan/types.js';
 
 const one = (rule: PlanInput['rules'][number]): PlanInput => ({ version: 1, seed: 1, rules: [rule] });
 const problem = (rule: unknown): string => {

@@ -9,10 +9,10 @@ import { chownSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { Engine, RunResult } from '../src/index.js';
-import { fixture, plan, scratch } from './helpers.js';
+import type { Engine, RunResult } from '../../src/index.js';
+import { fixture, plan, scratch } from '../helpers.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = join(root, 'dist', 'cli', 'main.js');
 const NOBODY = 65534;
 

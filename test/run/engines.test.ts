@@ -4,8 +4,8 @@
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Engine, RunResult } from '../src/plan/types.js';
-import { echoServer, faultSignature, plan, runFixture, scratch, unusedPort } from './helpers.js';
+import type { Engine, RunResult } from '../../src/plan/types.js';
+import { echoServer, faultSignature, plan, runFixture, scratch, unusedPort } from '../helpers.js';
 
 const engines: Engine[] = ['preload', 'seccomp'];
 const observed = new Map<string, Map<Engine, { lines: string[]; result: RunResult }>>();

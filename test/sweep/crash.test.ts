@@ -9,12 +9,12 @@ import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync 
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { compilePlan, crashSweep, normalizePlan, parseFault, run, type SweepProgress } from '../src/index.js';
-import { binding } from '../src/native/binding.js';
-import type { Engine } from '../src/plan/types.js';
-import { fixture, runFixture, scratch } from './helpers.js';
+import { compilePlan, crashSweep, normalizePlan, parseFault, run, type SweepProgress } from '../../src/index.js';
+import { binding } from '../../src/native/binding.js';
+import type { Engine } from '../../src/plan/types.js';
+import { fixture, runFixture, scratch } from '../helpers.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = join(root, 'dist', 'cli', 'main.js');
 const engines: Engine[] = ['preload', 'seccomp'];
 

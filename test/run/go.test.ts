@@ -3,8 +3,8 @@
 // counts stay exact under preemption (SIGURG) and profiling (SIGPROF) signals.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { detectEngine } from '../src/index.js';
-import { echoServer, fixture, plan, runFixture, scratch } from './helpers.js';
+import { detectEngine } from '../../src/index.js';
+import { echoServer, fixture, plan, runFixture, scratch } from '../helpers.js';
 
 describe.each(['static', 'cgo'])('Go %s binaries', (link) => {
   const bin = (name: string) => `go/${name}-${link}`;

@@ -6,10 +6,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import type { Engine, RunResult } from '../src/plan/types.js';
-import { echoServer, fixture, runFixture } from './helpers.js';
+import type { Engine, RunResult } from '../../src/plan/types.js';
+import { echoServer, fixture, runFixture } from '../helpers.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const page = readFileSync(join(root, 'docs', 'toxiproxy.md'), 'utf8');
 const examples = [...page.matchAll(/<!-- example: (\S+) -->\n```json\n([\s\S]*?)\n```/g)].map((m) => ({ file: m[1]!, text: m[2]! }));
 const WINDOW = 50;

@@ -6,8 +6,8 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Engine, PlanInput, RunResult } from '../src/plan/types.js';
-import { echoServer, fixture, plan, runFixture, unusedPort } from './helpers.js';
+import type { Engine, PlanInput, RunResult } from '../../src/plan/types.js';
+import { echoServer, fixture, plan, runFixture, unusedPort } from '../helpers.js';
 
 const rustEngines: Engine[] = ['preload', 'seccomp'];
 // Servers started by the tests, stopped after the file (afterAll inside a test would not run).
@@ -564,7 +564,7 @@ describe('address scoping: connect\'s address and the peer of a connected socket
 
 /** A fixture server running under sysfault in the background until stop(). */
 async function backgroundRunner() {
-  const { spawn } = await import('../src/index.js');
+  const { spawn } = await import('../../src/index.js');
   return {
     async runFixtureBackground(name: string, args: string[], engine: Engine, rules: PlanInput['rules']) {
       const handle = spawn(fixture(name), args, { plan: plan(rules), engine, stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });

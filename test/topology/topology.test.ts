@@ -20,13 +20,13 @@ import {
   type TopologyResult,
   type WorkloadContext,
   type WorkloadSample,
-} from '../src/index.js';
-import { fixture, scratch } from './helpers.js';
+} from '../../src/index.js';
+import { fixture, scratch } from '../helpers.js';
 
 const KVSTORE = fixture('rust/kvstore');
 const API = fixture('go/api-static');
-const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
-const EXAMPLE = join(import.meta.dirname, '..', 'examples', 'topology');
+const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+const EXAMPLE = join(import.meta.dirname, '..', '..', 'examples', 'topology');
 
 interface KvOptions {
   storePlan?: PlanInput;
@@ -585,7 +585,7 @@ describe('CLI', () => {
     const jsonl = join(dir, 'timeline.jsonl');
     const exec = promisify(execFile);
     const { stderr } = await exec(process.execPath, [CLI, 'topology', 'run', '--dir', dir, '--json', json, '--jsonl', jsonl, '--timeout', '20000', join(EXAMPLE, 'kv.yaml')], {
-      env: { ...process.env, SYSFAULT_FIXTURES: join(import.meta.dirname, 'fixtures', '.build') },
+      env: { ...process.env, SYSFAULT_FIXTURES: join(import.meta.dirname, '..', 'fixtures', '.build') },
       timeout: 30_000,
     });
     expect(stderr).toMatch(/^sysfault topology kv: workload-exit after \d+ ms/);

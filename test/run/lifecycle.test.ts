@@ -17,11 +17,11 @@ import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { run, spawn } from '../src/index.js';
-import type { Engine, RunResult } from '../src/index.js';
-import { fixture, plan, runCli, runFixture, scratch, type CliOutcome } from './helpers.js';
+import { run, spawn } from '../../src/index.js';
+import type { Engine, RunResult } from '../../src/index.js';
+import { fixture, plan, runCli, runFixture, scratch, type CliOutcome } from '../helpers.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = join(root, 'dist', 'cli', 'main.js');
 const engines: Engine[] = ['preload', 'seccomp'];
 const FSYNC_COUNTED = [{ syscalls: ['fsync'], after: 1_000_000, action: { errno: 'EIO' } }];

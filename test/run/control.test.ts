@@ -7,10 +7,10 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../src/common/errors.js';
-import { spawn } from '../src/index.js';
-import type { Engine, FaultRecord, RunHandle } from '../src/index.js';
-import { fixture, plan, runFixture, scratch } from './helpers.js';
+import { UsageError } from '../../src/common/errors.js';
+import { spawn } from '../../src/index.js';
+import type { Engine, FaultRecord, RunHandle } from '../../src/index.js';
+import { fixture, plan, runFixture, scratch } from '../helpers.js';
 
 const engines: Engine[] = ['preload', 'seccomp'];
 

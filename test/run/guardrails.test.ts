@@ -10,10 +10,10 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CommandError, PlanError, SysfaultError, UsageError } from '../src/common/errors.js';
-import { run } from '../src/run/run.js';
-import type { RunOptions } from '../src/plan/types.js';
-import { runCli, type CliOutcome } from './helpers.js';
+import { CommandError, PlanError, SysfaultError, UsageError } from '../../src/common/errors.js';
+import { run } from '../../src/run/run.js';
+import type { RunOptions } from '../../src/plan/types.js';
+import { runCli, type CliOutcome } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sysfault-guardrails-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,10 +4,10 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { benchmark, BenchmarkError, median, type BenchmarkProgress } from '../src/bench/benchmark.js';
-import type { PlanInput } from '../src/plan/types.js';
+import { benchmark, BenchmarkError, median, type BenchmarkProgress } from '../../src/bench/benchmark.js';
+import type { PlanInput } from '../../src/plan/types.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const loop = join(root, 'test', 'fixtures', '.build', 'c', 'loop');
 const ITERS = 2000;
 

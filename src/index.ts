@@ -42,7 +42,10 @@ export {
   EXIT_TIMEOUT,
 } from './common/errors.js';
 export type { SysfaultErrorCode, PlanErrorDetails } from './common/errors.js';
+export type { PlanInput, RuleInput, ActionInput } from './plan/schema.js';
 export type * from './plan/types.js';
+export type * from './run/types.js';
+export type * from './common/run-result.js';
 export { benchmark, BenchmarkError, median } from './bench/benchmark.js';
 export type { BenchmarkOptions, BenchmarkProgress, BenchmarkReport, PlanBenchmark } from './bench/benchmark.js';
 export { runScenario, runCatalogue, loadScenario, collectScenarioFiles, catalogueJson, catalogueJUnit, formatCatalogue } from './scenario/catalogue.js';

@@ -25,7 +25,8 @@ import { runScenario, type CatalogueReport, type ScenarioInput, type ScenarioRun
 import type { ScenarioRunReport } from './scenario/runner.js';
 import { describeExit } from './run/summary.js';
 import { signalName, signalNumber } from './plan/signals.js';
-import type { RunOptions, RunResult } from './plan/types.js';
+import type { RunOptions } from './run/types.js';
+import type { RunResult } from './common/run-result.js';
 
 /** What {@link runPlan} resolves to: the result and what the target printed. */
 export interface PlanRun {

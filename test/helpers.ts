@@ -9,7 +9,9 @@ import { afterAll } from 'vitest';
 // @ts-expect-error plain ESM helper without types
 import { fixture as fixturePath } from './fixtures/build.mjs';
 import { spawn } from '../src/index.js';
-import type { PlanInput, RunOptions, RunResult } from '../src/plan/types.js';
+import type { PlanInput } from '../src/plan/schema.js';
+import type { RunOptions } from '../src/run/types.js';
+import type { RunResult } from '../src/common/run-result.js';
 
 export const fixture = fixturePath as (name: string) => string;
 

@@ -17,7 +17,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compilePlan } from '../src/plan/compile.js';
 import { binding } from '../src/native/binding.js';
 import { normalizePlan } from '../src/plan/load.js';
-import type { PlanInput } from '../src/plan/types.js';
+import type { PlanInput } from '../src/plan/schema.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const core = join(root, 'native', 'core');

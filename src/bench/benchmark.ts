@@ -28,7 +28,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { run } from '../run/run.js';
-import type { EngineOption, PlanInput, RunResult } from '../plan/types.js';
+import type { EngineOption } from '../run/types.js';
+import type { PlanInput } from '../plan/schema.js';
+import type { RunResult } from '../common/run-result.js';
 
 /** Options of {@link benchmark}. */
 export interface BenchmarkOptions {

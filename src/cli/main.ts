@@ -22,7 +22,9 @@ import { scenarioCommand } from '../scenario/catalogue.js';
 import { NATIVE_FILES, firstLine, nativeFile, requireBinding, requireNativeDir, seccompProblem } from '../native/files.js';
 import { signalNumber } from '../plan/signals.js';
 import { describeExit, formatSummary, table } from '../run/summary.js';
-import type { EngineOption, PlanInput, RuleInput, RunResult } from '../plan/types.js';
+import type { EngineOption } from '../run/types.js';
+import type { PlanInput, RuleInput } from '../plan/schema.js';
+import type { RunResult } from '../common/run-result.js';
 
 const HELP = `Usage: sysfault <command> [options]
 

@@ -14,7 +14,7 @@
  * - Anything else escaping the API (a bug, a broken native build) is a plain `Error`; the CLI prints it as one
  *   line and shows the stack only with SYSFAULT_DEBUG=1.
  */
-import type { RunResult } from '../plan/types.js';
+import type { RunResult } from './run-result.js';
 
 /** Exit status the CLI uses for sysfault's own errors (as timeout(1) and env(1) do). */
 export const EXIT_SYSFAULT = 125;

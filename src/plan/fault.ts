@@ -39,7 +39,7 @@ import { PlanError } from '../common/errors.js';
 import { describeIssues, moreSuffix } from './issues.js';
 import { ruleSchema } from './schema.js';
 import { syscallTable } from './syscalls.js';
-import type { ActionInput, RuleInput } from './types.js';
+import type { ActionInput, RuleInput } from './schema.js';
 
 const OPTION_KEYS = ['path', 'fd', 'after', 'limit', 'p', 'id'] as const;
 type OptionKey = (typeof OPTION_KEYS)[number];

@@ -19,7 +19,8 @@ import { parseFault } from './fault.js';
 import { describeIssues, moreSuffix } from './issues.js';
 import { planSchema } from './schema.js';
 import { syscallTable } from './syscalls.js';
-import type { NormalizedPlan, PlanInput, RuleInput } from './types.js';
+import type { PlanInput, RuleInput } from './schema.js';
+import type { NormalizedPlan } from './types.js';
 
 /** A parsed plan (or scenario) file, for error positions. */
 export interface Source {

@@ -396,3 +396,10 @@ export function planSchema(table: SyscallTable = syscallTable()) {
 function arrayLength(value: unknown): string {
   return Array.isArray(value) ? String(value.length) : show(value);
 }
+
+/** A plan as written in a file or passed as an object (plan v1). */
+export type PlanInput = z.input<ReturnType<typeof planSchema>>;
+/** One rule as written. */
+export type RuleInput = z.input<ReturnType<typeof ruleSchema>>;
+/** One action as written: exactly one of `errno`, `delayMs` (with optional `jitterMs`), `short`, `kill`. */
+export type ActionInput = z.input<typeof actionSchema>;

@@ -13,7 +13,7 @@
 import { accessSync, closeSync, constants, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { CommandError } from '../common/errors.js';
-import type { Engine } from '../plan/types.js';
+import type { Engine } from '../common/run-result.js';
 
 /** What {@link detectEngine} found. */
 export interface EngineDetection {

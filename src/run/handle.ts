@@ -18,7 +18,9 @@ import { firstLine } from '../native/files.js';
 import { signalNumber } from '../plan/signals.js';
 import { killStragglers } from './stragglers.js';
 import { syscallTable } from '../plan/syscalls.js';
-import type { Engine, FaultRecord, NormalizedPlan, RuleStats, RunOptions, RunResult, SyscallCounts } from '../plan/types.js';
+import type { Engine, FaultRecord, RuleStats, RunResult, SyscallCounts } from '../common/run-result.js';
+import type { NormalizedPlan } from '../plan/types.js';
+import type { RunOptions } from './types.js';
 
 /** Events of a {@link RunHandle}. */
 export interface RunEvents {

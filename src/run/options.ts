@@ -8,7 +8,7 @@ import { UsageError } from '../common/errors.js';
 import { describeIssues, moreSuffix } from '../plan/issues.js';
 import { checkGlob } from '../plan/glob.js';
 import { show } from '../plan/schema.js';
-import type { RunOptions, StdioEntry } from '../plan/types.js';
+import type { RunOptions, StdioEntry } from './types.js';
 
 /** Default fault-log capacity, in entries. */
 export const DEFAULT_LOG_CAPACITY = 10_000;

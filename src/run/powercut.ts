@@ -10,7 +10,9 @@ import { join, resolve } from 'node:path';
 import { EngineError, UsageError } from '../common/errors.js';
 import type { NativeBinding } from '../native/binding.js';
 import { firstLine } from '../native/files.js';
-import type { NormalizedPlan, PowercutOptions, PowercutReport, RunOptions, RunResult } from '../plan/types.js';
+import type { NormalizedPlan } from '../plan/types.js';
+import type { PowercutOptions, RunOptions } from './types.js';
+import type { PowercutReport, RunResult } from '../common/run-result.js';
 
 /** fsyncFailureDropsDirty (SF_SHADOW_DROP_DIRTY). */
 export const POWERCUT_DROP_DIRTY = 1;

@@ -2,7 +2,7 @@
  * Pieces of a run's result: wait statuses, action texts, seeds.
  */
 import { errnoName, signalName } from '../plan/signals.js';
-import type { ExitInfo, FaultAction } from '../plan/types.js';
+import type { ExitInfo, FaultAction } from '../common/run-result.js';
 
 /** The seed as the result reports it. */
 export function seedForResult(seed: bigint): number | string {

@@ -17,7 +17,8 @@ import { loadPlan, normalizePlan } from '../plan/load.js';
 import { discardPowercut, preparePowercut } from './powercut.js';
 import { parseSeed } from '../plan/schema.js';
 import { nativeFile, requireBinding, seccompProblem } from '../native/files.js';
-import type { Engine, RunOptions, RunResult } from '../plan/types.js';
+import type { Engine, RunResult } from '../common/run-result.js';
+import type { RunOptions } from './types.js';
 
 export type { RunEvents, RunHandle } from './handle.js';
 

@@ -1,7 +1,7 @@
 /**
  * The CLI's summary of a run (printed to stderr after the target exits).
  */
-import type { RunResult } from '../plan/types.js';
+import type { RunResult } from '../common/run-result.js';
 
 /** How many faults the summary lists. */
 export const SUMMARY_FAULTS = 10;

@@ -29,7 +29,8 @@ import {
   type ScenarioVariables,
 } from './schema.js';
 import { formatSummary } from '../run/summary.js';
-import type { Engine, EngineOption, ExitInfo, RunResult } from '../plan/types.js';
+import type { Engine, ExitInfo, RunResult } from '../common/run-result.js';
+import type { EngineOption } from '../run/types.js';
 
 /** Most bytes of each output stream kept (the rest is dropped and noted). */
 export const OUTPUT_CAP = 1 << 20;

@@ -19,7 +19,9 @@ import { locate, parsePlanText, readDocument, type Source } from '../plan/load.j
 import { planSchema, seedSchema, show } from '../plan/schema.js';
 import { MAX_SIGNAL, signalName, signalNumber } from '../plan/signals.js';
 import { syscallTable } from '../plan/syscalls.js';
-import type { EngineOption, NormalizedPlan, PlanInput } from '../plan/types.js';
+import type { EngineOption } from '../run/types.js';
+import type { NormalizedPlan } from '../plan/types.js';
+import type { PlanInput } from '../plan/schema.js';
 
 /** Default timebox of one scenario run (the target), in milliseconds. */
 export const DEFAULT_SCENARIO_TIMEOUT_MS = 60_000;

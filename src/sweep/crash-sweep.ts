@@ -20,7 +20,9 @@ import { spawn } from '../run/run.js';
 import { firstLine } from '../native/files.js';
 import { parseSeed } from '../plan/schema.js';
 import { expandSyscalls, syscallTable } from '../plan/syscalls.js';
-import type { EngineOption, ExitInfo, FaultRecord, PlanInput, PowercutReport, RunResult } from '../plan/types.js';
+import type { EngineOption } from '../run/types.js';
+import type { ExitInfo, FaultRecord, PowercutReport, RunResult } from '../common/run-result.js';
+import type { PlanInput } from '../plan/schema.js';
 
 /** Options of {@link crashSweep}. */
 export interface CrashSweepOptions {

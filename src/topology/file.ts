@@ -24,7 +24,8 @@ import type {
   TopologyInput,
   TopologySpec,
 } from './types.js';
-import type { NormalizedPlan, PlanInput } from '../plan/types.js';
+import type { NormalizedPlan } from '../plan/types.js';
+import type { PlanInput } from '../plan/schema.js';
 
 /** An invalid topology file or object (exit status 125 in the CLI). */
 export class TopologyError extends PlanError {}

@@ -40,7 +40,8 @@ import type {
   WorkloadSample,
 } from './types.js';
 import type { RunHandle } from '../run/handle.js';
-import type { Engine, ExitInfo, RuleInput, RunResult } from '../plan/types.js';
+import type { Engine, ExitInfo, RunResult } from '../common/run-result.js';
+import type { RuleInput } from '../plan/schema.js';
 
 const POLL_MS = 5;
 const READY_POLL_MS = 20;

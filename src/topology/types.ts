@@ -4,7 +4,9 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { RunHandle } from '../run/handle.js';
-import type { EngineOption, ExitInfo, FaultRecord, PlanInput, RunResult } from '../plan/types.js';
+import type { EngineOption } from '../run/types.js';
+import type { ExitInfo, FaultRecord, RunResult } from '../common/run-result.js';
+import type { PlanInput } from '../plan/schema.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // The topology file (version 1), as written. Strings in command, args, env, cwd, plan (a path, or every string

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { benchmark, BenchmarkError, median, type BenchmarkProgress } from '../../src/bench/benchmark.js';
-import type { PlanInput } from '../../src/plan/types.js';
+import type { PlanInput } from '../../src/plan/schema.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const loop = join(root, 'test', 'fixtures', '.build', 'c', 'loop');

@@ -8,7 +8,7 @@ import { parseFault } from '../../src/plan/fault.js';
 import { binding } from '../../src/native/binding.js';
 import { normalizePlan } from '../../src/plan/load.js';
 import { formatAction } from '../../src/run/result.js';
-import type { PlanInput } from '../../src/plan/types.js';
+import type { PlanInput } from '../../src/plan/schema.js';
 
 const one = (rule: PlanInput['rules'][number]): PlanInput => ({ version: 1, seed: 1, rules: [rule] });
 const problem = (rule: unknown): string => {

@@ -16,7 +16,7 @@ import { checkGlob } from '../../src/plan/glob.js';
 import type { NativeBinding } from '../../src/native/binding.js';
 import { loadPlan, normalizePlan, parsePlanText } from '../../src/plan/load.js';
 import { BUILTIN_SYSCALLS, syscallTable } from '../../src/plan/syscalls.js';
-import type { PlanInput } from '../../src/plan/types.js';
+import type { PlanInput } from '../../src/plan/schema.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 

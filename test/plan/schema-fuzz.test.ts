@@ -17,7 +17,8 @@ import { parseFault } from '../../src/plan/fault.js';
 import { binding } from '../../src/native/binding.js';
 import { normalizePlan, parsePlanText } from '../../src/plan/load.js';
 import { SYSCALL_GROUPS, syscallTable } from '../../src/plan/syscalls.js';
-import type { NormalizedPlan, PlanInput } from '../../src/plan/types.js';
+import type { NormalizedPlan } from '../../src/plan/types.js';
+import type { PlanInput } from '../../src/plan/schema.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const addonBuilt = existsSync(join(root, 'build', 'Release', 'sysfault.node'));

@@ -4,7 +4,7 @@
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Engine, RunResult } from '../../src/plan/types.js';
+import type { Engine, RunResult } from '../../src/common/run-result.js';
 import { echoServer, faultSignature, plan, runFixture, scratch, unusedPort } from '../helpers.js';
 
 const engines: Engine[] = ['preload', 'seccomp'];

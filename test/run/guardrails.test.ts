@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CommandError, PlanError, SysfaultError, UsageError } from '../../src/common/errors.js';
 import { run } from '../../src/run/run.js';
-import type { RunOptions } from '../../src/plan/types.js';
+import type { RunOptions } from '../../src/run/types.js';
 import { runCli, type CliOutcome } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sysfault-guardrails-'));

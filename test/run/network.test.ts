@@ -6,7 +6,8 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Engine, PlanInput, RunResult } from '../../src/plan/types.js';
+import type { Engine, RunResult } from '../../src/common/run-result.js';
+import type { PlanInput } from '../../src/plan/schema.js';
 import { echoServer, fixture, plan, runFixture, unusedPort } from '../helpers.js';
 
 const rustEngines: Engine[] = ['preload', 'seccomp'];

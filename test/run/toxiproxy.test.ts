@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import type { Engine, RunResult } from '../../src/plan/types.js';
+import type { Engine, RunResult } from '../../src/common/run-result.js';
 import { echoServer, fixture, runFixture } from '../helpers.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

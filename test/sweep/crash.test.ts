@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { compilePlan, crashSweep, normalizePlan, parseFault, run, type SweepProgress } from '../../src/index.js';
 import { binding } from '../../src/native/binding.js';
-import type { Engine } from '../../src/plan/types.js';
+import type { Engine } from '../../src/common/run-result.js';
 import { fixture, runFixture, scratch } from '../helpers.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -12,7 +12,7 @@ import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../common/errors.js';
-import { firstLine } from '../native/files.js';
+import { firstLine } from '../common/text.js';
 import { parseSeed } from '../plan/schema.js';
 
 /** The largest value {@link durationMs} accepts (the largest delay a Node.js timer takes). */

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { durationMs, oneOf, splitCommandLine, wholeNumber, writeFlagFile } from './flags.js';
 import { UsageError } from '../common/errors.js';
-import { firstLine } from '../native/files.js';
+import { firstLine } from '../common/text.js';
 import { crashSweep, type SweepProgress, type SweepReport } from '../sweep/crash-sweep.js';
 import { expandSyscalls, syscallTable } from '../plan/syscalls.js';
 

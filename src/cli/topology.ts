@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import { durationMs, wholeNumber, writableFile, writeFlagFile } from './flags.js';
 import { EXIT_TIMEOUT, UsageError } from '../common/errors.js';
-import { firstLine } from '../native/files.js';
+import { firstLine } from '../common/text.js';
 import { signalNumber } from '../plan/signals.js';
 import { table } from '../run/summary.js';
 import { formatEntry, startTopology, timelineToJsonl } from '../topology/topology.js';

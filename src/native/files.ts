@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineError } from '../common/errors.js';
+import { firstLine } from '../common/text.js';
 import { binding, nativeDir, type NativeBinding, type NativeKernelFeatures } from './binding.js';
 
 /** Names of the native files in {@link nativeDir}. */
@@ -50,10 +51,4 @@ export function seccompProblem(features: NativeKernelFeatures): string | undefin
     return `the seccomp engine needs SECCOMP_USER_NOTIF_FLAG_CONTINUE, which this kernel (${features.kernel}) lacks (Linux 5.5+)`;
   }
   return undefined;
-}
-
-/** First line of an error's message. */
-export function firstLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return (text.split('\n')[0] ?? '').trim();
 }

@@ -36,7 +36,8 @@
  *   read,recvfrom@:8080=delay=500+100ms   reads from port 8080 see 500..600 ms of latency
  */
 import { PlanError } from '../common/errors.js';
-import { describeIssues, moreSuffix } from './issues.js';
+import { moreSuffix } from '../common/document.js';
+import { describePlanIssues } from './issues.js';
 import { ruleSchema } from './schema.js';
 import { syscallTable } from './syscalls.js';
 import type { ActionInput, RuleInput } from './schema.js';
@@ -96,7 +97,7 @@ export function parseFault(spec: string, label = 'fault'): RuleInput {
 
   const parsed = ruleSchema(syscallTable()).safeParse(rule);
   if (!parsed.success) {
-    const issue = describeIssues(parsed.error.issues, rule);
+    const issue = describePlanIssues(parsed.error.issues, rule);
     const field = issue.field.replace(/^probability\b/, 'p');
     fail(`${field === '' ? 'rule' : field}: ${issue.message}${moreSuffix(issue.more)}`);
   }

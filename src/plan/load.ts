@@ -11,23 +11,13 @@
  * syscall groups are expanded; errno and signal names become numbers (names kept for display); `fd` defaults
  * to "any", `after` to 0, `probability` to 1, `limit` to none.
  */
-import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
-import { PlanError } from '../common/errors.js';
+import { documentError, moreSuffix, parseDocumentText, readDocumentFile, type Source } from '../common/document.js';
 import { parseFault } from './fault.js';
-import { describeIssues, moreSuffix } from './issues.js';
+import { describePlanIssues } from './issues.js';
 import { planSchema } from './schema.js';
 import { syscallTable } from './syscalls.js';
 import type { PlanInput, RuleInput } from './schema.js';
 import type { NormalizedPlan } from './types.js';
-
-/** A parsed plan (or scenario) file, for error positions. */
-export interface Source {
-  readonly file: string;
-  readonly doc: Document.Parsed;
-  readonly lines: LineCounter;
-}
 
 /** Extra rules appended after a plan's own: one-line fault specs (see {@link parseFault}) or rule objects. */
 export type ExtraRules = readonly (string | RuleInput)[];
@@ -41,16 +31,7 @@ export type ExtraRules = readonly (string | RuleInput)[];
  */
 export function loadPlan(source: PlanInput | string, extra: ExtraRules = []): NormalizedPlan {
   if (typeof source !== 'string') return normalizePlan(source, extra);
-  let text: string;
-  try {
-    text = readFileSync(source, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    throw new PlanError(`${source}: cannot read plan file: ${why}`, { file: source });
-  }
-  return parsePlanText(text, source, extra);
+  return parsePlanText(readDocumentFile(source, 'plan'), source, extra);
 }
 
 /**
@@ -61,38 +42,8 @@ export function loadPlan(source: PlanInput | string, extra: ExtraRules = []): No
  * @throws PlanError
  */
 export function parsePlanText(text: string, file = 'plan', extra: ExtraRules = []): NormalizedPlan {
-  const { value, source } = readDocument(text, file);
+  const { value, source } = parseDocumentText(text, file);
   return validate(value, source, extra);
-}
-
-/**
- * Parses JSON or YAML text (a `.json` file name makes it strict JSON) into a plain value, integers exact, with
- * the parsed document kept for error positions (see {@link locate}). Shared with scenario files.
- * @throws PlanError on a syntax error, named `file:line:col`.
- */
-export function readDocument(text: string, file: string): { value: unknown; source: Source } {
-  if (text.startsWith('\uFEFF')) text = text.slice(1); // the byte-order mark some editors write
-  const json = extname(file).toLowerCase() === '.json';
-  const lines = new LineCounter();
-  // logLevel 'error': no process warning on stderr (a collection used as a key is an unknown field anyway).
-  const doc = parseDocument(text, { lineCounter: lines, intAsBigInt: true, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
-  const problem = doc.errors[0];
-  if (problem) {
-    const pos = lines.linePos(problem.pos[0]);
-    throw new PlanError(`${file}:${pos.line}:${pos.col}: invalid ${json ? 'JSON' : 'YAML'}: ${firstLine(problem.message)}`, {
-      file,
-      line: pos.line,
-      column: pos.col,
-    });
-  }
-  if (json) checkJson(text, file);
-  let value: unknown;
-  try {
-    value = exactNumbers(doc.toJS({ maxAliasCount: 100 }));
-  } catch (err) {
-    throw new PlanError(`${file}: invalid YAML: ${firstLine((err as Error).message)}`, { file });
-  }
-  return { value, source: { file, doc, lines } };
 }
 
 /**
@@ -118,85 +69,19 @@ function validate(plan: unknown, source: Source | undefined, extra: ExtraRules):
   const parsed = planSchema(syscallTable()).safeParse(input);
   if (parsed.success) return parsed.data;
 
-  const issue = describeIssues(parsed.error.issues, input);
-  let { path, field } = issue;
+  const issue = describePlanIssues(parsed.error.issues, input);
+  // A problem in an extra rule is named faults[i] and has no position (the rule is not in the file).
+  let field = issue.field;
   let where = source;
-  const index = path[1];
-  if (extraRules.length > 0 && path[0] === 'rules' && typeof index === 'number' && index >= own) {
-    path = ['faults', index - own, ...path.slice(2)];
+  const index = issue.path[1];
+  if (extraRules.length > 0 && issue.path[0] === 'rules' && typeof index === 'number' && index >= own) {
     field = `faults[${index - own}]${field.slice(`rules[${index}]`.length)}`;
     where = undefined;
   }
-  const head = field === '' ? 'plan' : field;
-  const tail = `${head}: ${issue.message}${moreSuffix(issue.more)}`;
-  if (!where) return fail(tail, { field, value: issue.value });
-  const pos = locate(where, issue.path, issue.isKey);
-  return fail(`${where.file}:${pos.line}:${pos.col}: ${tail}`, {
-    file: where.file,
-    line: pos.line,
-    column: pos.col,
-    field,
-    value: issue.value,
-  });
-}
-
-function fail(message: string, details: ConstructorParameters<typeof PlanError>[1]): never {
-  throw new PlanError(message, details);
-}
-
-/** Line and column of the value at `path` (or of its key, or of the nearest enclosing node that exists). */
-export function locate(source: Source, path: readonly PropertyKey[], isKey: boolean): { line: number; col: number } {
-  if (isKey && path.length > 0) {
-    const parent = source.doc.getIn(path.slice(0, -1), true);
-    if (isMap(parent)) {
-      const name = String(path.at(-1));
-      const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === name);
-      if (pair && isScalar(pair.key) && pair.key.range) return source.lines.linePos(pair.key.range[0]);
-    }
-  }
-  for (let n = path.length; n > 0; n--) {
-    const node = source.doc.getIn(path.slice(0, n), true);
-    if ((isScalar(node) || isMap(node) || isSeq(node)) && node.range) return source.lines.linePos(node.range[0]);
-  }
-  const root = source.doc.contents;
-  return root?.range ? source.lines.linePos(root.range[0]) : { line: 1, col: 1 };
-}
-
-/** Strict JSON check after the YAML parse (YAML accepts more than JSON), with JSON.parse's position if any. */
-function checkJson(text: string, file: string): void {
-  try {
-    JSON.parse(text);
-  } catch (err) {
-    const message = (err as Error).message;
-    const reason = message
-      .replace(/ in JSON at position \d+.*$/s, '')
-      .replace(/^(Unexpected token .+?), ".*" is not valid JSON$/s, '$1');
-    const at = /position (\d+)/.exec(message);
-    if (!at) throw new PlanError(`${file}: invalid JSON: ${reason}`, { file });
-    const before = text.slice(0, Number(at[1])).split('\n');
-    const line = before.length;
-    const column = (before.at(-1)?.length ?? 0) + 1;
-    throw new PlanError(`${file}:${line}:${column}: invalid JSON: ${reason}`, { file, line, column });
-  }
-}
-
-/** Integers were parsed as bigint: safe ones back to numbers; larger ones stay bigint (a seed may be one). */
-function exactNumbers(value: unknown): unknown {
-  if (typeof value === 'bigint') {
-    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
-  }
-  if (Array.isArray(value)) return value.map(exactNumbers);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, exactNumbers(v)]));
-  }
-  return value;
+  throw documentError(where, 'plan', { path: issue.path, field, message: `${issue.message}${moreSuffix(issue.more)}`, value: issue.value, isKey: issue.isKey });
 }
 
 function ruleCount(plan: unknown): number {
   const rules = (plan as { rules?: unknown } | null | undefined)?.rules;
   return Array.isArray(rules) ? rules.length : 0;
-}
-
-function firstLine(text: string): string {
-  return (text.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '').trim();
 }

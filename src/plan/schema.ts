@@ -3,6 +3,8 @@
  * phrase that names the offending value; src/plan/load.ts prefixes it with the field path (and file:line:col).
  */
 import { z } from 'zod';
+import { expected, integer } from '../common/document.js';
+import { show } from '../common/text.js';
 import { parseAddr } from './addr.js';
 import { checkGlob } from './glob.js';
 import { errnoName, errnoNumber, MAX_ERRNO, MAX_SIGNAL, signalName, signalNumber } from './signals.js';
@@ -22,34 +24,6 @@ export const MAX_SEED = (1n << 64n) - 1n;
 /** fd kinds, in wire order. */
 export const FD_KINDS = ['any', 'file', 'socket', 'pipe'] as const satisfies readonly FdKind[];
 
-/** A value as shown in error messages: JSON-ish, truncated. */
-export function show(value: unknown): string {
-  let text: string;
-  if (value === undefined) text = 'nothing';
-  else if (typeof value === 'bigint') text = value.toString();
-  else if (typeof value === 'number') text = Number.isFinite(value) ? String(value) : String(value);
-  else if (Array.isArray(value)) text = value.length === 0 ? '[]' : safeJson(value);
-  else text = safeJson(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
-
-type Issue = { readonly input?: unknown };
-/** An error-map function producing `expected <what>, got <value>`. */
-const expected = (what: string) => (iss: Issue) => `expected ${what}, got ${show(iss.input)}`;
-
-/** An integer field in [min, max]. */
-function integer(min: number, max: number, what: string) {
-  const error = expected(what);
-  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
-}
 
 const nonNegative = () => integer(0, Number.MAX_SAFE_INTEGER, 'a non-negative integer');
 

@@ -14,7 +14,7 @@ import type { NativeBinding, NativeCounts, NativeEvent, NativeLogEntry, NativeSe
 import { DEFAULT_LOG_CAPACITY, stdioEntries } from './options.js';
 import { discardPowercut, finishPowercut, type PowercutSetup } from './powercut.js';
 import { decodeWaitStatus, formatAction, seedForResult } from './result.js';
-import { firstLine } from '../native/files.js';
+import { firstLine } from '../common/text.js';
 import { signalNumber } from '../plan/signals.js';
 import { killStragglers } from './stragglers.js';
 import { syscallTable } from '../plan/syscalls.js';

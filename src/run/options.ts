@@ -5,9 +5,10 @@
 import { Stream } from 'node:stream';
 import { z } from 'zod';
 import { UsageError } from '../common/errors.js';
-import { describeIssues, moreSuffix } from '../plan/issues.js';
+import { moreSuffix } from '../common/document.js';
+import { describePlanIssues } from '../plan/issues.js';
 import { checkGlob } from '../plan/glob.js';
-import { show } from '../plan/schema.js';
+import { show } from '../common/text.js';
 import type { RunOptions, StdioEntry } from './types.js';
 
 /** Default fault-log capacity, in entries. */
@@ -111,7 +112,7 @@ const optionsSchema = z.strictObject(
 export function checkOptions(options: RunOptions): void {
   const parsed = optionsSchema.safeParse(options);
   if (parsed.success) return;
-  const issue = describeIssues(parsed.error.issues, options);
+  const issue = describePlanIssues(parsed.error.issues, options);
   const message = issue.isKey ? `unknown option ${show(issue.path.at(-1))}` : issue.message;
   const field = `options${issue.field === '' ? '' : `.${issue.field}`}`;
   throw new UsageError(`${field}: ${message}${moreSuffix(issue.more)}`, { field, value: issue.value });
@@ -128,7 +129,7 @@ const commandSchema = z.tuple([
 export function checkCommand(command: unknown, args: unknown): void {
   const parsed = commandSchema.safeParse([command, args]);
   if (parsed.success) return;
-  const issue = describeIssues(parsed.error.issues, [command, args]);
+  const issue = describePlanIssues(parsed.error.issues, [command, args]);
   const [which, index] = issue.path;
   const field = which === 0 ? 'command' : index === undefined ? 'args' : `args[${String(index)}]`;
   throw new UsageError(`${field}: ${issue.message}`, { field, value: issue.value });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EngineError, UsageError } from '../common/errors.js';
 import type { NativeBinding } from '../native/binding.js';
-import { firstLine } from '../native/files.js';
+import { firstLine } from '../common/text.js';
 import type { NormalizedPlan } from '../plan/types.js';
 import type { PowercutOptions, RunOptions } from './types.js';
 import type { PowercutReport, RunResult } from '../common/run-result.js';

@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { durationMs, seedText, wholeNumber, writableFile } from '../cli/flags.js';
 import { EXIT_SYSFAULT, UsageError } from '../common/errors.js';
-import { firstLine } from '../native/files.js';
+import { firstLine } from '../common/text.js';
 import { runOne, type ScenarioRunReport } from './runner.js';
 import { loadScenario, type Scenario } from './schema.js';
 import { parseSeed } from '../plan/schema.js';

@@ -17,7 +17,7 @@ import type { Readable } from 'node:stream';
 import { detectEngine, resolveCommand } from '../run/engine.js';
 import { seedForResult } from '../run/result.js';
 import { spawn } from '../run/run.js';
-import { firstLine } from '../native/files.js';
+import { firstLine } from '../common/text.js';
 import {
   compare,
   interpolate,

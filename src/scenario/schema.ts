@@ -14,9 +14,11 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { PlanError } from '../common/errors.js';
-import { describeIssues, formatPath, moreSuffix } from '../plan/issues.js';
-import { locate, parsePlanText, readDocument, type Source } from '../plan/load.js';
-import { planSchema, seedSchema, show } from '../plan/schema.js';
+import { describeIssues, documentError, expected, formatPath, integer, moreSuffix, parseDocumentText, readDocumentFile, readProblem, type Source } from '../common/document.js';
+import { describePlanIssues } from '../plan/issues.js';
+import { parsePlanText } from '../plan/load.js';
+import { planSchema, seedSchema } from '../plan/schema.js';
+import { show } from '../common/text.js';
 import { MAX_SIGNAL, signalName, signalNumber } from '../plan/signals.js';
 import { syscallTable } from '../plan/syscalls.js';
 import type { EngineOption } from '../run/types.js';
@@ -127,13 +129,7 @@ export interface Scenario {
   readonly expect: ScenarioExpectations;
 }
 
-type Issue = { readonly input?: unknown };
-const expected = (what: string) => (iss: Issue) => `expected ${what}, got ${show(iss.input)}`;
 
-function integer(min: number, max: number, what: string) {
-  const error = expected(what);
-  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
-}
 const ms = (what: string) => integer(1, MAX_MS, `${what} in milliseconds from 1 to ${MAX_MS}`);
 const bound = () => z.number({ error: expected('a number') }).min(0, { error: expected('a non-negative number') });
 
@@ -396,29 +392,19 @@ interface Origin {
 export function loadScenario(input: string | Record<string, unknown>, cwd = process.cwd()): Scenario {
   if (typeof input !== 'string') return validateScenario(input, { file: undefined, dir: resolve(cwd), source: undefined });
   const file = input;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    throw new PlanError(`${file}: cannot read scenario file: ${why}`, { file });
-  }
-  const { value, source } = readDocument(text, file);
+  const { value, source } = parseDocumentText(readDocumentFile(file, 'scenario'), file);
   return validateScenario(value, { file, dir: dirname(resolve(file)), source });
 }
 
 function fail(origin: Origin, path: readonly PropertyKey[], isKey: boolean, field: string, message: string, value: unknown): never {
-  const head = field === '' ? 'scenario' : field;
-  if (!origin.source) throw new PlanError(`${head}: ${message}`, { field, value });
-  const pos = locate(origin.source, path, isKey);
-  throw new PlanError(`${origin.file}:${pos.line}:${pos.col}: ${head}: ${message}`, {
-    file: origin.file,
-    line: pos.line,
-    column: pos.col,
-    field,
-    value,
-  });
+  throw documentError(origin.source, 'scenario', { path, isKey, field, message, value });
+}
+
+/** ` (allowed: ...)` for an unknown field of the object at `path`, or ''. */
+function allowedFields(_input: unknown, path: readonly PropertyKey[]): string {
+  const parent = formatPath(path.map((p) => (typeof p === 'number' ? '[]' : p))).replace(/\.\[\]/g, '[]');
+  const allowed = ALLOWED[parent];
+  return allowed ? ` (allowed: ${allowed})` : '';
 }
 
 /** Placeholder values used to validate plans before a run gives the real ones. */
@@ -429,14 +415,8 @@ function placeholders(dir: string): ScenarioVariables {
 function validateScenario(input: unknown, origin: Origin): Scenario {
   const parsed = scenarioSchema.safeParse(input);
   if (!parsed.success) {
-    const issue = describeIssues(parsed.error.issues, input);
-    let message = issue.message;
-    if (issue.isKey) {
-      const parent = formatPath(issue.path.slice(0, -1).map((p) => (typeof p === 'number' ? '[]' : p))).replace(/\.\[\]/g, '[]');
-      const allowed = ALLOWED[parent];
-      message = `unknown field ${show(issue.path.at(-1))}${allowed ? ` (allowed: ${allowed})` : ''}`;
-    }
-    fail(origin, issue.path, issue.isKey, issue.field, `${message}${moreSuffix(issue.more)}`, issue.value);
+    const issue = describeIssues(parsed.error.issues, input, allowedFields);
+    fail(origin, issue.path, issue.isKey, issue.field, `${issue.message}${moreSuffix(issue.more)}`, issue.value);
   }
   const s = parsed.data;
   const dir = origin.dir;
@@ -453,7 +433,7 @@ function validateScenario(input: unknown, origin: Origin): Scenario {
     plan = { kind: 'inline', value: s.plan };
     const check = planSchema(syscallTable()).safeParse(interpolateDeep(s.plan, vars));
     if (!check.success) {
-      const issue = describeIssues(check.error.issues, s.plan);
+      const issue = describePlanIssues(check.error.issues, s.plan);
       const path = ['plan', ...issue.path];
       const field = issue.field === '' ? 'plan' : `plan.${issue.field}`;
       fail(origin, path, issue.isKey, field, `${issue.message}${moreSuffix(issue.more)}`, issue.value);
@@ -544,16 +524,14 @@ function loadPlanFile(path: string, vars: ScenarioVariables, origin: Origin): No
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
-    return fail(origin, ['plan'], false, 'plan', `cannot read plan file ${path}: ${why}`, path);
+    return fail(origin, ['plan'], false, 'plan', `cannot read plan file ${path}: ${readProblem(err)}`, path);
   }
   return parsePlanText(interpolate(text, vars), path);
 }
 
 /** The plan of one run as a plan object, with the run's variables replaced (validated again by run()). */
 export function scenarioPlan(s: Scenario, vars: ScenarioVariables): PlanInput {
-  if (s.plan.kind === 'file') return readDocument(interpolate(readFileSync(s.plan.path, 'utf8'), vars), s.plan.path).value as PlanInput;
+  if (s.plan.kind === 'file') return parseDocumentText(interpolate(readDocumentFile(s.plan.path, 'plan'), vars), s.plan.path).value as PlanInput;
   return interpolateDeep(s.plan.value, vars) as PlanInput;
 }
 

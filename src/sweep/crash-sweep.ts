@@ -17,7 +17,7 @@ import { CommandError, EngineError, UsageError } from '../common/errors.js';
 import { packageRoot } from '../native/binding.js';
 import { checkGlob } from '../plan/glob.js';
 import { spawn } from '../run/run.js';
-import { firstLine } from '../native/files.js';
+import { firstLine } from '../common/text.js';
 import { parseSeed } from '../plan/schema.js';
 import { expandSyscalls, syscallTable } from '../plan/syscalls.js';
 import type { EngineOption } from '../run/types.js';

@@ -11,9 +11,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { z } from 'zod';
 import { PlanError } from '../common/errors.js';
-import { describeIssues, formatPath, moreSuffix } from '../plan/issues.js';
-import { locate, normalizePlan, parsePlanText, readDocument, type Source } from '../plan/load.js';
-import { show } from '../plan/schema.js';
+import { describeIssues, documentError, expected, formatPath, integer, moreSuffix, parseDocumentText, readDocumentFile, readProblem, type Source } from '../common/document.js';
+import { normalizePlan, parsePlanText } from '../plan/load.js';
+import { show } from '../common/text.js';
 import { signalName, signalNumber } from '../plan/signals.js';
 import { syscallTable } from '../plan/syscalls.js';
 import type {
@@ -37,13 +37,7 @@ export const MAX_SERVICES = 32;
 export const MAX_REPLICAS = 16;
 const MAX_MS = 0x7fffffff;
 
-type Issue = { readonly input?: unknown };
-const expected = (what: string) => (iss: Issue) => `expected ${what}, got ${show(iss.input)}`;
 
-function integer(min: number, max: number, what: string) {
-  const error = expected(what);
-  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
-}
 const ms = (what = 'milliseconds') => integer(0, MAX_MS, `a whole number of ${what}`);
 const positiveMs = () => integer(1, MAX_MS, 'a whole number of milliseconds, at least 1');
 const text = (what: string) => z.string({ error: expected(what) });
@@ -191,17 +185,7 @@ interface Origin {
 }
 
 function failAt(origin: Origin, path: readonly PropertyKey[], message: string, value?: unknown, isKey = false): never {
-  const field = formatPath(path);
-  const tail = `${field === '' ? 'topology' : field}: ${message}`;
-  if (!origin.source) throw new TopologyError(tail, { field, value });
-  const pos = locate(origin.source, path, isKey);
-  throw new TopologyError(`${origin.source.file}:${pos.line}:${pos.col}: ${tail}`, {
-    file: origin.source.file,
-    line: pos.line,
-    column: pos.col,
-    field,
-    value,
-  });
+  throw documentError(origin.source, 'topology', { path, field: formatPath(path), message, value, isKey }, TopologyError);
 }
 
 /** Options of {@link loadTopology}. */
@@ -219,40 +203,23 @@ export function loadTopology(source: TopologyInput | string, options: LoadTopolo
   if (typeof source !== 'string') {
     return validate(source, { source: undefined, file: undefined, baseDir: process.cwd() }, vars);
   }
-  const file = source;
-  let body: string;
-  try {
-    body = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    throw new TopologyError(`${file}: cannot read topology file: ${why}`, { file });
-  }
-  return parseTopologyText(body, file, options);
+  return parseTopologyText(readDocumentFile(source, 'topology', TopologyError), source, options);
 }
 
 /** Parses and validates a topology's text (`file` names it in errors; `.json` means strict JSON). */
 export function parseTopologyText(body: string, file = 'topology.yaml', options: LoadTopologyOptions = {}): TopologySpec {
-  let doc: ReturnType<typeof readDocument>;
-  try {
-    doc = readDocument(body, file);
-  } catch (err) {
-    if (err instanceof PlanError) throw new TopologyError(err.message, { file: err.file, line: err.line, column: err.column });
-    throw err;
-  }
+  const doc = parseDocumentText(body, file, TopologyError);
   return validate(doc.value, { source: doc.source, file: resolve(file), baseDir: dirname(resolve(file)) }, { ...options.vars });
 }
 
 function validate(value: unknown, origin: Origin, vars: Record<string, string>): TopologySpec {
   const parsed = topologySchema.safeParse(value);
   if (!parsed.success) {
-    const issue = describeIssues(parsed.error.issues, value);
-    let message = issue.message;
-    if (issue.isKey) {
-      const allowed = allowedAt(issue.path.slice(0, -1));
-      message = `unknown field ${show(issue.path.at(-1))}${allowed ? ` (allowed: ${allowed})` : ''}`;
-    }
-    failAt(origin, issue.path, `${message}${moreSuffix(issue.more)}`, issue.value, issue.isKey);
+    const issue = describeIssues(parsed.error.issues, value, (_input, path) => {
+      const allowed = allowedAt(path);
+      return allowed ? ` (allowed: ${allowed})` : '';
+    });
+    failAt(origin, issue.path, `${issue.message}${moreSuffix(issue.more)}`, issue.value, issue.isKey);
   }
   return check(parsed.data, origin, vars);
 }
@@ -589,8 +556,7 @@ function resolveFull(spec: TopologySpec, service: ServiceSpec, scope: Scope, ori
   try {
     body = readFileSync(path, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return failAt(origin, at, `cannot read plan file ${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`, plan);
+    return failAt(origin, at, `cannot read plan file ${path}: ${readProblem(err)}`, plan);
   }
   if (!/\$\{/.test(body)) return { input: path, text: undefined, normalized: parsePlanText(body, path) };
   const lines = body.split('\n').map((line, i) => {

@@ -22,8 +22,9 @@
  */
 import { z } from 'zod';
 import { UsageError } from '../common/errors.js';
-import { describeIssues, moreSuffix } from '../plan/issues.js';
-import { show } from '../plan/schema.js';
+import { moreSuffix } from '../common/document.js';
+import { describePlanIssues } from '../plan/issues.js';
+import { show } from '../common/text.js';
 import { loadTopology } from './file.js';
 import { TopologyRun } from './run.js';
 import type { TimelineEntry, TopologyHandle, TopologyInput, TopologyOptions, TopologyResult, TopologySpec } from './types.js';
@@ -58,7 +59,7 @@ function isSpec(source: unknown): source is TopologySpec {
 export function startTopology(source: TopologyInput | string | TopologySpec, options: TopologyOptions = {}): TopologyHandle {
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) {
-    const issue = describeIssues(parsed.error.issues, options);
+    const issue = describePlanIssues(parsed.error.issues, options);
     const message = issue.isKey ? `unknown option ${show(issue.path.at(-1))}` : `${issue.message}, got ${show(issue.value)}`;
     throw new UsageError(`options${issue.field === '' ? '' : `.${issue.field}`}: ${message}${moreSuffix(issue.more)}`);
   }

@@ -31,6 +31,7 @@ import { run } from '../run/run.js';
 import type { EngineOption } from '../run/types.js';
 import type { PlanInput } from '../plan/schema.js';
 import type { RunResult } from '../common/run-result.js';
+import { tailLines } from '../common/text.js';
 
 /** Options of {@link benchmark}. */
 export interface BenchmarkOptions {
@@ -139,7 +140,7 @@ function nonNegativeInteger(value: number | undefined, fallback: number, what: s
 }
 
 function tail(text: string, lines = 20): string {
-  return text.trimEnd().split('\n').slice(-lines).join('\n');
+  return tailLines(text, lines).join('\n');
 }
 
 /**

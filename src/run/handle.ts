@@ -16,7 +16,7 @@ import { discardPowercut, finishPowercut, type PowercutSetup } from './powercut.
 import { decodeWaitStatus, formatAction, seedForResult } from './result.js';
 import { firstLine } from '../common/text.js';
 import { signalNumber } from '../plan/signals.js';
-import { killStragglers } from './stragglers.js';
+import { killStragglers } from './terminate.js';
 import { syscallTable } from '../plan/syscalls.js';
 import type { Engine, FaultRecord, RuleStats, RunResult, SyscallCounts } from '../common/run-result.js';
 import type { NormalizedPlan } from '../plan/types.js';

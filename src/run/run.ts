@@ -6,11 +6,11 @@
  * command lookup (127/126) -> engine choice -> native addon and kernel features -> compile -> session ->
  * shim. The result is ready when both the monitor's 'exit' event and the shim process's exit have happened.
  */
-import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { detectEngine, resolveCommand, type EngineDetection } from './engine.js';
 import { EngineError, UsageError } from '../common/errors.js';
+import { randomSeed } from '../common/seed.js';
 import { Run, type RunHandle } from './handle.js';
 import { checkCommand, checkOptions } from './options.js';
 import { loadPlan, normalizePlan } from '../plan/load.js';
@@ -110,7 +110,7 @@ function chooseSeed(option: RunOptions['seed'], planSeed: bigint | undefined): b
     }
     return seed;
   }
-  return planSeed ?? randomBytes(8).readBigUInt64LE() & ((1n << 53n) - 1n);
+  return planSeed ?? randomSeed();
 }
 
 function buildBaseEnv(options: RunOptions): Record<string, string> {

@@ -7,7 +7,6 @@
  * within the catalogue's timebox), 125 for sysfault's own errors (bad flags, an invalid scenario file: nothing
  * is run; or a run that could not be carried out, such as a command not found).
  */
-import { randomBytes } from 'node:crypto';
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { extname, isAbsolute, join, relative, resolve } from 'node:path';
@@ -15,7 +14,9 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { durationMs, seedText, wholeNumber, writableFile } from '../cli/flags.js';
 import { EXIT_SYSFAULT, UsageError } from '../common/errors.js';
-import { firstLine } from '../common/text.js';
+import { randomSeed } from '../common/seed.js';
+import { shellQuote } from '../common/shell.js';
+import { firstLine, tailChars } from '../common/text.js';
 import { runOne, type ScenarioRunReport } from './runner.js';
 import { loadScenario, type Scenario } from './schema.js';
 import { parseSeed } from '../plan/schema.js';
@@ -182,20 +183,12 @@ async function runAll(scenarios: readonly Scenario[], options: ScenarioRunOption
   };
 }
 
-function randomSeed(): bigint {
-  return randomBytes(8).readBigUInt64LE() & ((1n << 53n) - 1n);
-}
-
 /** `npx sysfault scenario run --seed 7 path/to/file.yaml` (path relative to the cwd when inside it). */
 function rerunCommand(s: Scenario, seed: bigint): string | null {
   if (!s.file) return null;
   const rel = relative(process.cwd(), s.file);
   const path = rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : s.file;
   return `npx sysfault scenario run --seed ${seed} ${shellQuote(path)}`;
-}
-
-function shellQuote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -320,8 +313,8 @@ export function catalogueJUnit(report: CatalogueReport): string {
         ].join('\n');
         const tag = r.error ? 'error' : 'failure';
         out.push(`      <${tag}${attr({ message: r.reason, type: r.error ? 'ScenarioError' : 'ExpectationFailed' })}>${xmlEscape(body)}</${tag}>`);
-        if (r.stdout) out.push(`      <system-out>${xmlEscape(tail(r.stdout))}</system-out>`);
-        if (r.stderr) out.push(`      <system-err>${xmlEscape(tail(r.stderr))}</system-err>`);
+        if (r.stdout) out.push(`      <system-out>${xmlEscape(tailChars(r.stdout, JUNIT_OUTPUT_CAP))}</system-out>`);
+        if (r.stderr) out.push(`      <system-err>${xmlEscape(tailChars(r.stderr, JUNIT_OUTPUT_CAP))}</system-err>`);
         out.push('    </testcase>');
       }
     }
@@ -329,10 +322,6 @@ export function catalogueJUnit(report: CatalogueReport): string {
   }
   out.push('</testsuites>', '');
   return out.join('\n');
-}
-
-function tail(text: string): string {
-  return text.length > JUNIT_OUTPUT_CAP ? `[...]${text.slice(-JUNIT_OUTPUT_CAP)}` : text;
 }
 
 function secs(ms: number): string {

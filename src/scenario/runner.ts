@@ -10,14 +10,16 @@
  */
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { detectEngine, resolveCommand } from '../run/engine.js';
 import { seedForResult } from '../run/result.js';
 import { spawn } from '../run/run.js';
+import { CappedOutput } from '../common/child-output.js';
+import { freePort } from '../common/ports.js';
 import { firstLine } from '../common/text.js';
+import { signalGroup } from '../run/terminate.js';
 import {
   compare,
   interpolate,
@@ -368,8 +370,7 @@ function argv(command: readonly string[], c: Context, s: Scenario): string[] {
 
 /** Collects a stream's text (up to OUTPUT_CAP) and announces each line. */
 class Capture {
-  text = '';
-  truncated = false;
+  readonly #output = new CappedOutput(OUTPUT_CAP);
   readonly closed: Promise<void>;
   #partial = '';
   #listeners = new Set<(line: string) => void>();
@@ -381,8 +382,7 @@ class Capture {
     }
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
-      if (this.text.length < OUTPUT_CAP) this.text += chunk.slice(0, OUTPUT_CAP - this.text.length);
-      else this.truncated = true;
+      this.#output.append(chunk);
       if (this.#listeners.size === 0) return;
       const parts = (this.#partial + chunk).split('\n');
       this.#partial = parts.pop() ?? '';
@@ -393,6 +393,14 @@ class Capture {
       stream.once('end', ok);
       stream.once('error', () => ok());
     });
+  }
+
+  get text(): string {
+    return this.#output.text;
+  }
+
+  get truncated(): boolean {
+    return this.#output.truncated;
   }
 
   /** Calls fn for each complete line, the ones already seen first. */
@@ -460,12 +468,7 @@ function startHelper(command: string[], c: Context, limitMs: number | undefined)
   let exited = false;
   void done.then(() => (exited = true));
   const kill = (sig: NodeJS.Signals): void => {
-    if (exited || child.pid === undefined) return;
-    try {
-      process.kill(-child.pid, sig);
-    } catch {
-      /* already gone */
-    }
+    if (!exited) signalGroup(child.pid, sig);
   };
   const stopNow = (): void => {
     if (exited) return;
@@ -550,18 +553,6 @@ function keepArtifacts(root: string, r: ScenarioRunReport): void {
   }
   const { result: _result, stdout: _o, stderr: _e, workload: _w, verify: _v, ...rest } = r;
   write('report.json', `${JSON.stringify({ ...rest, keptDir: root }, null, 2)}\n`);
-}
-
-/** A loopback port that was free a moment ago. */
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as AddressInfo).port;
-      server.close(() => ok(port));
-    });
-  });
 }
 
 function slug(name: string): string {

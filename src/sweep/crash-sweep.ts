@@ -17,7 +17,10 @@ import { CommandError, EngineError, UsageError } from '../common/errors.js';
 import { packageRoot } from '../native/binding.js';
 import { checkGlob } from '../plan/glob.js';
 import { spawn } from '../run/run.js';
-import { firstLine } from '../common/text.js';
+import { CappedOutput } from '../common/child-output.js';
+import { shellQuote } from '../common/shell.js';
+import { firstLine, tailLines } from '../common/text.js';
+import { signalGroup } from '../run/terminate.js';
 import { parseSeed } from '../plan/schema.js';
 import { expandSyscalls, syscallTable } from '../plan/syscalls.js';
 import type { EngineOption } from '../run/types.js';
@@ -380,25 +383,13 @@ function runVerify(o: Sweep, work: string, k: number, stdoutFile: string, stderr
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    let output = '';
-    const collect = (chunk: Buffer): void => {
-      if (output.length < VERIFY_OUTPUT_MAX) output += chunk.toString('utf8').slice(0, VERIFY_OUTPUT_MAX - output.length);
-    };
+    const output = new CappedOutput(VERIFY_OUTPUT_MAX);
+    const collect = (chunk: Buffer): void => output.append(chunk);
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
-    const timer = setTimeout(() => {
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }, o.timeout);
+    const timer = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), o.timeout);
     const onAbort = (): void => {
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
+      signalGroup(child.pid, 'SIGKILL');
     };
     o.signal?.addEventListener('abort', onAbort, { once: true });
     child.once('error', (e) => {
@@ -408,20 +399,15 @@ function runVerify(o: Sweep, work: string, k: number, stdoutFile: string, stderr
     child.once('close', (code) => {
       clearTimeout(timer);
       o.signal?.removeEventListener('abort', onAbort);
-      resolvePromise({ exit: code, output });
+      resolvePromise({ exit: code, output: output.text });
     });
   });
 }
 
+/** `: last | three | lines` of a program's output, or ''. */
 function tail(text: string): string {
-  const lines = text.trim().split('\n').filter((l) => l !== '');
-  return lines.length ? `: ${lines.slice(-3).join(' | ')}` : '';
-}
-
-/** A word for a POSIX shell: as is when safe, else single-quoted. */
-export function shellQuote(word: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
-  return `'${word.replace(/'/g, `'\\''`)}'`;
+  const lines = tailLines(text, 3, false);
+  return lines.length ? `: ${lines.join(' | ')}` : '';
 }
 
 /** How to invoke this CLI from a shell: `sysfault` when it is on PATH and is this one, else node + cli.js. */

@@ -13,7 +13,7 @@ import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createWriteStream, mkdirSync, mkdtempSync, realpathSync, writeFileSync, type WriteStream } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -22,6 +22,8 @@ import type { Readable } from 'node:stream';
 import { detectEngine, resolveCommand } from '../run/engine.js';
 import { SysfaultError, UsageError } from '../common/errors.js';
 import { spawn } from '../run/run.js';
+import { signalChild } from '../run/terminate.js';
+import { freePorts } from '../common/ports.js';
 import { expandTemplate, planExtension, resolvePlanFor, TopologyError, type Scope } from './file.js';
 import { topologyMetrics } from './metrics.js';
 import type {
@@ -816,8 +818,8 @@ export class TopologyRun extends EventEmitter<TopologyEvents> implements Topolog
     // The workload first (the client), then every service, all at once; SIGKILL after the grace period.
     const workload = this.#workload;
     if (workload?.child && workload.exit === null) {
-      killGroup(workload.child, 'SIGTERM');
-      const t = setTimeout(() => killGroup(workload.child as ChildProcess, 'SIGKILL'), grace);
+      signalChild(workload.child, 'SIGTERM');
+      const t = setTimeout(() => signalChild(workload.child as ChildProcess, 'SIGKILL'), grace);
       await workload.done;
       clearTimeout(t);
     } else if (workload?.kind === 'function' && workload.exit === null) {
@@ -912,19 +914,6 @@ function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    try {
-      child.kill(signal);
-    } catch {
-      // gone
-    }
-  }
-}
-
 /** One TCP connect attempt: null when it was accepted, else why not. */
 function tryConnect(host: string, port: number): Promise<string | null> {
   return new Promise((resolveConnect) => {
@@ -942,28 +931,11 @@ function tryConnect(host: string, port: number): Promise<string | null> {
   });
 }
 
-/** Distinct free loopback ports: all bound at once (so none repeats), then released. */
+/** Distinct free loopback ports, so many for each name. */
 async function allocatePorts(wanted: Readonly<Record<string, number>>): Promise<Record<string, number[]>> {
-  const servers: Server[] = [];
+  const ports = await freePorts(Object.values(wanted).reduce((a, b) => a + b, 0));
   const out: Record<string, number[]> = {};
-  try {
-    for (const [name, count] of Object.entries(wanted)) {
-      out[name] = [];
-      for (let i = 0; i < count; i++) {
-        const server = createServer();
-        servers.push(server);
-        await new Promise<void>((ok, fail) => {
-          server.once('error', fail);
-          server.listen(0, '127.0.0.1', () => ok());
-        });
-        const address = server.address();
-        if (!address || typeof address === 'string') throw new Error('cannot allocate a loopback port');
-        out[name].push(address.port);
-      }
-    }
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  }
+  for (const [name, count] of Object.entries(wanted)) out[name] = ports.splice(0, count);
   return out;
 }
 

@@ -1,9 +1,35 @@
 /**
+ * All termination of processes sysfault started: signals to a child's process group (every child is spawned
+ * detached, in a group of its own), and the stragglers of a run.
+ *
  * The last line of defence for "the target never outlives its run": when the shim itself is killed from outside
  * (so it could not end the tree), the target's descendants are reparented away from it and nothing kills them.
  * Every process of a run carries the run's id in its environment (SYSFAULT_RUN_ID), so they can still be found.
  */
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+
+/** Sends `signal` to the process group led by `pid`; false when there is none (any more). */
+export function signalGroup(pid: number | undefined, signal: NodeJS.Signals): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false; // already gone
+  }
+}
+
+/** Signals a child's group while the child runs (the child alone when it has no group of its own). */
+export function signalChild(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  if (signalGroup(child.pid, signal)) return;
+  try {
+    child.kill(signal);
+  } catch {
+    // gone
+  }
+}
 
 /** SIGKILLs every process (other than this one) whose environment holds SYSFAULT_RUN_ID=runId; returns how many. */
 export function killStragglers(runId: string): number {

@@ -18,7 +18,7 @@ import { EXIT_SYSFAULT, EXIT_TIMEOUT, SysfaultError, UsageError } from '../commo
 import { parseFault } from '../plan/fault.js';
 import { packageRoot, type NativeBinding, type NativeKernelFeatures } from '../native/binding.js';
 import { spawn } from '../run/run.js';
-import { scenarioCommand } from '../scenario/catalogue.js';
+import { scenarioCommand } from './scenario.js';
 import { NATIVE_FILES, nativeFile, requireBinding, requireNativeDir, seccompProblem } from '../native/files.js';
 import { firstLine } from '../common/text.js';
 import { signalNumber } from '../plan/signals.js';

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { catalogueJUnit, loadScenario, runCatalogue, runScenario, type ScenarioRunReport } from '../../src/index.js';
-import { xmlEscape } from '../../src/scenario/catalogue.js';
+import { xmlEscape } from '../../src/scenario/formats.js';
 import { expectScenario, runPlan } from '../../src/vitest.js';
 import { fixture, runCli, scratch, type CliOutcome } from '../helpers.js';
 

@@ -19,7 +19,8 @@ export interface NativeLogEntry {
   fd: number;
   rule: number;
   sys: number;
-  action: number; // 1 errno, 2 delay, 3 short, 4 kill
+  /** The action's wire code (ACTION_CODES in plan/compile.ts). */
+  action: number;
   value: number;
   target: string;
 }

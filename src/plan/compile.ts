@@ -52,7 +52,29 @@ export const WIRE_UNLIMITED = 0xffff_ffff_ffff_ffffn;
 export const WIRE_PROB_ALWAYS = 1n << 32n;
 
 const FD_KIND_CODE: Record<FdKind, number> = { any: 0, file: 1, socket: 2, pipe: 3 };
-const ACTION_CODE: Record<NormalizedAction['type'], number> = { errno: 1, delay: 2, short: 3, kill: 4, torn: 10, powercut: 11, refuse: 5, blackhole: 6, reset: 7, close: 8 };
+/**
+ * The wire code of each action (enum sf_action, SF_ACT_<NAME> in native/core/sysfault.h; a test checks them
+ * against the header). The fault log reports actions by the same codes.
+ */
+export const ACTION_CODES: Readonly<Record<NormalizedAction['type'], number>> = {
+  errno: 1,
+  delay: 2,
+  short: 3,
+  kill: 4,
+  refuse: 5,
+  blackhole: 6,
+  reset: 7,
+  close: 8,
+  torn: 10,
+  powercut: 11,
+};
+
+const ACTION_NAMES = new Map(Object.entries(ACTION_CODES).map(([name, code]) => [code, name as NormalizedAction['type']]));
+
+/** The action of a wire code, or undefined for a code this version does not know. */
+export function actionName(code: number): NormalizedAction['type'] | undefined {
+  return ACTION_NAMES.get(code);
+}
 
 /** The wire `value` of an action: errno, delay ms, byte count or signal. */
 function actionValue(action: NormalizedAction): number {
@@ -126,7 +148,7 @@ export function compilePlan(
     view.setBigUint64(base + WIRE.limit, rule.limit === null ? WIRE_UNLIMITED : BigInt(rule.limit), true);
     view.setBigUint64(base + WIRE.probThreshold, probThreshold(rule.probability), true);
     view.setUint32(base + WIRE.fdKind, FD_KIND_CODE[rule.fd], true);
-    view.setUint32(base + WIRE.action, ACTION_CODE[rule.action.type], true);
+    view.setUint32(base + WIRE.action, ACTION_CODES[rule.action.type], true);
     view.setInt32(base + WIRE.value, actionValue(rule.action), true);
     if (rule.addr) {
       view.setUint32(base + WIRE.hasAddr, 1, true);

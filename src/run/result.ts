@@ -1,6 +1,7 @@
 /**
  * Pieces of a run's result: wait statuses, action texts, seeds.
  */
+import { actionName } from '../plan/compile.js';
 import { errnoName, signalName } from '../plan/signals.js';
 import type { ExitInfo, FaultAction } from '../common/run-result.js';
 
@@ -20,26 +21,26 @@ export function decodeWaitStatus(status: number): ExitInfo {
 
 /** `errno:EIO`, `delay:200ms`, `short:1`, `kill:SIGKILL`, `torn:<bytes kept>`, `powercut`. */
 export function formatAction(action: number, value: number): FaultAction {
-  switch (action) {
-    case 1:
+  switch (actionName(action)) {
+    case 'errno':
       return `errno:${errnoName(value)}`;
-    case 2:
+    case 'delay':
       return `delay:${value}ms`;
-    case 3:
+    case 'short':
       return `short:${value}`;
-    case 4:
+    case 'kill':
       return `kill:${signalName(value)}`;
-    case 10:
+    case 'torn':
       return `torn:${value}`;
-    case 11:
+    case 'powercut':
       return 'powercut';
-    case 5:
+    case 'refuse':
       return 'refuse';
-    case 6:
+    case 'blackhole':
       return 'blackhole';
-    case 7:
+    case 'reset':
       return value > 0 ? `reset:after=${value}` : 'reset';
-    case 8:
+    case 'close':
       return value > 0 ? `close:after=${value}` : 'close';
     default:
       return `errno:${String(value)}`;

@@ -98,7 +98,7 @@ export const CONNECT_SYSCALLS: readonly string[] = ['connect'];
 /** Syscalls a reset or close applies to: the socket reads and writes. */
 export const SOCKET_IO_SYSCALLS: readonly string[] = ['read', 'write', 'readv', 'writev', 'recvfrom', 'sendto', 'recvmsg', 'sendmsg'];
 
-/** Rule-level checks of the network actions (issue 4): which syscalls they can apply to. */
+/** Rule-level checks of the network actions (docs/network.md): which syscalls they can apply to. */
 function checkNetworkAction(syscalls: readonly string[], action: NormalizedAction, ctx: z.RefinementCtx): void {
   const allowed =
     action.type === 'refuse' || action.type === 'blackhole'
@@ -140,7 +140,7 @@ const tornSchema = z.union(
   { error: expected('a byte count, {"fraction": 0.5}, or "seeded" (a seeded fraction per call)') },
 );
 
-/** Rule-level checks of the storage actions (issue 5): which syscalls they can apply to. */
+/** Rule-level checks of the storage actions (docs/crash-consistency.md): which syscalls they can apply to. */
 function checkStorageAction(syscalls: readonly string[], action: NormalizedAction, ctx: z.RefinementCtx): void {
   const bad = (allowed: readonly string[]) => syscalls.filter((s) => !allowed.includes(s));
   if (action.type === 'torn' && bad(TORN_SYSCALLS).length > 0) {

@@ -92,7 +92,7 @@ export interface RunSetup {
   shim: string;
   preloadLib: string | undefined;
   options: RunOptions;
-  /** The power cut, baseline recorded (issue 5); undefined without the powercut option. */
+  /** The power cut, baseline recorded (docs/crash-consistency.md); undefined without the powercut option. */
   powercut?: PowercutSetup | undefined;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The `powercut` run option (issue 5; model in docs/crash-consistency.md and native/core/shadow.h): a private
+ * The `powercut` run option (model in docs/crash-consistency.md and native/core/shadow.h): a private
  * shadow directory records the last synced state of the files the glob covers (the engines copy them at each
  * successful fsync/fdatasync), and once the target's whole tree is gone the power cut puts every covered file
  * under the root back to that state.

@@ -1,5 +1,5 @@
 /**
- * Crash sweeps (issue 5; the CLI contract is DESIGN.md "Crash sweep", docs/crash-consistency.md the guide).
+ * Crash sweeps (the CLI contract is DESIGN.md "Crash sweep", docs/crash-consistency.md the guide).
  *
  * A clean run counts the chosen calls (N). Then each crash point k (1..N, or a seeded sample) runs the command
  * in a fresh working directory (a copy of the snapshot, or empty), kills it (SIGKILL) at the k-th chosen call

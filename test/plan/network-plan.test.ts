@@ -1,5 +1,5 @@
 /**
- * The network actions in plans (issue 4): schema, the one-line fault form, the wire format and the C decoder's
+ * The network actions in plans (docs/network.md): schema, the one-line fault form, the wire format and the C decoder's
  * checks, and the fault log's action texts. No program runs here (test/run/network.test.ts runs them).
  */
 import { describe, expect, it } from 'vitest';

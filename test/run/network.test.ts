@@ -1,4 +1,4 @@
-// Network faults (issue 4) as the programs see them: refused connects, connects that never complete, resets,
+// Network faults (docs/network.md) as the programs see them: refused connects, connects that never complete, resets,
 // latency against the programs' own deadlines, partial outages by seed, and address scoping. Each program
 // reports what its runtime says (Go's net and net/http, tokio, blocking std::net); where a real counterpart can
 // be made on loopback (a closed port, a peer that resets, a peer that never answers), the program's transcript

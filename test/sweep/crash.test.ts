@@ -1,5 +1,5 @@
 /**
- * Storage crash consistency (issue 5), in both engines: kills before and after a call, torn writes, the power
+ * Storage crash consistency (docs/crash-consistency.md), in both engines: kills before and after a call, torn writes, the power
  * cut (exact last-synced bytes, unsynced creations and renames undone), fsync failures that drop dirty data,
  * and crash sweeps that flag the buggy write-ahead-logged stores (Go and Rust) and pass the correct ones, with
  * a replay command that reproduces a failing point.

@@ -32,7 +32,7 @@ import type { TimelineEntry, TopologyHandle, TopologyInput, TopologyOptions, Top
 export { loadTopology, parseTopologyText, TopologyError, expandTemplate } from './file.js';
 export type { LoadTopologyOptions } from './file.js';
 export { topologyMetrics, sampleStats } from './metrics.js';
-export { parseSampleLine } from './run.js';
+export { parseSampleLine } from './workload.js';
 export type * from './types.js';
 
 const optionsSchema = z.strictObject({

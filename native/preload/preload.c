@@ -253,15 +253,6 @@ static inline void fd_reset(int fd) {
   }
 }
 
-static int fd_link(int fd, char *buf, size_t len) {
-  char proc[48];
-  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-  ssize_t n = readlink(proc, buf, len - 1);
-  if (n < 0) return -1;
-  buf[n] = 0;
-  return 0;
-}
-
 static void fd_lookup(int fd, struct fd_info *out) {
   struct stat st;
   char path[PATH_MAX];
@@ -269,7 +260,7 @@ static void fd_lookup(int fd, struct fd_info *out) {
   out->path_bits = 0;
   if (syscall(SYS_fstat, fd, &st) == 0)
     out->kind = S_ISSOCK(st.st_mode) ? SF_FD_SOCKET : S_ISFIFO(st.st_mode) ? SF_FD_PIPE : SF_FD_FILE;
-  if (out->kind == SF_FD_FILE && fd_link(fd, path, sizeof path) == 0) out->path_bits = sf_plan_path_bits(&sf_plan, path);
+  if (out->kind == SF_FD_FILE && sf_fd_path(0, fd, path, sizeof path) == 0) out->path_bits = sf_plan_path_bits(&sf_plan, path);
   out->state = FD_KNOWN;
 }
 
@@ -282,13 +273,6 @@ static void fd_peer(int fd, struct fd_info *info) {
 }
 
 /* Fills the parts of call that some rule for this syscall filters on. */
-static int sock_read_sys(int sys) {
-  return sys == SF_SYS_read || sys == SF_SYS_readv || sys == SF_SYS_recvfrom || sys == SF_SYS_recvmsg;
-}
-static int sock_write_sys(int sys) {
-  return sys == SF_SYS_write || sys == SF_SYS_writev || sys == SF_SYS_sendto || sys == SF_SYS_sendmsg;
-}
-
 static void sf_describe_fd(struct sf_call *call) {
   uint64_t bit = 1ull << call->sys;
   if (!((sf_plan.path_used | sf_plan.kind_used | sf_plan.addr_used | sf_plan.bytes_used) & bit) || call->fd < 0) return;
@@ -306,7 +290,7 @@ static void sf_describe_fd(struct sf_call *call) {
     call->peer = &info->peer;
   }
   if ((sf_plan.bytes_used & bit) && info->kind == SF_FD_SOCKET) /* reset/close after N bytes */
-    call->has_bytes = sf_net_bytes(call->fd, sock_write_sys(call->sys), &call->sock_bytes) == 0;
+    call->has_bytes = sf_net_bytes(call->fd, sf_sys_sock_write(call->sys), &call->sock_bytes) == 0;
 }
 
 /* ---- the decision and its side effects ---- */
@@ -317,7 +301,7 @@ static void sf_fault_target(const struct sf_call *call, const char *path, char *
     snprintf(buf, len, "%s", path);
   } else if (call->peer) { /* connect's address, or a socket's peer when a rule filters on it */
     sf_addr_format(call->peer, buf, len);
-  } else if (call->fd >= 0 && fd_link(call->fd, buf, len) != 0) {
+  } else if (call->fd >= 0 && sf_fd_path(0, call->fd, buf, len) != 0) {
     buf[0] = 0;
   }
 }
@@ -368,7 +352,7 @@ static void sf_sleep_ns(uint64_t ns) {
 /* A read of a stalled socket, before any decision: 0 not stalled; 1 let it through (the stall is over, or
  * the socket broke: its error is the kernel's to report); 2 answer EAGAIN (counted as a call, not a match). */
 static int sf_net_stalled(const struct sf_call *call) {
-  if (call->fd < 0 || call->fd >= SF_FD_TABLE || !sock_read_sys(call->sys)) return 0;
+  if (call->fd < 0 || call->fd >= SF_FD_TABLE || !sf_sys_sock_read(call->sys)) return 0;
   uint8_t st = __atomic_load_n(&sf_stall_state[call->fd], __ATOMIC_ACQUIRE);
   if (st == STALL_NONE) return 0;
   if (st == STALL_ON) {
@@ -382,7 +366,7 @@ static int sf_net_stalled(const struct sf_call *call) {
 
 /* SF_ACT_DELAY: the action left for the wrapper (NONE, or ERRNO with EAGAIN in *value). */
 static int sf_net_delay(const struct sf_call *call, int32_t ms, int32_t *value) {
-  int rd = sock_read_sys(call->sys), wr = sock_write_sys(call->sys);
+  int rd = sf_sys_sock_read(call->sys), wr = sf_sys_sock_write(call->sys);
   uint64_t delay = (uint64_t)(ms > 0 ? ms : 0) * 1000000ull;
   if ((!rd && !wr) || call->fd < 0 || (call->fd_kind != SF_FD_UNKNOWN && call->fd_kind != SF_FD_SOCKET) ||
       !sf_net_tcp_family(call->fd)) {
@@ -417,7 +401,7 @@ static int sf_net_end_call(const struct sf_call *call, int action, int32_t silen
      * waits like any read of a stalled socket, a write goes through */
     uint64_t now = sf_now_ns();
     if (sf_stall_begin(call->fd, now + (uint64_t)silence_ms * 1000000ull, action) == 0) {
-      if (!sock_read_sys(call->sys)) return SF_ACT_NONE;
+      if (!sf_sys_sock_read(call->sys)) return SF_ACT_NONE;
       if (sf_net_nonblocking(call->fd) || !sf_stall_wait(call->fd, now)) {
         *value = EAGAIN;
         return SF_ACT_ERRNO;
@@ -844,15 +828,10 @@ static const char *sf_abs_path(int dirfd, const char *path, char *buf, size_t le
   char base[PATH_MAX];
   if (dirfd == AT_FDCWD) {
     if (syscall(SYS_getcwd, base, sizeof base) < 0) return path;
-  } else if (fd_link(dirfd, base, sizeof base) != 0) {
+  } else if (sf_fd_path(0, dirfd, base, sizeof base) != 0) {
     return path;
   }
-  while (path[0] == '.' && path[1] == '/') path += 2;
-  size_t dir = strcmp(base, "/") == 0 ? 0 : strlen(base), rest = strlen(path);
-  if (dir + 1 + rest >= len) return path; /* longer than any path the kernel takes */
-  memcpy(buf, base, dir);
-  buf[dir] = '/';
-  memcpy(buf + dir + 1, path, rest + 1);
+  if (sf_path_join(base, path, buf, len) != 0) return path; /* longer than any path the kernel takes */
   return buf;
 }
 

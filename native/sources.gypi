@@ -27,6 +27,9 @@
     # the LD_PRELOAD engine's library (with the core)
     "preload_sources": [
       "native/preload/preload.c",
+      "native/preload/preload-wrap.c",
+      "native/preload/preload-calls.c",
+      "native/preload/preload-open.c",
       "native/preload/preload-net.c",
     ],
   },

@@ -54,12 +54,20 @@ int __openat64_2(int dirfd, const char *path, int flags);
 
 /* ---- state (preload.c) ---- */
 
-extern __thread int sf_guard __attribute__((tls_model("initial-exec")));
-/* This thread's counter slot in the shared region: -2 not claimed yet, -1 none left (count atomically). */
-extern __thread int sf_slot __attribute__((tls_model("initial-exec")));
+/* Per thread, in one TLS block so that the per-call path finds all of it from one address. */
+struct sf_thread {
+  int guard;     /* set while our own code runs: every wrapper goes straight to the real function */
+  int slot;      /* counter slot in the shared region: -2 not claimed yet, -1 none left (count atomically) */
+  uint64_t *row; /* slot_calls[slot] once claimed: where the per-call path counts; NULL until then */
+};
+extern __thread struct sf_thread sf_thread __attribute__((tls_model("initial-exec")));
+#define sf_guard (sf_thread.guard)
 
 enum { SF_UNINIT = 0, SF_INITIALIZING = 1, SF_ACTIVE = 2, SF_INACTIVE = 3 };
 extern int sf_state;
+/* Bit per syscall (enum sf_sys): the plan names it. All set until init has run (so the first call of each
+ * thread takes the slow path, which runs init), none when the engine is inactive. */
+extern uint32_t sf_named;
 extern struct sf_shm *sf_shm;
 extern struct sf_plan sf_plan;
 
@@ -94,6 +102,9 @@ extern struct fd_info sf_fds[SF_FD_TABLE];
 extern uint64_t sf_rules_for[SF_SYS_COUNT];
 extern uint64_t sf_fd_rules, sf_path_rules;
 extern uint64_t sf_kind_ok[4]; /* by fd kind; index 0 is "unknown": only rules without a kind filter */
+/* By fd: bit per syscall on which no rule can fire for this descriptor (its kind and path known, no rule of
+ * that syscall accepting them). Set with the fd's facts, cleared with them (0: nothing known yet). */
+extern uint32_t sf_quiet[SF_FD_TABLE];
 
 /* Network: a TCP socket's read stall (preload-net.c), by fd. */
 enum { STALL_NONE = 0, STALL_ON = 1, STALL_PASS = 2 };
@@ -112,6 +123,10 @@ SF_WRAP_ALL(SF_REAL_SLOT)
 /* ---- preload.c ---- */
 
 int sf_init_slow(void);
+/* The first named call of a thread (or one before init, or without a counter slot): runs init if need be and
+ * counts the call. 0 when the call is not ours to look at (guarded, inactive, not named). */
+int sf_enter(int sys);
+void sf_count_slow(int sys);
 /* Decides on one call. Returns the action to apply in the wrapper (errno and short) or SF_ACT_NONE after
  * having applied a delay or a kill that the process survived. */
 int sf_intercept(struct sf_call *call, const char *path, int32_t *value);
@@ -145,18 +160,18 @@ socklen_t sf_net_redirect(int fd, const struct sockaddr *addr, socklen_t len, in
 
 /* ---- the per-call path, inlined into every wrapper ---- */
 
-/* Counts one call of a named syscall. The slot has a single writer, so a plain increment is exact. */
+/* Counts one call in the thread's row. The slot has a single writer, so a plain increment is exact. */
+static inline void sf_count_in(uint64_t *row, int sys) {
+  __atomic_store_n(&row[sys], __atomic_load_n(&row[sys], __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+}
+
+/* Counts one call of a named syscall. */
 static inline void sf_count(int sys) {
-  int slot = sf_slot;
-  if (UNLIKELY(slot < 0)) {
-    if (slot == -2) sf_slot = slot = sf_shm_claim_slot(sf_shm);
-    if (slot < 0) {
-      __atomic_fetch_add(&sf_shm->counts[sys].calls, 1, __ATOMIC_RELAXED);
-      return;
-    }
-  }
-  uint64_t *c = &sf_shm->slot_calls[slot][sys];
-  __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+  uint64_t *row = sf_thread.row;
+  if (UNLIKELY(!row))
+    sf_count_slow(sys);
+  else
+    sf_count_in(row, sys);
 }
 
 /* Is this syscall one the plan names, and are we free to look at it? */
@@ -171,6 +186,7 @@ static inline int sf_wants(int sys) {
 
 static inline void fd_reset(int fd) {
   if (fd >= 0 && fd < SF_FD_TABLE) {
+    sf_quiet[fd] = 0;
     sf_fds[fd].state = FD_UNKNOWN, sf_fds[fd].peer_state = FD_UNKNOWN;
     if (UNLIKELY(sf_stall_state[fd])) __atomic_store_n(&sf_stall_state[fd], STALL_NONE, __ATOMIC_RELAXED);
   }
@@ -181,9 +197,9 @@ static inline void sf_call_init(struct sf_call *c, int sys, int fd) {
   c->has_bytes = 0, c->sock_bytes = 0;
 }
 
-/* Counts a call on fd and returns the rules that could still fire on it: usually none, after a few bit tests. */
-static inline uint64_t sf_candidates(int sys, int fd) {
-  sf_count(sys);
+/* The rules that could still fire on a call of sys on fd: usually none, after a few bit tests (the first call
+ * on a descriptor looks it up, when a rule of sys filters on descriptors). */
+static inline uint64_t sf_candidates_counted(int sys, int fd) {
   uint64_t candidates = sf_rules_for[sys];
   if ((candidates & sf_fd_rules) && fd >= 0 && fd < SF_FD_TABLE) {
     struct fd_info *info = &sf_fds[fd];
@@ -193,8 +209,28 @@ static inline uint64_t sf_candidates(int sys, int fd) {
   return candidates;
 }
 
+/* Counts a call on fd and returns the rules that could still fire on it. */
+static inline uint64_t sf_candidates(int sys, int fd) {
+  sf_count(sys);
+  return sf_candidates_counted(sys, fd);
+}
+
 static inline int sf_check_fd(int sys, int fd, int32_t *value) {
   return sf_candidates(sys, fd) ? sf_decide_fd(sys, fd, value) : SF_ACT_NONE;
+}
+
+/* The per-call path of a generated wrapper (preload-wrap.c), inlined into the exported function so that a call
+ * no rule can fire on is counted and handed to libc by a frameless tail call: SF_PASS (go on to libc; counted
+ * if named), SF_FIRST (not counted yet: sf_enter), SF_CHECK (counted; the fd's facts are to be looked up, or a
+ * rule may fire). The guard is read first: while it is set nothing else is touched. */
+enum { SF_PASS, SF_FIRST, SF_CHECK };
+static inline __attribute__((always_inline)) int sf_route(int sys, int fd) {
+  if (UNLIKELY(sf_thread.guard) || !(__atomic_load_n(&sf_named, __ATOMIC_ACQUIRE) & (1u << sys))) return SF_PASS;
+  uint64_t *row = sf_thread.row;
+  if (UNLIKELY(!row)) return SF_FIRST;
+  sf_count_in(row, sys);
+  if (LIKELY((unsigned)fd < SF_FD_TABLE) && (sf_quiet[fd] & (1u << sys))) return SF_PASS;
+  return SF_CHECK;
 }
 
 /* ---- the parts of a wrapper's body ---- */
@@ -205,8 +241,10 @@ static inline int sf_check_fd(int sys, int fd, int32_t *value) {
   sf_after.sig = 0, sf_after.log = 0, sf_after.prev = sf_after_slot;      \
   sf_after_slot = &sf_after
 
+/* fsync and fdatasync's real call (a generated wrapper: real_<name> is never NULL), through the power cut's
+ * shadow copy when one is on. */
 #define SF_SYNC_REAL(name, nr, fd) \
-  (UNLIKELY(sf_pc_on) && !sf_guard ? sf_shadow_sync(fd, real_##name, nr) : REAL(name, RAW(nr, fd), fd))
+  (UNLIKELY(sf_pc_on) && !sf_guard ? sf_shadow_sync(fd, real_##name, nr) : real_##name(fd))
 
 /* Common head of the other counted wrappers: `sf_action` is SF_ACT_NONE, ERRNO or SHORT afterwards. */
 #define SF_DECIDE(sys, fd)                                    \

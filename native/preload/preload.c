@@ -19,9 +19,9 @@
 
 /* ---- state (what each is: preload-internal.h) ---- */
 
-__thread int sf_guard __attribute__((tls_model("initial-exec")));
-__thread int sf_slot __attribute__((tls_model("initial-exec"))) = -2;
+__thread struct sf_thread sf_thread __attribute__((tls_model("initial-exec"))) = { .guard = 0, .slot = -2, .row = NULL };
 int sf_state;
+uint32_t sf_named = ~0u;
 struct sf_shm *sf_shm;
 struct sf_plan sf_plan;
 struct sf_shadow sf_shadow_cfg;
@@ -31,6 +31,7 @@ struct fd_info sf_fds[SF_FD_TABLE];
 uint64_t sf_rules_for[SF_SYS_COUNT];
 uint64_t sf_fd_rules, sf_path_rules;
 uint64_t sf_kind_ok[4];
+uint32_t sf_quiet[SF_FD_TABLE];
 uint8_t sf_stall_state[SF_FD_TABLE];
 
 static void sf_summarise(void) {
@@ -48,12 +49,18 @@ static void sf_summarise(void) {
 
 /* ---- real symbols: one resolver, one slot per wrapped name ---- */
 
+/* The generated wrappers' slots start at their raw fallbacks (preload-wrap.c); these start NULL (REAL()). */
 #define SLOT(name, ...) __typeof__(name) *real_##name;
-SF_WRAP_ALL(SLOT)
+SF_WRAP_OTHERS(SLOT)
 #undef SLOT
 
+/* A symbol this libc lacks keeps its slot's first value. */
 static void sf_resolve_all(void) {
-#define RESOLVE(name, ...) real_##name = (__typeof__(name) *)dlsym(RTLD_NEXT, #name);
+#define RESOLVE(name, ...)                                                \
+  {                                                                       \
+    __typeof__(name) *found = (__typeof__(name) *)dlsym(RTLD_NEXT, #name); \
+    if (found) real_##name = found;                                       \
+  }
   SF_WRAP_ALL(RESOLVE)
 #undef RESOLVE
 }
@@ -120,6 +127,7 @@ __attribute__((noinline)) int sf_init_slow(void) {
     int active = sf_attach();
     if (active) sf_shadow_setup();
     sf_guard = 0;
+    __atomic_store_n(&sf_named, active ? (uint32_t)sf_plan.named : 0u, __ATOMIC_RELEASE);
     __atomic_store_n(&sf_state, active ? SF_ACTIVE : SF_INACTIVE, __ATOMIC_RELEASE);
     return active;
   }
@@ -130,14 +138,43 @@ __attribute__((noinline)) int sf_init_slow(void) {
 
 /* A forked child is a new writer: it must not share its parent's thread slot. (vfork and posix_spawn children
  * borrow the parent thread, which is suspended meanwhile, so they may keep it.) */
-static void sf_after_fork_child(void) { sf_slot = -2; }
+static void sf_after_fork_child(void) { sf_thread.slot = -2, sf_thread.row = NULL; }
 
 __attribute__((constructor)) static void sf_constructor(void) {
   pthread_atfork(NULL, NULL, sf_after_fork_child);
   if (__atomic_load_n(&sf_state, __ATOMIC_ACQUIRE) == SF_UNINIT) sf_init_slow();
 }
 
+int sf_enter(int sys) {
+  if (sf_guard) return 0;
+  int s = __atomic_load_n(&sf_state, __ATOMIC_ACQUIRE);
+  if (s != SF_ACTIVE && (s != SF_UNINIT || !sf_init_slow())) return 0;
+  if (!((sf_plan.named >> sys) & 1)) return 0;
+  sf_count(sys);
+  return 1;
+}
+
+void sf_count_slow(int sys) {
+  if (sf_thread.slot == -2) {
+    sf_thread.slot = sf_shm_claim_slot(sf_shm);
+    if (sf_thread.slot >= 0) sf_thread.row = sf_shm->slot_calls[sf_thread.slot];
+  }
+  if (sf_thread.row)
+    sf_count_in(sf_thread.row, sys);
+  else
+    __atomic_fetch_add(&sf_shm->counts[sys].calls, 1, __ATOMIC_RELAXED);
+}
+
 /* ---- descriptor facts ---- */
+
+/* The syscalls on which no rule can fire for a descriptor of this kind and these path bits. */
+static uint32_t fd_quiet_bits(uint8_t kind, uint64_t path_bits) {
+  uint32_t quiet = 0;
+  uint64_t accept = (~sf_path_rules | path_bits) & sf_kind_ok[kind < 4 ? kind : 0];
+  for (int sys = 0; sys < SF_SYS_COUNT; sys++)
+    if (!(sf_rules_for[sys] & accept)) quiet |= 1u << sys;
+  return quiet;
+}
 
 static void fd_lookup(int fd, struct fd_info *out) {
   struct stat st;
@@ -148,6 +185,7 @@ static void fd_lookup(int fd, struct fd_info *out) {
     out->kind = S_ISSOCK(st.st_mode) ? SF_FD_SOCKET : S_ISFIFO(st.st_mode) ? SF_FD_PIPE : SF_FD_FILE;
   if (out->kind == SF_FD_FILE && sf_fd_path(0, fd, path, sizeof path) == 0) out->path_bits = sf_plan_path_bits(&sf_plan, path);
   out->state = FD_KNOWN;
+  if (fd >= 0 && fd < SF_FD_TABLE && out == &sf_fds[fd]) sf_quiet[fd] = fd_quiet_bits(out->kind, out->path_bits);
 }
 
 static void fd_peer(int fd, struct fd_info *info) {

@@ -79,8 +79,12 @@
 /* Wrapped one by one (preload-calls.c): signatures no other wrapper shares. */
 #define SF_WRAP_SINGLE(X) X(connect) X(sync_file_range) X(sendfile) X(copy_file_range) X(splice)
 
-/* Every wrapped name: one real_<name> slot each, filled by the resolver. */
-#define SF_WRAP_ALL(X)                                                                                        \
+/* The groups preload-wrap.c generates with the split per-call path, and the rest. */
+#define SF_WRAP_GENERATED(X)                                                                                  \
   SF_WRAP_RW(X) SF_WRAP_RW_CHK(X) SF_WRAP_PRW(X) SF_WRAP_PRW_CHK(X) SF_WRAP_VEC(X) SF_WRAP_PVEC(X)             \
-  SF_WRAP_PVEC2(X) SF_WRAP_SOCK(X) SF_WRAP_SOCKTO(X) SF_WRAP_MSG(X) SF_WRAP_SYNC(X) SF_WRAP_OPEN(X)            \
-  SF_WRAP_OPEN2(X) SF_WRAP_OPENAT(X) SF_WRAP_OPENAT2(X) SF_WRAP_CREAT(X) SF_WRAP_FDRESET(X) SF_WRAP_SINGLE(X)
+  SF_WRAP_PVEC2(X) SF_WRAP_SOCK(X) SF_WRAP_SYNC(X)
+#define SF_WRAP_OTHERS(X)                                                                                     \
+  SF_WRAP_SOCKTO(X) SF_WRAP_MSG(X) SF_WRAP_OPEN(X) SF_WRAP_OPEN2(X) SF_WRAP_OPENAT(X) SF_WRAP_OPENAT2(X)       \
+  SF_WRAP_CREAT(X) SF_WRAP_FDRESET(X) SF_WRAP_SINGLE(X)
+/* Every wrapped name: one real_<name> slot each, filled by the resolver. */
+#define SF_WRAP_ALL(X) SF_WRAP_GENERATED(X) SF_WRAP_OTHERS(X)

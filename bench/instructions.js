@@ -12,9 +12,9 @@
 // Usage: node bench/instructions.js [--calls N] [--rounds R] [--time-calls N] [--no-time] [--json FILE]
 // Needs `npm run build` (the addon, the preload library and dist/) and valgrind. docs/benchmarks.md has figures.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chooseMode, execMeasured, ROOT } from './lib/exec.js';
+import { buildTool, chooseMode, execMeasured, ROOT } from './lib/exec.js';
 
 const USAGE = `usage: node bench/instructions.js [--calls N] [--rounds R] [--time-calls N] [--no-time] [--json FILE]
   --calls N       calls per callgrind run (default 20000; the runs make N and 2N calls)
@@ -48,16 +48,6 @@ function parseArgs(argv) {
     }
   }
   return o;
-}
-
-function buildLoop() {
-  const src = join(ROOT, 'bench', 'tools', 'call-loop.c');
-  const out = join(ROOT, 'bench', '.build', 'call-loop');
-  if (existsSync(out) && statSync(out).mtimeMs >= statSync(src).mtimeMs) return out;
-  mkdirSync(join(ROOT, 'bench', '.build'), { recursive: true });
-  execFileSync('gcc', ['-O2', '-Wall', '-o', `${out}.tmp`, src], { stdio: ['ignore', 'pipe', 'pipe'] });
-  renameSync(`${out}.tmp`, out);
-  return out;
 }
 
 const planOf = (variant) => ({ version: 1, seed: 1, rules: [{ id: 'never', ...VARIANTS[variant].rule }] });
@@ -109,7 +99,7 @@ async function main() {
     console.error(`bench: ${why}`);
     process.exit(1);
   }
-  const loop = buildLoop();
+  const loop = buildTool('call-loop');
   const report = { calls: o.calls, instructions: {}, time: null };
   const bare = await instructionsPerCall(null, loop, o.calls);
   report.instructions.bare = bare;

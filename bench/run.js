@@ -6,11 +6,11 @@
 // Writes bench/results/latest.json, latest.md and overhead.svg; with --update-docs also docs/benchmarks.md and
 // docs/overhead.svg. Needs `npm run build` (the addon and dist/), strace, and fiu-run (Debian: fiu-utils).
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { api, chooseMode, ROOT } from './lib/exec.js';
+import { api, buildTool, chooseMode, ROOT } from './lib/exec.js';
 import { machineInfo } from './lib/machine.js';
 import { runMicro, VARIANTS } from './lib/micro.js';
 import { chartSpec, chartSvg, computeChecks, markdown } from './lib/report.js';
@@ -52,17 +52,6 @@ function parseArgs(argv) {
   }
   o.rounds ??= o.quick ? 3 : 5;
   return o;
-}
-
-/** Builds bench/tools/NAME.c into bench/.build/NAME when out of date; returns its path. */
-function buildTool(name) {
-  const src = join(ROOT, 'bench', 'tools', `${name}.c`);
-  const out = join(ROOT, 'bench', '.build', name);
-  if (existsSync(out) && statSync(out).mtimeMs >= statSync(src).mtimeMs) return out;
-  mkdirSync(join(ROOT, 'bench', '.build'), { recursive: true });
-  execFileSync('gcc', ['-O2', '-Wall', '-o', `${out}.tmp`, src], { stdio: ['ignore', 'pipe', 'pipe'] });
-  renameSync(`${out}.tmp`, out);
-  return out;
 }
 
 function has(cmd, args = ['--version']) {

@@ -1,4 +1,5 @@
 {
+  "includes": ["native/sources.gypi"],
   "target_defaults": {
     "cflags": ["-fvisibility=hidden", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
     "cflags_c": ["-std=gnu11"],
@@ -7,18 +8,7 @@
   "targets": [
     {
       "target_name": "sysfault",
-      "sources": [
-        "native/binding/addon.cc",
-        "native/core/plan.c",
-        "native/core/decide.c",
-        "native/core/shm.c",
-        "native/core/shadow.c",
-        "native/core/net.c",
-        "native/seccomp/monitor.c",
-        "native/seccomp/monitor-io.c",
-        "native/seccomp/monitor-net.c",
-        "native/seccomp/features.c"
-      ],
+      "sources": ["native/binding/addon.cc", "<@(core_sources)", "<@(monitor_sources)"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "cflags_cc": ["-std=c++17", "-fexceptions"],
       "cflags_cc!": ["-fno-exceptions"],
@@ -32,15 +22,7 @@
       "product_extension": "so",
       "product_dir": "<(PRODUCT_DIR)",
       "defines!": ["_LARGEFILE_SOURCE", "_FILE_OFFSET_BITS=64"],
-      "sources": [
-        "native/preload/preload.c",
-        "native/preload/preload-net.c",
-        "native/core/plan.c",
-        "native/core/decide.c",
-        "native/core/shm.c",
-        "native/core/shadow.c",
-        "native/core/net.c"
-      ],
+      "sources": ["<@(preload_sources)", "<@(core_sources)"],
       "cflags": ["-fPIC", "-ftls-model=initial-exec", "-fno-stack-protector", "-fomit-frame-pointer"],
       "configurations": { "Release": { "cflags!": ["-fno-omit-frame-pointer"] } },
       "ldflags": ["-Wl,-z,now"],

@@ -311,6 +311,17 @@ Napi::Value SyscallNumbers(const Napi::CallbackInfo &info) {
   return a;
 }
 
+// Action names by wire code (native/core/actions.h), "" for a code no action has.
+Napi::Value ActionNames(const Napi::CallbackInfo &info) {
+  uint32_t n = 0;
+#define SF_X_COUNT(name, code, text) n = code + 1 > n ? code + 1 : n;
+  SF_ACTION_LIST(SF_X_COUNT)
+#undef SF_X_COUNT
+  Napi::Array a = Napi::Array::New(info.Env(), n);
+  for (uint32_t i = 0; i < n; i++) a.Set(i, sf_action_name(i) ? sf_action_name(i) : "");
+  return a;
+}
+
 // The process's blackhole listeners (network action "blackhole"; native/core/net.h), made on first use:
 // { port4, port6 } (0: none). The preload engine's targets get them in SYSFAULT_BLACKHOLE.
 Napi::Value NetSinks(const Napi::CallbackInfo &info) {
@@ -359,6 +370,7 @@ Napi::Value DecodePlan(const Napi::CallbackInfo &info) {
     j.Set("probThreshold", Napi::BigInt::New(env, r.prob_threshold));
     j.Set("fdKind", r.fd_kind);
     j.Set("action", r.action);
+    j.Set("actionName", sf_action_name(r.action) ? sf_action_name(r.action) : "");
     j.Set("value", r.value);
     j.Set("jitterMs", r.jitter_ms);
     j.Set("flags", r.flags);
@@ -429,6 +441,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<Napi::FunctionReference>(ctor);
   exports.Set("syscallNames", Napi::Function::New<SyscallNames>(env));
   exports.Set("syscallNumbers", Napi::Function::New<SyscallNumbers>(env));
+  exports.Set("actionNames", Napi::Function::New<ActionNames>(env));
   exports.Set("kernelFeatures", Napi::Function::New<KernelFeatures>(env));
   exports.Set("decodePlan", Napi::Function::New<DecodePlan>(env));
   exports.Set("netSinks", Napi::Function::New<NetSinks>(env));

@@ -52,11 +52,8 @@ static void key_of(const struct statx *stx, char *buf, size_t len, int with_dev)
 
 /* The path of fd in this process (" (deleted)" cut off). */
 static int fd_path(int fd, char *buf, size_t len) {
-  char proc[48];
-  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-  ssize_t n = syscall(SYS_readlinkat, AT_FDCWD, proc, buf, len - 1);
-  if (n <= 0) return -1;
-  buf[n] = 0;
+  if (sf_fd_path(0, fd, buf, len) != 0 || !buf[0]) return -1;
+  size_t n = strlen(buf);
   static const char deleted[] = " (deleted)";
   size_t dl = sizeof deleted - 1;
   if ((size_t)n > dl && strcmp(buf + n - dl, deleted) == 0) buf[n - dl] = 0;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "actions.h"
 #include "syscalls.h"
 
 #ifdef __cplusplus
@@ -46,22 +47,12 @@ enum sf_shape {
 
 enum sf_fd_kind { SF_FD_ANY = 0, SF_FD_FILE = 1, SF_FD_SOCKET = 2, SF_FD_PIPE = 3, SF_FD_UNKNOWN = 255 };
 enum sf_action {
-  SF_ACT_NONE = 0, SF_ACT_ERRNO = 1, SF_ACT_DELAY = 2, SF_ACT_SHORT = 3, SF_ACT_KILL = 4,
-  /* 5..9: network actions (issue 4); 10..14: storage actions (issue 5). Append only. */
-  /* Network (sockets; native/core/net.h does the socket work for both engines):
-   *   refuse     connect: the kernel really refuses it (the socket connects to a loopback port that refuses)
-   *   blackhole  connect: it never completes (the socket connects to a listener whose full queue drops SYNs)
-   *   reset      I/O: the connection is reset (ECONNRESET, then EOF / EPIPE, the peer gets an RST) once `value`
-   *              bytes (0: at once) have passed on the socket in the call's direction; value2 > 0: after
-   *              value2 ms of silence from that call (no data reaches the program's reads meanwhile)
-   *   close      I/O: the same, but the connection ends as if the peer had closed it (EOF, EPIPE) */
-  SF_ACT_REFUSE = 5, SF_ACT_BLACKHOLE = 6, SF_ACT_RESET = 7, SF_ACT_CLOSE = 8,
-  /* torn write (write family): persist the first `value` bytes (value2 0), or value2 parts per million of the
-   * bytes asked (value2 1..1000000; -1: a seeded fraction, chosen per call), then SIGKILL before returning */
-  SF_ACT_TORN = 10,
-  /* power cut: SIGKILL the whole tree at this call, and the run's power cut discards what was never synced */
-  SF_ACT_POWERCUT = 11,
+#define SF_X_ACTION(name, code, text) SF_ACT_##name = code,
+  SF_ACTION_LIST(SF_X_ACTION)
+#undef SF_X_ACTION
 };
+/* Its name in plans ("errno", "delay", ...), or NULL for a code no action has. */
+const char *sf_action_name(uint32_t action);
 
 /* sf_rule.flags: 0..7 storage, 8..15 network. */
 enum sf_rule_flag { SF_FLAG_AFTER_CALL = 1u << 0 /* the action happens after the call completes */ };
@@ -239,7 +230,26 @@ const char *sf_sys_name(int sys);
 int sf_sys_nr(int sys);
 int sf_sys_shape(int sys);
 int sf_sys_from_nr(long nr);
+/* The syscalls that read from (or write to) a socket's stream: the ones network actions act on. */
+static inline int sf_sys_sock_read(int sys) {
+  return sys == SF_SYS_read || sys == SF_SYS_readv || sys == SF_SYS_recvfrom || sys == SF_SYS_recvmsg;
+}
+static inline int sf_sys_sock_write(int sys) {
+  return sys == SF_SYS_write || sys == SF_SYS_writev || sys == SF_SYS_sendto || sys == SF_SYS_sendmsg;
+}
+
+/* CLOCK_MONOTONIC in ns: the clock of the shared region's times (start_ns, the fault log's t_ns). */
 uint64_t sf_now_ns(void);
+
+/* ---- what a descriptor refers to (paths.c; raw syscalls only, safe inside the preload wrappers) ---- */
+
+/* The target of /proc/<pid>/fd/<fd> (pid 0: this process) in buf, NUL-terminated. 0, or -1. */
+int sf_fd_path(int pid, int fd, char *buf, size_t len);
+/* The same for another link of /proc/<pid>/ ("cwd", "fd/3"). */
+int sf_proc_link(int pid, const char *what, char *buf, size_t len);
+/* base + "/" + rel (leading "./" dropped, no other normalisation: what both engines match path rules against).
+ * 0, or -1 when it does not fit in len. */
+int sf_path_join(const char *base, const char *rel, char *out, size_t len);
 
 #ifdef __cplusplus
 }

@@ -92,7 +92,7 @@ void mon_net_rewait(struct run *r, struct held *h) {
  * The first read after the release is the delayed read itself and passes undecided. Counted as calls, never as
  * matches. */
 int mon_net_stalled(struct run *r, struct held *h) {
-  if (!r->nstalls || !sock_read_sys(h->sys)) return 0;
+  if (!r->nstalls || !sf_sys_sock_read(h->sys)) return 0;
   struct stat st;
   if (mon_fd_kind(h->tid, (int)h->args[0], &st) != SF_FD_SOCKET) return 0;
   struct stall *s = stall_find(r, st.st_dev, st.st_ino);
@@ -155,7 +155,7 @@ static struct stall *net_stall(struct run *r, int fd, uint64_t until) {
  * - blocking write: held at most until the socket's SO_SNDTIMEO, then EAGAIN as the kernel answers a timeout;
  * - non-blocking write: held (the program's deadline lives in its runtime, out of sight; see docs). */
 int mon_net_delay(struct run *r, struct held *h) {
-  int rd = sock_read_sys(h->sys), wr = sock_write_sys(h->sys);
+  int rd = sf_sys_sock_read(h->sys), wr = sf_sys_sock_write(h->sys);
   if (!rd && !wr) return 0;
   int fd = mon_target_fd(r, h->tid, (int)h->args[0]);
   if (fd < 0) return 0;
@@ -281,7 +281,7 @@ void mon_net_end(struct run *r, struct held *h) {
     struct stall *s = net_stall(r, fd, now + (uint64_t)h->d.value2 * NS_PER_MS);
     if (s) {
       if (!s->end) s->end = h->d.action;
-      if (!sock_read_sys(h->sys)) mon_continue_call(r, h);
+      if (!sf_sys_sock_read(h->sys)) mon_continue_call(r, h);
       else if (sf_net_nonblocking(s->fd) || msg_dontwait(h)) h->err = -EAGAIN, mon_answer(r, h);
       else net_wait_readable(r, h, s, now);
       return;

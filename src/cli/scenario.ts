@@ -4,94 +4,48 @@
  * nothing is run; or a run that could not be carried out, such as a command not found).
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { EXIT_SYSFAULT, UsageError } from '../common/errors.js';
-import { firstLine } from '../common/text.js';
-import { collectScenarioFiles, runCatalogue } from '../scenario/catalogue.js';
+import { collectScenarioFiles, runCatalogue, type ScenarioRunOptions } from '../scenario/catalogue.js';
 import { catalogueJson, catalogueJUnit, formatCatalogue, seconds, verdict } from '../scenario/formats.js';
 import { loadScenario } from '../scenario/schema.js';
-import { durationMs, seedText, wholeNumber, writableFile } from './flags.js';
-
-const SCENARIO_HELP = `Usage: sysfault scenario run [options] FILE|DIR...
-       sysfault scenario check FILE|DIR...
-
-run: runs each scenario (a DIR's *.yaml, *.yml and *.json files) with each of its seeds, from a fresh copy of
-its snapshot, and prints a pass/fail table with the reason. Failed runs keep their directory (the working
-directory, outputs, result and fault log) and print a command that reruns exactly that scenario and seed.
-check: validates the scenario files only.
-
-Options of run:
-  --seed N                 run every scenario with this seed only (instead of its seeds)
-  --jobs N                 runs at once (default: min(4, CPUs))
-  --timeout MS             timebox of the whole catalogue (or Ns): runs going are killed, the rest not run
-  --scenario-timeout MS    timebox of each run's target, instead of each scenario's timeoutMs
-  --json FILE              write the JSON report (version 1)
-  --junit FILE             write a JUnit XML report
-  --keep                   keep every run's directory (default: only failed runs')
-  -q, --quiet              no progress lines on stderr
-  -h, --help               this help
-
-Exit status: 0 when every run passed, 1 when any failed, 125 for sysfault's own errors (bad flags, an
-invalid scenario file, a run that could not be carried out).
-`;
-
-const RUN_FLAGS = {
-  seed: { type: 'string' },
-  jobs: { type: 'string' },
-  timeout: { type: 'string' },
-  'scenario-timeout': { type: 'string' },
-  json: { type: 'string' },
-  junit: { type: 'string' },
-  keep: { type: 'boolean' },
-  quiet: { type: 'boolean', short: 'q' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+import { commandHelp, parseCommandLine } from './args.js';
+import { writableFile } from './values.js';
 
 /** `sysfault scenario ...`; resolves to the exit status. */
 export async function scenarioCommand(argv: readonly string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '-h' || sub === '--help' || sub === 'help') {
     if (sub === undefined) throw new UsageError('scenario: missing subcommand run or check (see sysfault scenario --help)');
-    process.stdout.write(SCENARIO_HELP);
+    process.stdout.write(commandHelp('scenario run'));
     return 0;
   }
   if (sub !== 'run' && sub !== 'check') throw new UsageError(`scenario: unknown subcommand ${JSON.stringify(sub)} (expected run or check)`);
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...rest], options: RUN_FLAGS, strict: true, allowPositionals: true });
-  } catch (err) {
-    throw new UsageError(`scenario ${sub}: ${firstLine(err).split('. ')[0] ?? 'bad arguments'} (see sysfault scenario --help)`);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(SCENARIO_HELP);
+  const line = parseCommandLine(`scenario ${sub}`, rest);
+  if (line.help) {
+    process.stdout.write(commandHelp(`scenario ${sub}`));
     return 0;
   }
+  const positionals = line.positionals;
   if (positionals.length === 0) throw new UsageError(`scenario ${sub}: no scenario files given (usage: sysfault scenario ${sub} [options] FILE|DIR...)`);
   if (sub === 'check') {
-    if (Object.keys(values).length > 0) throw new UsageError('scenario check: takes no options');
     const files = collectScenarioFiles(positionals);
     for (const file of files) loadScenario(file);
     process.stdout.write(`${files.length} scenario file${files.length === 1 ? '' : 's'} valid\n`);
     return 0;
   }
-  const seed = seedText('--seed', values.seed);
-  const jobs = wholeNumber('--jobs', values.jobs, { min: 1, max: 9999 });
-  const timeoutMs = durationMs('--timeout', values.timeout);
-  const scenarioTimeoutMs = durationMs('--scenario-timeout', values['scenario-timeout']);
-  for (const [flag, file] of [['--json', values.json], ['--junit', values.junit]] as const) if (file !== undefined) writableFile(flag, file);
+  const options = line.options() as ScenarioRunOptions;
+  const json = line.string('json');
+  const junit = line.string('junit');
+  for (const [flag, file] of [['--json', json], ['--junit', junit]] as const) if (file !== undefined) writableFile(flag, file);
 
-  const quiet = values.quiet === true;
+  const quiet = line.boolean('quiet');
   const report = await runCatalogue(positionals, {
-    seed,
-    jobs,
-    timeoutMs,
-    scenarioTimeoutMs,
-    keep: values.keep ? 'all' : 'failed',
+    ...options,
+    keep: line.boolean('keep') ? 'all' : 'failed',
     onRun: quiet ? undefined : (r) => process.stderr.write(`${verdict(r).padEnd(5)} ${r.name} (seed ${r.seed}, ${seconds(r.durationMs)})\n`),
   });
-  if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify(catalogueJson(report), null, 2)}\n`);
-  if (values.junit !== undefined) writeFileSync(values.junit, catalogueJUnit(report));
+  if (json !== undefined) writeFileSync(json, `${JSON.stringify(catalogueJson(report), null, 2)}\n`);
+  if (junit !== undefined) writeFileSync(junit, catalogueJUnit(report));
   process.stdout.write(`${formatCatalogue(report).join('\n')}\n`);
   if (report.errors > 0) return EXIT_SYSFAULT;
   return report.failed > 0 ? 1 : 0;

@@ -4,79 +4,12 @@
  * replay command after.
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { durationMs, oneOf, splitCommandLine, wholeNumber, writeFlagFile } from './flags.js';
 import { UsageError } from '../common/errors.js';
-import { firstLine } from '../common/text.js';
-import { crashSweep, type SweepProgress, type SweepReport } from '../sweep/crash-sweep.js';
-import { expandSyscalls, syscallTable } from '../plan/syscalls.js';
-
-export const SWEEP_HELP = `Usage: sysfault sweep --calls fsync[,fdatasync,...] --verify 'CMD ARGS' [options] -- CMD [ARGS...]
-
-A clean run counts the chosen calls (N). Then for each crash point k (1..N, or a seeded sample), a fresh
-working directory (a copy of --snapshot, or empty) is CMD's current directory; CMD is killed (SIGKILL) at the
-k-th chosen call, before it happens; the power cut is applied to the files matching GLOB (what they got since
-their last fsync/fdatasync is lost; see docs/crash-consistency.md); then the verify command runs in that same
-directory. Exit 0 when every point verified, 1 when any failed, 125 for sysfault's own errors.
-
-Options:
-  --calls LIST        syscall (or group) names a crash point is taken at: fsync, fdatasync, write, ...
-  --verify 'CMD'      run by /bin/sh -c in the point's directory after the crash; exit 0 = consistent.
-                      Its environment has SYSFAULT_SWEEP_POINT, SYSFAULT_SWEEP_STDOUT and
-                      SYSFAULT_SWEEP_STDERR (files holding what the crashed run printed), SYSFAULT_SWEEP_DIR
-  --powercut GLOB     cut the power at each point for the files matching GLOB (as a rule's path; a relative
-                      glob with "/" is taken from the working directory)
-  --fsync-failure-drops-dirty
-                      (with --powercut) an injected fsync error drops the file's unsynced data
-  --snapshot DIR      each working directory starts as a copy of DIR (default: empty)
-  --sample N          try N points chosen by the seed (default: every point)
-  --seed N            seed of the sample (default: random, reported)
-  --jobs N            points run at once (default: min(4, CPUs))
-  --engine E          auto (default), preload or seccomp
-  --timeout MS        limit of each run and each verify (default 60000; or Ns)
-  --point K           run only point K and keep its directory (what a failure's replay command does)
-  --keep              keep every point's working directory
-  --json FILE         write {"version":1,"points":N,"tried":M,"failed":[...]} to FILE
-  -q, --quiet         no progress bar, no summary
-  -h, --help          this help
-`;
-
-const OPTIONS = {
-  calls: { type: 'string' },
-  verify: { type: 'string' },
-  powercut: { type: 'string' },
-  'fsync-failure-drops-dirty': { type: 'boolean' },
-  snapshot: { type: 'string' },
-  sample: { type: 'string' },
-  seed: { type: 'string' },
-  jobs: { type: 'string' },
-  engine: { type: 'string' },
-  timeout: { type: 'string' },
-  point: { type: 'string' },
-  keep: { type: 'boolean' },
-  json: { type: 'string' },
-  quiet: { type: 'boolean', short: 'q' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-function parse(argv: readonly string[]) {
-  try {
-    return parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    const message = firstLine(err);
-    const name = /'([^']+)'/.exec(message)?.[1]?.replace(/ <value>$/, '').replace(/^-\w, /, '') ?? '';
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
-        ? `unknown option ${name}`
-        : code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && /argument missing/.test(message)
-          ? `option ${name} needs a value`
-          : code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && /ambiguous/.test(message)
-            ? `option ${name} is followed by an option-like value (write ${name}=VALUE)`
-            : (message.split('. ')[0] ?? 'bad arguments');
-    throw new UsageError(`sweep: ${why} (see sysfault sweep --help)`);
-  }
-}
+import { didYouMean } from '../common/text.js';
+import { crashSweep, type CrashSweepOptions, type SweepProgress, type SweepReport } from '../sweep/crash-sweep.js';
+import { expandSyscalls, SYSCALL_GROUPS, syscallTable } from '../plan/syscalls.js';
+import { commandHelp, parseCommandLine } from './args.js';
+import { writeFlagFile } from './values.js';
 
 /** A one-line progress bar, redrawn in place. */
 function progressBar(event: SweepProgress): string {
@@ -99,49 +32,48 @@ function summary(report: SweepReport): string {
 
 /** `sysfault sweep`. */
 export async function sweepCommand(argv: readonly string[]): Promise<number> {
-  const [optionArgs, commandLine] = splitCommandLine(argv, OPTIONS);
-  const values = parse(optionArgs);
-  if (values.help) {
-    process.stdout.write(SWEEP_HELP);
+  const line = parseCommandLine('sweep', argv);
+  if (line.help) {
+    process.stdout.write(commandHelp('sweep'));
     return 0;
   }
-  const [command, ...args] = commandLine;
-  if (values.calls === undefined) throw new UsageError('sweep: missing --calls (usage: sysfault sweep --calls fsync --verify CMD -- CMD [ARGS...])');
-  if (values.verify === undefined) throw new UsageError('sweep: missing --verify (usage: sysfault sweep --calls fsync --verify CMD -- CMD [ARGS...])');
+  const [command, ...args] = line.positionals;
+  const callsText = line.string('calls');
+  const verify = line.string('verify');
+  if (callsText === undefined) throw new UsageError('sweep: missing --calls (usage: sysfault sweep --calls fsync --verify CMD -- CMD [ARGS...])');
+  if (verify === undefined) throw new UsageError('sweep: missing --verify (usage: sysfault sweep --calls fsync --verify CMD -- CMD [ARGS...])');
   if (command === undefined) throw new UsageError('sweep: missing command (usage: sysfault sweep --calls fsync --verify CMD -- CMD [ARGS...])');
-  const engine = oneOf('--engine', values.engine, ['auto', 'preload', 'seccomp']);
-  if (values['fsync-failure-drops-dirty'] && values.powercut === undefined) {
+  const options = line.options() as Partial<CrashSweepOptions>;
+  const glob = line.string('powercut');
+  if (line.boolean('fsync-failure-drops-dirty') && glob === undefined) {
     throw new UsageError('--fsync-failure-drops-dirty needs --powercut GLOB');
   }
-  const calls = values.calls.split(',').map((c) => c.trim());
-  if (calls.some((c) => c === '')) throw new UsageError(`--calls: empty name in ${JSON.stringify(values.calls)}`);
+  const calls = callsText.split(',').map((c) => c.trim());
+  if (calls.some((c) => c === '')) throw new UsageError(`--calls: empty name in ${JSON.stringify(callsText)}`);
   const known = expandSyscalls(calls, syscallTable());
-  if ('unknown' in known) throw new UsageError(`--calls: unknown syscall ${JSON.stringify(known.unknown)}`, { field: '--calls', value: values.calls });
+  if ('unknown' in known) {
+    const names = [...syscallTable().names, ...Object.keys(SYSCALL_GROUPS)];
+    throw new UsageError(`--calls: unknown syscall ${JSON.stringify(known.unknown)}${didYouMean(known.unknown, names)}`, { field: '--calls', value: callsText });
+  }
   // Created (empty) now, so that a bad --json fails before the sweep rather than after it.
-  if (values.json !== undefined) writeFlagFile('--json', values.json, '', { append: true });
-  const tty = process.stderr.isTTY === true && !values.quiet;
-  const point = wholeNumber('--point', values.point, { min: 1 });
+  const json = line.string('json');
+  if (json !== undefined) writeFlagFile('--json', json, '', { append: true });
+  const quiet = line.boolean('quiet');
+  const tty = process.stderr.isTTY === true && !quiet;
+  const point = options.point;
   const report = await crashSweep({
+    ...options,
     command,
     args,
-    verify: values.verify,
+    verify,
     calls,
-    ...(values.powercut !== undefined && {
-      powercut: { glob: values.powercut, fsyncFailureDropsDirty: values['fsync-failure-drops-dirty'] === true },
-    }),
-    snapshot: values.snapshot,
-    sample: wholeNumber('--sample', values.sample, { min: 1 }),
-    seed: values.seed,
-    jobs: wholeNumber('--jobs', values.jobs, { min: 1 }),
-    ...(engine !== undefined && { engine }),
-    timeout: durationMs('--timeout', values.timeout),
-    point,
-    keep: values.keep === true || point !== undefined,
+    ...(glob !== undefined && { powercut: { glob, fsyncFailureDropsDirty: line.boolean('fsync-failure-drops-dirty') } }),
+    keep: line.boolean('keep') || point !== undefined,
     onProgress: tty ? (event) => void process.stderr.write(progressBar(event)) : undefined,
   });
   if (tty) process.stderr.write('\n');
-  if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
-  if (!values.quiet) {
+  if (json !== undefined) writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+  if (!quiet) {
     if (point !== undefined) {
       const f = report.failed[0];
       process.stderr.write(

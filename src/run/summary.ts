@@ -2,6 +2,7 @@
  * The CLI's summary of a run (printed to stderr after the target exits).
  */
 import type { RunResult } from '../common/run-result.js';
+import type { NormalizedAction, NormalizedRule } from '../plan/types.js';
 
 /** How many faults the summary lists. */
 export const SUMMARY_FAULTS = 10;
@@ -66,4 +67,41 @@ export function formatSummary(result: RunResult, maxFaults = SUMMARY_FAULTS): st
     );
   }
   return lines;
+}
+
+/** A rule in words, as table cells: id, syscalls, filters, when it fires, what it does. */
+export function describeRule(rule: NormalizedRule): [string, string, string, string, string] {
+  const filters = [
+    rule.path !== null && `path ${rule.path}`,
+    rule.fd !== 'any' && `fd ${rule.fd}`,
+    rule.addr !== null && `addr ${rule.addr.text}`,
+  ].filter((f): f is string => typeof f === 'string');
+  const when = [
+    rule.after > 0 && `after ${rule.after}`,
+    rule.probability < 1 && `p ${rule.probability}`,
+    rule.limit !== null && `limit ${rule.limit}`,
+  ].filter((f): f is string => typeof f === 'string');
+  return [rule.id, rule.syscalls.join(','), filters.join(', ') || '-', when.join(', ') || 'every call', actionText(rule.action)];
+}
+
+function actionText(action: NormalizedAction): string {
+  switch (action.type) {
+    case 'errno':
+      return `errno ${action.name}`;
+    case 'delay':
+      return `delay ${action.ms}ms${action.jitterMs > 0 ? `+${action.jitterMs}` : ''}`;
+    case 'short':
+      return `short ${action.bytes}`;
+    case 'kill':
+      return `kill ${action.name}${action.when === 'after' ? ' after the call' : ''}`;
+    case 'torn':
+      return `torn ${action.bytes ?? (action.fraction === 'seeded' ? 'seeded' : `${(action.fraction ?? 0) * 100}%`)}`;
+    case 'powercut':
+      return `powercut${action.when === 'after' ? ' after the call' : ''}`;
+    case 'reset':
+    case 'close':
+      return `${action.type}${action.afterBytes > 0 ? ` after ${action.afterBytes} bytes` : ''}${action.afterMs > 0 ? ` after ${action.afterMs} ms` : ''}`;
+    default:
+      return action.type;
+  }
 }

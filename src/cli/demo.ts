@@ -1,7 +1,7 @@
 /**
  * `sysfault demo`: a small journal program under a plan that shows each action, narrated.
  */
-import { mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { nativeFile, requireBinding } from '../native/files.js';
 import { spawn } from '../run/run.js';
+import { sysfaultInvocation } from '../run/invocation.js';
 import { describeExit, formatSummary, table } from '../run/summary.js';
 import { commandHelp, parseCommandLine } from './args.js';
 import type { PlanInput } from '../plan/schema.js';
@@ -24,6 +25,15 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
   requireBinding();
   const demo = nativeFile('demo');
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'sysfault-demo-')));
+  try {
+    return await showDemo(demo, dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true }); // the journal and the plan: nothing is left behind
+  }
+}
+
+/** The demo in `dir`: its journal and its plan. */
+async function showDemo(demo: string, dir: string): Promise<number> {
   const server = createServer((socket) => socket.end());
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
@@ -81,7 +91,7 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
     say(`  ${f.tMs.toFixed(1).padStart(8)} ms  ${f.syscall}${f.target ? ` ${f.target}` : ''} -> ${f.action}  (${f.rule})`);
   }
   say(`The program ended: ${describeExit(result)}. The same plan and seed give the same faults every run:`);
-  say(`  sysfault run --plan ${planFile} -- ${demo} ${dir} ${port}`);
+  say(`  ${sysfaultInvocation()} demo`);
   say();
   say(formatSummary(result).join('\n'));
   return 0;

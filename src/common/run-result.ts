@@ -89,6 +89,19 @@ export interface RunResult {
   aborted: boolean;
   /** Additive: present when the run had a `powercut` option. */
   powercut?: PowercutReport;
+  /** Additive: why this engine (what `auto` found in the executable, or that it was asked for). */
+  engineReason: string;
+  /** Additive: what the run could not do or see, and rules that matched nothing (see RunWarning). */
+  warnings: RunWarning[];
+}
+
+/**
+ * Something a run's user should know: a rule that matched nothing (`rule-matched-nothing`), fault-log entries
+ * lost (`log-dropped`), ... Each has a stable `code` and a one-line `message`.
+ */
+export interface RunWarning {
+  code: string;
+  message: string;
 }
 
 /** What a power cut did (the result's additive `powercut`). */

@@ -4,11 +4,11 @@
  */
 import { z } from 'zod';
 import { expected, integer } from '../common/document.js';
-import { show } from '../common/text.js';
+import { didYouMean, show } from '../common/text.js';
 import { parseAddr } from './addr.js';
 import { checkGlob } from './glob.js';
-import { errnoName, errnoNumber, MAX_ERRNO, MAX_SIGNAL, signalName, signalNumber } from './signals.js';
-import { expandSyscalls, syscallTable, type SyscallTable } from './syscalls.js';
+import { errnoList, errnoName, errnoNumber, MAX_ERRNO, MAX_SIGNAL, signalName, signalNames, signalNumber } from './signals.js';
+import { expandSyscalls, SYSCALL_GROUPS, syscallTable, type SyscallTable } from './syscalls.js';
 import type { FdKind, NormalizedAction, NormalizedPlan, NormalizedRule } from './types.js';
 
 /** Most rules a plan may have (SF_MAX_RULES). */
@@ -66,7 +66,7 @@ const errnoSchema = z
         message:
           typeof value === 'number'
             ? `expected an errno number from 1 to ${MAX_ERRNO}, got ${show(value)}`
-            : `unknown errno ${show(value)}`,
+            : `unknown errno ${show(value)}${didYouMean(value, errnoList().map(([name]) => name))}`,
       });
       return z.NEVER;
     }
@@ -84,7 +84,7 @@ const signalSchema = z
         message:
           typeof value === 'number'
             ? `expected a signal number from 1 to ${MAX_SIGNAL}, got ${show(value)}`
-            : `unknown signal ${show(value)}`,
+            : `unknown signal ${show(value)}${didYouMean(value, signalNames())}`,
       });
       return z.NEVER;
     }
@@ -286,7 +286,7 @@ export function ruleSchema(table: SyscallTable = syscallTable()) {
           code: 'custom',
           path: [expansion.index],
           input: expansion.unknown,
-          message: `unknown syscall ${show(expansion.unknown)}`,
+          message: `unknown syscall ${show(expansion.unknown)}${didYouMean(expansion.unknown, [...table.names, ...Object.keys(SYSCALL_GROUPS)])}`,
         });
         return z.NEVER;
       }

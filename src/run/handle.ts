@@ -13,11 +13,11 @@ import { CommandError, EngineError, SysfaultError, UsageError } from '../common/
 import type { NativeBinding, NativeCounts, NativeEvent, NativeLogEntry, NativeSession } from '../native/binding.js';
 import { DEFAULT_LOG_CAPACITY, stdioEntries } from './options.js';
 import { discardPowercut, finishPowercut, type PowercutSetup } from './powercut.js';
-import { decodeWaitStatus, formatAction, seedForResult } from './result.js';
+import { decodeWaitStatus, formatAction, runWarnings, seedForResult } from './result.js';
 import { firstLine } from '../common/text.js';
 import { signalNumber } from '../plan/signals.js';
 import { killStragglers } from './terminate.js';
-import { syscallTable } from '../plan/syscalls.js';
+import { alternativesOf, syscallTable } from '../plan/syscalls.js';
 import type { Engine, FaultRecord, RuleStats, RunResult, SyscallCounts } from '../common/run-result.js';
 import type { NormalizedPlan } from '../plan/types.js';
 import type { RunOptions } from './types.js';
@@ -113,6 +113,7 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
   readonly #setup: RunSetup;
   readonly #names: readonly string[];
   readonly #named: number[]; // syscall indexes the plan names, in table order
+  readonly #alternatives: string[]; // counted only, to say what the program called instead (alternativesOf)
   #session: NativeSession | undefined;
   #child: ChildProcess | undefined;
   #startedAt = 0;
@@ -144,13 +145,14 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
     this.#names = syscallTable().names;
     const used = new Set(setup.plan.rules.flatMap((r) => r.syscalls));
     this.#named = this.#names.flatMap((name, i) => (used.has(name) ? [i] : []));
+    this.#alternatives = alternativesOf(used);
 
     const { native, plan, seed, engine, options } = setup;
     // An empty plan names no syscall: there is nothing to notify, so no seccomp filter. A power cut needs
     // fsync and fdatasync (the monitor does them and records the synced state).
     const powercut = setup.powercut;
     const seccomp = engine === 'seccomp' && (this.#named.length > 0 || powercut !== undefined);
-    const bytes = compilePlan(plan, seed);
+    const bytes = compilePlan(plan, seed, undefined, this.#alternatives);
     try {
       this.clockOrigin = performance.now(); // the shared region's start time is taken when it is created
       this.#session = native.createSession({
@@ -181,7 +183,7 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
       env.SYSFAULT_POWERCUT_FLAGS = String(powercut.flags);
     }
     const numbers = native.syscallNumbers();
-    const notified = new Set(this.#named.map((i) => numbers[i]));
+    const notified = new Set([...this.#named, ...this.#alternatives.map((name) => this.#names.indexOf(name))].map((i) => numbers[i]));
     if (powercut) for (const name of ['fsync', 'fdatasync']) notified.add(numbers[this.#names.indexOf(name)]);
     const shimArgs = [
       ...(seccomp ? ['--seccomp', [...notified].join(',')] : []),
@@ -420,16 +422,20 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
     const session = this.#session;
     const counts = session?.counts();
     const log = session?.faults(0) ?? { entries: [], next: 0, dropped: 0 };
+    const rules = this.#rulesFrom(counts);
+    const calls = (name: string): number => counts?.calls[this.#names.indexOf(name)] ?? 0;
     return {
       version: 1,
       engine: this.engine,
+      engineReason: this.engineReason,
       seed: this.seed,
       durationMs: Math.round((this.#endedAt - this.#startedAt) * 10) / 10,
       exit: decodeWaitStatus(this.#waitStatus ?? -1),
       counts: this.#countsFrom(counts),
-      rules: this.#rulesFrom(counts),
+      rules,
       faults: log.entries.map((e) => this.#record(e)).sort((a, b) => a.seq - b.seq),
       dropped: log.dropped,
+      warnings: runWarnings({ plan: this.plan, rules, calls, dropped: log.dropped }),
       runId: this.runId,
       timedOut: this.#timedOut,
       aborted: this.#aborted,

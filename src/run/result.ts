@@ -3,7 +3,9 @@
  */
 import { actionName } from '../plan/compile.js';
 import { errnoName, signalName } from '../plan/signals.js';
-import type { ExitInfo, FaultAction } from '../common/run-result.js';
+import { alternativesOf } from '../plan/syscalls.js';
+import type { ExitInfo, FaultAction, RuleStats, RunWarning } from '../common/run-result.js';
+import type { NormalizedPlan, NormalizedRule } from '../plan/types.js';
 
 /** The seed as the result reports it. */
 export function seedForResult(seed: bigint): number | string {
@@ -45,4 +47,49 @@ export function formatAction(action: number, value: number): FaultAction {
     default:
       return `errno:${String(value)}`;
   }
+}
+
+/** What {@link runWarnings} looks at. */
+export interface WarningFacts {
+  plan: NormalizedPlan;
+  rules: readonly RuleStats[];
+  /** Calls of a syscall the run counted: those the plan names and their alternatives (alternativesOf). */
+  calls: (syscall: string) => number;
+  dropped: number;
+}
+
+/** The result's `warnings`: every rule that matched nothing, saying what was called instead; a dropped log. */
+export function runWarnings(facts: WarningFacts): RunWarning[] {
+  const warnings: RunWarning[] = [];
+  for (const [i, rule] of facts.plan.rules.entries()) {
+    if ((facts.rules[i]?.matched ?? 0) > 0) continue;
+    warnings.push({ code: 'rule-matched-nothing', message: `rule ${rule.id} matched nothing: ${whyNothingMatched(rule, facts)}` });
+  }
+  if (facts.dropped > 0) {
+    warnings.push({
+      code: 'log-dropped',
+      message: `${facts.dropped} fault-log entr${facts.dropped === 1 ? 'y was' : 'ies were'} lost to a full log (the counts are exact; raise logCapacity)`,
+    });
+  }
+  return warnings;
+}
+
+function times(n: number): string {
+  return n === 1 ? 'once' : `${n} times`;
+}
+
+/** Why a rule matched nothing, with what the program called instead when it was counted. */
+function whyNothingMatched(rule: NormalizedRule, facts: WarningFacts): string {
+  const called = rule.syscalls.filter((s) => facts.calls(s) > 0);
+  if (called.length > 0) {
+    const filters = [rule.path !== null && `path ${rule.path}`, rule.fd !== 'any' && `fd ${rule.fd}`, rule.addr !== null && `addr ${rule.addr.text}`].filter(
+      (f): f is string => typeof f === 'string',
+    );
+    const made = called.map((s) => `${s} ${times(facts.calls(s))}`).join(', ');
+    return `the program called ${made}, none matching ${filters.length > 0 ? filters.join(', ') : 'its filters'}`;
+  }
+  const never = rule.syscalls.length === 1 ? `${rule.syscalls[0]} was never called` : `none of ${rule.syscalls.join(', ')} was called`;
+  const instead = alternativesOf(rule.syscalls).filter((s) => facts.calls(s) > 0);
+  if (instead.length === 0) return never;
+  return `${never}; the program called ${instead.map((s) => `${s} ${times(facts.calls(s))}`).join(', ')} instead`;
 }

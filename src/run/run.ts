@@ -103,7 +103,7 @@ function prepareRun(command: string, args: readonly string[], options: RunOption
       throw new EngineError(detection ? `${problem} (needed for ${command}: ${detection.reason})` : problem);
     }
   }
-  const engineReason = detection ? detection.reason : `asked for (engine: ${engine})`;
+  const engineReason = detection ? detection.reason : 'asked for';
   return { native, executable, cwd, env, plan, seed, engine, engineReason };
 }
 

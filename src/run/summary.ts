@@ -35,13 +35,18 @@ export function describeExit(result: RunResult): string {
 
 /** The summary table, as lines. */
 export function formatSummary(result: RunResult, maxFaults = SUMMARY_FAULTS): string[] {
+  const why = result.engineReason ? ` (${result.engineReason})` : '';
   const lines = [
-    `sysfault: ${result.engine} engine, seed ${result.seed}, ${result.durationMs.toFixed(1)} ms, ${describeExit(result)}`,
+    `sysfault: ${result.engine} engine${why}, seed ${result.seed}, ${result.durationMs.toFixed(1)} ms, ${describeExit(result)}`,
   ];
+  // A syscall never called gets no row (a group rule names many): they are listed on one line.
   const counts = Object.entries(result.counts);
-  if (counts.length > 0) {
-    lines.push(...table(['syscall', 'calls', 'faulted', 'delayed'], counts.map(([name, c]) => [name, c.calls, c.faulted, c.delayed])));
+  const called = counts.filter(([, c]) => c.calls > 0);
+  if (called.length > 0) {
+    lines.push(...table(['syscall', 'calls', 'faulted', 'delayed'], called.map(([name, c]) => [name, c.calls, c.faulted, c.delayed])));
   }
+  const never = counts.filter(([, c]) => c.calls === 0).map(([name]) => name);
+  if (never.length > 0) lines.push(`  never called: ${never.join(', ')}`);
   if (result.rules.length > 0) {
     lines.push(...table(['rule', 'matched', 'fired'], result.rules.map((r) => [r.id, r.matched, r.fired])));
   }
@@ -56,7 +61,10 @@ export function formatSummary(result: RunResult, maxFaults = SUMMARY_FAULTS): st
         '    ',
       ),
     );
-    if (total > shown.length) lines.push(`    ... and ${total - shown.length} more (--json FILE has them all)`);
+    if (total > shown.length) {
+      const where = result.dropped > 0 ? '--json FILE has every logged one; the lost ones are counted only' : '--json FILE has them all';
+      lines.push(`    ... and ${total - shown.length} more (${where})`);
+    }
   }
   const cut = result.powercut;
   if (cut) {
@@ -66,6 +74,7 @@ export function formatSummary(result: RunResult, maxFaults = SUMMARY_FAULTS): st
         : `  power cut (${cut.glob}): not applied`,
     );
   }
+  for (const w of result.warnings ?? []) lines.push(`  warning: ${w.message}`);
   return lines;
 }
 

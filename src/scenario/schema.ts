@@ -14,7 +14,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { PlanError } from '../common/errors.js';
-import { describeIssues, documentError, expected, formatPath, integer, moreSuffix, parseDocumentText, readDocumentFile, readProblem, type Source } from '../common/document.js';
+import { describeIssues, documentError, expected, formatPath, integer, parseDocumentText, readDocumentFile, readProblem, type DescribedIssue, type DocumentProblem, type Source } from '../common/document.js';
 import { describePlanIssues } from '../plan/issues.js';
 import { parsePlanText } from '../plan/load.js';
 import { planSchema, seedSchema } from '../plan/schema.js';
@@ -396,15 +396,22 @@ export function loadScenario(input: string | Record<string, unknown>, cwd = proc
   return validateScenario(value, { file, dir: dirname(resolve(file)), source });
 }
 
-function fail(origin: Origin, path: readonly PropertyKey[], isKey: boolean, field: string, message: string, value: unknown): never {
-  throw documentError(origin.source, 'scenario', { path, isKey, field, message, value });
+function fail(
+  origin: Origin,
+  path: readonly PropertyKey[],
+  isKey: boolean,
+  field: string,
+  message: string,
+  value: unknown,
+  others: readonly DocumentProblem[] = [],
+): never {
+  throw documentError(origin.source, 'scenario', { path, isKey, field, message, value, others });
 }
 
 /** ` (allowed: ...)` for an unknown field of the object at `path`, or ''. */
-function allowedFields(_input: unknown, path: readonly PropertyKey[]): string {
+function allowedFields(_input: unknown, path: readonly PropertyKey[]): readonly string[] {
   const parent = formatPath(path.map((p) => (typeof p === 'number' ? '[]' : p))).replace(/\.\[\]/g, '[]');
-  const allowed = ALLOWED[parent];
-  return allowed ? ` (allowed: ${allowed})` : '';
+  return ALLOWED[parent]?.split(', ') ?? [];
 }
 
 /** Placeholder values used to validate plans before a run gives the real ones. */
@@ -416,7 +423,7 @@ function validateScenario(input: unknown, origin: Origin): Scenario {
   const parsed = scenarioSchema.safeParse(input);
   if (!parsed.success) {
     const issue = describeIssues(parsed.error.issues, input, allowedFields);
-    fail(origin, issue.path, issue.isKey, issue.field, `${issue.message}${moreSuffix(issue.more)}`, issue.value);
+    fail(origin, issue.path, issue.isKey, issue.field, issue.message, issue.value, issue.others);
   }
   const s = parsed.data;
   const dir = origin.dir;
@@ -436,7 +443,8 @@ function validateScenario(input: unknown, origin: Origin): Scenario {
       const issue = describePlanIssues(check.error.issues, s.plan);
       const path = ['plan', ...issue.path];
       const field = issue.field === '' ? 'plan' : `plan.${issue.field}`;
-      fail(origin, path, issue.isKey, field, `${issue.message}${moreSuffix(issue.more)}`, issue.value);
+      const inPlan = (i: DescribedIssue): DocumentProblem => ({ ...i, path: ['plan', ...i.path], field: i.field === '' ? 'plan' : `plan.${i.field}` });
+      fail(origin, path, issue.isKey, field, issue.message, issue.value, issue.others.map(inPlan));
     }
     normalized = check.data;
   }

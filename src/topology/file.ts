@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { z } from 'zod';
 import { PlanError } from '../common/errors.js';
-import { describeIssues, documentError, expected, formatPath, integer, moreSuffix, parseDocumentText, readDocumentFile, readProblem, type Source } from '../common/document.js';
+import { describeIssues, documentError, expected, formatPath, integer, parseDocumentText, readDocumentFile, readProblem, type DocumentProblem, type Source } from '../common/document.js';
 import { normalizePlan, parsePlanText } from '../plan/load.js';
 import { show } from '../common/text.js';
 import { signalName, signalNumber } from '../plan/signals.js';
@@ -184,8 +184,8 @@ interface Origin {
   readonly baseDir: string;
 }
 
-function failAt(origin: Origin, path: readonly PropertyKey[], message: string, value?: unknown, isKey = false): never {
-  throw documentError(origin.source, 'topology', { path, field: formatPath(path), message, value, isKey }, TopologyError);
+function failAt(origin: Origin, path: readonly PropertyKey[], message: string, value?: unknown, isKey = false, others: readonly DocumentProblem[] = []): never {
+  throw documentError(origin.source, 'topology', { path, field: formatPath(path), message, value, isKey, others }, TopologyError);
 }
 
 /** Options of {@link loadTopology}. */
@@ -215,11 +215,8 @@ export function parseTopologyText(body: string, file = 'topology.yaml', options:
 function validate(value: unknown, origin: Origin, vars: Record<string, string>): TopologySpec {
   const parsed = topologySchema.safeParse(value);
   if (!parsed.success) {
-    const issue = describeIssues(parsed.error.issues, value, (_input, path) => {
-      const allowed = allowedAt(path);
-      return allowed ? ` (allowed: ${allowed})` : '';
-    });
-    failAt(origin, issue.path, `${issue.message}${moreSuffix(issue.more)}`, issue.value, issue.isKey);
+    const issue = describeIssues(parsed.error.issues, value, (_input, path) => allowedAt(path)?.split(', ') ?? []);
+    failAt(origin, issue.path, issue.message, issue.value, issue.isKey, issue.others);
   }
   return check(parsed.data, origin, vars);
 }

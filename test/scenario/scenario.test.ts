@@ -1,6 +1,7 @@
 // Scenario catalogues: the file format's errors, the example catalogue from the CLI (table, JSON, JUnit) and
 // from vitest, a deliberately wrong expectation, the vitest matchers, and setup (limits, stressors, workload,
 // timeboxes). Scenario files written here use absolute fixture paths.
+import { sysfaultInvocation } from '../../src/run/invocation.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -123,7 +124,7 @@ describe('sysfault scenario run (CLI)', () => {
     expect(first.stdout).toContain('  verify: expected exit 0\n               got exit 1\n');
     const kept = /^ {2}kept: {2}(.+)$/m.exec(first.stdout)?.[1] ?? '';
     const rerun = /^ {2}rerun: (.+)$/m.exec(first.stdout)?.[1] ?? '';
-    expect(rerun).toBe('npx sysfault scenario run --seed 3 test/fixtures/scenarios/wrong-expectation.yaml');
+    expect(rerun).toBe(`${sysfaultInvocation()} scenario run --seed 3 test/fixtures/scenarios/wrong-expectation.yaml`);
     try {
       // The failed run's directory: the working directory as left, the outputs, the result with the fault log.
       expect(readdirSync(kept).sort()).toEqual(['report.json', 'result.json', 'stderr.txt', 'stdout.txt', 'summary.txt', 'verify.stderr.txt', 'verify.stdout.txt', 'work']);
@@ -147,8 +148,9 @@ describe('sysfault scenario run (CLI)', () => {
       rmSync(kept, { recursive: true, force: true });
     }
 
-    // The one-line rerun command (npx sysfault -> node dist/cli/main.js) gives the same failure with the same seed.
-    const again = await sysfault(rerun.replace(/^npx sysfault /, '').split(' '));
+    // The one-line rerun command, run by a shell, gives the same failure with the same seed.
+    const again = await sysfault(rerun.replace(/^.*? scenario /, 'scenario ').split(' '));
+    expect(execFileSync('/bin/sh', ['-c', `${rerun} >/dev/null 2>&1; echo $?`], { encoding: 'utf8' }).trim()).toBe('1');
     expect(again.status).toBe(1);
     expect(again.stdout.split('\n')[1]).toMatch(/^wrong-expectation\s+3\s+FAIL\s/);
     const keptAgain = /^ {2}kept: {2}(.+)$/m.exec(again.stdout)?.[1];
@@ -192,7 +194,8 @@ describe('from vitest', () => {
     expect(error?.message).toContain('expected scenario wrong-expectation to pass, but 1 of 1 run failed:\n  wrong-expectation (seed 3):\n');
     expect(error?.message).toContain('    exit: expected exit 0\n               got exit 1\n');
     expect(error?.message).toContain('    counts fsync.faulted: expected == 0\n                               got 1\n');
-    expect(error?.message).toMatch(/ {4}kept: {2}\/.+\n {4}rerun: npx sysfault scenario run --seed 3 test\/fixtures\/scenarios\/wrong-expectation\.yaml$/);
+    expect(error?.message).toMatch(/ {4}kept: {2}\/.+\n {4}rerun: .+ scenario run --seed 3 test\/fixtures\/scenarios\/wrong-expectation\.yaml$/);
+    expect(error?.message).toContain(`rerun: ${sysfaultInvocation()} scenario run`);
   });
 
   it('runPlan and the matchers: faulted, delayed, exit code, killed by', async () => {

@@ -21,6 +21,7 @@ const WINDOW = 50; // ms: how far past a deadline (or a delay) an operation may 
 interface NetRun {
   lines: string[]; // the transcript, without the timing lines
   ms: Record<string, number>; // "<op> <label>" -> milliseconds the program measured
+  endMs: Record<string, number>; // "<op> <label>" -> when it ended, in ms since the program started (where told)
   result: RunResult;
 }
 
@@ -34,13 +35,17 @@ async function runNet(name: string, args: string[], p: PlanInput, engine?: Engin
     timeout: 20_000,
   });
   const ms: Record<string, number> = {};
+  const endMs: Record<string, number> = {};
   const transcript: string[] = [];
   for (const line of lines) {
-    const m = /^ms (\S+) (\S+) (\d+)$/.exec(line);
-    if (m) ms[`${m[1]} ${m[2]}`] = Number(m[3]);
-    else transcript.push(line);
+    const m = /^ms (\S+) (\S+) (\d+)(?: (\d+))?$/.exec(line);
+    if (!m) transcript.push(line);
+    else {
+      ms[`${m[1]} ${m[2]}`] = Number(m[3]);
+      if (m[4] !== undefined) endMs[`${m[1]} ${m[2]}`] = Number(m[4]);
+    }
   }
-  return { lines: transcript, ms, result };
+  return { lines: transcript, ms, endMs, result };
 }
 
 /** Ports and local addresses vary from run to run. */
@@ -375,7 +380,8 @@ describe('latency: a 500 ms delay on socket reads, against the programs\' deadli
     ]);
     within(twice.ms['recv 0'], 200);
     within(twice.ms['recv 1'], 200);
-    within(twice.ms['recv 2'], 100); // the reply was held until 500 ms
+    // the reply was held until 500 ms after the first read began (the sends between the reads took some of that)
+    within(twice.endMs['recv 2']! - (twice.endMs['recv 0']! - twice.ms['recv 0']!), 500);
     const patient = await runNet('rust/netclient', [addr, '1'], plan([slow(addr, ['recvfrom'])]), engine);
     expect(patient.lines).toEqual([`connect ${addr} ok`, 'send 0 ok', 'recv 0 ok pong 0', 'done']);
     within(patient.ms['recv 0'], 500);

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { parseAddr } from './addr.js';
 import { checkGlob } from './glob.js';
 import { errnoName, errnoNumber, MAX_ERRNO, MAX_SIGNAL, signalName, signalNumber } from './signals.js';
-import { expandSyscalls, syscallTable, type SyscallTable } from './syscalls.js';
+import { expandSyscalls, SOCKET_GROUPS, syscallTable, type SyscallTable } from './syscalls.js';
 import type { FdKind, NormalizedAction, NormalizedPlan, NormalizedRule } from './types.js';
 
 /** Most rules a plan may have (SF_MAX_RULES). */
@@ -305,7 +305,7 @@ export function ruleSchema(table: SyscallTable = syscallTable()) {
       error: expected('a list of syscall names like ["fsync"]'),
     })
     .min(1, { error: 'expected at least one syscall, got []' })
-    .transform((names, ctx): string[] => {
+    .transform((names, ctx): { syscalls: string[]; socketGroup: string | undefined } => {
       const expansion = expandSyscalls(names, table);
       if ('unknown' in expansion) {
         ctx.addIssue({
@@ -316,7 +316,7 @@ export function ruleSchema(table: SyscallTable = syscallTable()) {
         });
         return z.NEVER;
       }
-      return expansion.syscalls;
+      return { syscalls: expansion.syscalls, socketGroup: names.find((n) => SOCKET_GROUPS.includes(n)) };
     });
 
   return z
@@ -338,14 +338,25 @@ export function ruleSchema(table: SyscallTable = syscallTable()) {
       },
       { error: expected('a rule object') },
     )
-    .superRefine((r, ctx) => checkStorageAction(r.syscalls, r.action, ctx))
-    .superRefine((r, ctx) => checkNetworkAction(r.syscalls, r.action, ctx))
+    .superRefine((r, ctx) => checkStorageAction(r.syscalls.syscalls, r.action, ctx))
+    .superRefine((r, ctx) => checkNetworkAction(r.syscalls.syscalls, r.action, ctx))
+    .superRefine((r, ctx) => {
+      // a group named for sockets matches sockets only: it implies fd socket, and another fd contradicts it
+      const group = r.syscalls.socketGroup;
+      if (group !== undefined && r.fd !== undefined && r.fd !== 'socket')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['fd'],
+          input: r.fd,
+          message: `${group} matches sockets only, got fd ${show(r.fd)} (read-family and write-family match any descriptor)`,
+        });
+    })
     .transform(
       (r): RuleBody => ({
         id: r.id,
-        syscalls: r.syscalls,
+        syscalls: r.syscalls.syscalls,
         path: r.path ?? null,
-        fd: r.fd ?? 'any',
+        fd: r.fd ?? (r.syscalls.socketGroup !== undefined ? 'socket' : 'any'),
         addr: r.addr ?? null,
         after: r.after ?? 0,
         limit: r.limit ?? null,

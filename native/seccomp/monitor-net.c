@@ -1,7 +1,7 @@
 /* The run monitor's network actions (see monitor.c). */
 #include "monitor-internal.h"
 
-/* ---- network actions (issue 4): refuse, blackhole, reset, close, and latency on TCP sockets ----
+/* ---- network actions (docs/network.md): refuse, blackhole, reset, close, and latency on TCP sockets ----
  * The socket work itself is in native/core/net.c (shared with the preload engine), done here on a copy of the
  * target's socket (pidfd_getfd: the same open file, so the very same socket). What the program then sees is
  * what the kernel says, through its own call or through our answer copied from the kernel's. */

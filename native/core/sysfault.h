@@ -55,7 +55,10 @@ enum sf_action {
 const char *sf_action_name(uint32_t action);
 
 /* sf_rule.flags: 0..7 storage, 8..15 network. */
-enum sf_rule_flag { SF_FLAG_AFTER_CALL = 1u << 0 /* the action happens after the call completes */ };
+enum sf_rule_flag {
+  SF_FLAG_AFTER_CALL = 1u << 0, /* the action happens after the call completes */
+  SF_FLAG_TREE = 1u << 1,       /* kill or power cut: the whole tree stops at the call, then dies (tree.h) */
+};
 
 /* An address filter: family 0 means "any host" (a ":port" filter); port 0 means any port. */
 struct sf_addr {

@@ -26,6 +26,7 @@
 #include <sys/syscall.h>
 
 #include "monitor-internal.h"
+#include "../core/tree.h"
 
 /* ---- small containers ---- */
 
@@ -148,6 +149,7 @@ void mon_tomb_add(struct run *r, const struct held *h) {
 }
 
 static void post_kill_now(struct run *r, struct held *h) {
+  if (h->d.flags & SF_FLAG_TREE) sf_tree_crash(mon_tgid_of(r, h->tid), mon_tgid_of(r, h->tid));
   kill(mon_tgid_of(r, h->tid), h->post_kill);
   if (h->tree_kill) sf_monitor_request_kill(r->m, SIGKILL);
   h->post_kill = 0;
@@ -292,6 +294,7 @@ static void apply(struct run *r, struct held *h) {
     /* Signal first. SIGKILL: fail the call (the task is dying; a CONTINUE could let the call run before the
      * kill lands). Another signal: the call proceeds (as under the preload engine); one whose default action
      * is fatal ends the task while it waits here, before the call. */
+    if (h->d.flags & SF_FLAG_TREE) sf_tree_crash(mon_tgid_of(r, h->tid), mon_tgid_of(r, h->tid));
     kill(mon_tgid_of(r, h->tid), sig);
     if (tree) sf_monitor_request_kill(r->m, SIGKILL);
     if (sig == SIGKILL) {

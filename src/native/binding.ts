@@ -85,6 +85,8 @@ export interface NativeBinding {
   shadowBaseline(shadowDir: string, glob: string, root: string): void;
   /** Power cut: restores root to the last synced state (after the run). Throws on failure. */
   shadowRestore(shadowDir: string, glob: string, root: string): { restored: string[]; removed: string[] };
+  /** The engines' glob matching on an absolute path. */
+  globMatch(glob: string, path: string): boolean;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -26,6 +26,10 @@ import { expandSyscalls, syscallTable } from '../plan/syscalls.js';
 import type { EngineOption } from '../run/types.js';
 import type { ExitInfo, FaultRecord, PowercutReport, RunResult } from '../common/run-result.js';
 import type { PlanInput } from '../plan/schema.js';
+import type { StateReport } from './explain.js';
+import type { FsModel, FsModelName } from '../run/fs-models.js';
+import { verifyPointStates } from './point-states.js';
+import { checkStateOptions } from './state-options.js';
 
 /** Options of {@link crashSweep}. */
 export interface CrashSweepOptions {
@@ -43,6 +47,23 @@ export interface CrashSweepOptions {
   calls?: readonly string[] | undefined;
   /** Cut the power at each crash point: files matching the glob lose what was never synced. */
   powercut?: string | { glob: string; fsyncFailureDropsDirty?: boolean | undefined } | undefined;
+  /** Additive: the file-system model of the power cut and the crash states (src/run/fs-models.ts). Default 'posix'. */
+  fs?: FsModelName | undefined;
+  /**
+   * Additive: crash states verified at each point besides the pessimistic one (with powercut): up to this many
+   * of those the model allows, chosen by the seed, or 'all' (up to 1024). Default 0.
+   */
+  states?: number | 'all' | undefined;
+  /** Additive: the block size torn writes and reordered blocks are cut at. Default 4096. */
+  block?: number | undefined;
+  /** Additive: with `point`, verify only this crash state (a failure's replay; 0 is the pessimistic one). */
+  state?: number | undefined;
+  /**
+   * Additive: 'tree' (default) stops every process of the run at the crash point, then kills them all (a
+   * machine crash); 'process' kills only the process making the call, the rest of the tree runs on (a worker
+   * dies: a different test).
+   */
+  crash?: 'tree' | 'process' | undefined;
   /** Each working directory starts as a copy of this directory (default: empty). */
   snapshot?: string | undefined;
   /** Try at most this many points, chosen by the seed (default: every point). */
@@ -90,6 +111,9 @@ export interface SweepFailure {
   powercut?: PowercutReport;
   /** Additive: the working directory, when kept. */
   dir?: string;
+  /** Additive (with powercut): the crash state that failed, and why, reduced to its smallest failing part. */
+  state?: StateReport;
+  explanation?: string;
 }
 
 /** What a sweep found (the `--json` document). */
@@ -104,6 +128,10 @@ export interface SweepReport {
   seed: number | string;
   calls: string[];
   durationMs: number;
+  /** Additive: the file-system model. */
+  fs: FsModelName;
+  /** Additive: crash states verified in all (each point's pessimistic state counts one). */
+  states: number;
 }
 
 const VERIFY_OUTPUT_MAX = 64 * 1024;
@@ -146,6 +174,7 @@ export async function crashSweep(options: CrashSweepOptions): Promise<SweepRepor
 
     // 2. every point, `jobs` at a time
     const failed: SweepFailure[] = [];
+    let states = 0;
     let done = 0;
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -153,20 +182,23 @@ export async function crashSweep(options: CrashSweepOptions): Promise<SweepRepor
         o.signal?.throwIfAborted();
         const k = points[next++] as number;
         const run = await runPoint(o, base, k);
-        const verify = await runVerify(o, run.work, k, run.stdoutFile, run.stderrFile);
-        const ok = verify.exit === 0;
-        if (!ok) {
+        const verified = await verifyPoint(o, base, k, run);
+        states += verified.states;
+        const ok = verified.failures.length === 0;
+        for (const f of verified.failures) {
           const failure: SweepFailure = {
             point: k,
-            verifyExit: verify.exit,
-            verifyOutput: verify.output,
-            replay: replayCommand(o, k),
+            verifyExit: f.verify.exit,
+            verifyOutput: f.verify.output,
+            replay: replayCommand(o, k, f.state?.index),
             faults: run.result.faults,
             exit: run.result.exit,
             crashed: (run.result.rules[0]?.fired ?? 0) > 0,
           };
-          if (run.result.powercut) failure.powercut = run.result.powercut;
-          if (o.keep) failure.dir = run.work;
+          if (verified.powercut) failure.powercut = verified.powercut;
+          if (o.keep) failure.dir = f.dir;
+          if (f.state) failure.state = f.state;
+          if (f.explanation) failure.explanation = f.explanation;
           failed.push(failure);
         }
         if (!o.keep) rmSync(join(base, `point-${k}`), { recursive: true, force: true });
@@ -175,7 +207,7 @@ export async function crashSweep(options: CrashSweepOptions): Promise<SweepRepor
       }
     };
     await Promise.all(Array.from({ length: Math.min(o.jobs, points.length) }, worker));
-    failed.sort((a, b) => a.point - b.point);
+    failed.sort((a, b) => a.point - b.point || (a.state?.index ?? 0) - (b.state?.index ?? 0));
     keepBase = o.keep;
     return {
       version: 1,
@@ -185,6 +217,8 @@ export async function crashSweep(options: CrashSweepOptions): Promise<SweepRepor
       seed: o.seed <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(o.seed) : o.seed.toString(),
       calls: o.calls,
       durationMs: Math.round((performance.now() - started) * 10) / 10,
+      fs: o.fs.name,
+      states,
     };
   } catch (err) {
     if (err instanceof CommandError) throw new UsageError(err.message, { field: 'command', value: o.command });
@@ -211,6 +245,11 @@ interface Sweep {
   env: Record<string, string>;
   point: number | undefined;
   keep: boolean;
+  fs: FsModel;
+  states: number;
+  block: number;
+  state: number | undefined;
+  crash: 'tree' | 'process';
   onProgress: CrashSweepOptions['onProgress'];
   signal: AbortSignal | undefined;
 }
@@ -278,7 +317,9 @@ function checkSweepOptions(options: CrashSweepOptions): Sweep {
   if (engine !== undefined && engine !== 'auto' && engine !== 'preload' && engine !== 'seccomp') {
     throw new UsageError(`engine: expected auto, preload or seccomp, got ${JSON.stringify(engine)}`, { field: 'engine', value: engine });
   }
+  const states = checkStateOptions(options, glob, point);
   return {
+    ...states,
     command: resolved,
     args,
     verify,
@@ -340,7 +381,7 @@ async function runPoint(o: Sweep, base: string, k: number): Promise<PointRun> {
   const rule =
     k === 0
       ? { id: 'count', syscalls: o.calls, limit: 0, action: { kill: 'SIGKILL' } }
-      : { id: `crash-at-${k}`, syscalls: o.calls, after: k - 1, limit: 1, action: { kill: 'SIGKILL' } };
+      : { id: `crash-at-${k}`, syscalls: o.calls, after: k - 1, limit: 1, action: { kill: 'SIGKILL', scope: o.crash } };
   const plan: PlanInput = { version: 1, rules: [rule] };
   let result: RunResult;
   try {
@@ -354,7 +395,13 @@ async function runPoint(o: Sweep, base: string, k: number): Promise<PointRun> {
       timeout: o.timeout,
       ...(o.signal && { signal: o.signal }),
       ...(o.glob !== undefined && {
-        powercut: { glob: o.glob, root: work, when: k === 0 ? 'action' : 'always', fsyncFailureDropsDirty: o.dropDirty },
+        powercut: {
+          glob: o.glob,
+          root: work,
+          fs: o.fs.name,
+          fsyncFailureDropsDirty: o.dropDirty,
+          ...(k > 0 && { shadowDir: ownShadowDir(dir) }),
+        },
       }),
     });
     result = await handle.result;
@@ -364,6 +411,13 @@ async function runPoint(o: Sweep, base: string, k: number): Promise<PointRun> {
   }
   o.signal?.throwIfAborted();
   return { work, result, stdoutFile, stderrFile, stderr: readFileSync(stderrFile, 'utf8') };
+}
+
+/** A point's shadow directory (the sweep applies its power cut and builds its crash states from it). */
+function ownShadowDir(pointDir: string): string {
+  const shadow = join(pointDir, 'shadow');
+  mkdirSync(shadow, { mode: 0o700 });
+  return shadow;
 }
 
 /** Runs the verify command in work; its exit code (null: signal or timeout) and output. */
@@ -425,8 +479,34 @@ export function sysfaultInvocation(): string {
   return `${shellQuote(process.execPath)} ${shellQuote(cli)}`;
 }
 
-/** The one command that reruns point k: `sysfault sweep --point k ...`. */
-function replayCommand(o: Sweep, k: number): string {
+/**
+ * The pessimistic state of point k, and its further crash states with powercut (src/sweep/point-states.ts):
+ * how many states were verified, the failures.
+ */
+async function verifyPoint(o: Sweep, base: string, k: number, run: PointRun) {
+  const verify = (dir: string) => runVerify(o, dir, k, run.stdoutFile, run.stderrFile);
+  if (o.glob === undefined) {
+    const v = await verify(run.work);
+    return { states: 1, powercut: undefined, failures: v.exit === 0 ? [] : [{ verify: v, dir: run.work, state: undefined, explanation: undefined }] };
+  }
+  const r = await verifyPointStates({
+    work: run.work,
+    dir: join(base, `point-${k}`),
+    shadowDir: join(base, `point-${k}`, 'shadow'),
+    glob: o.glob,
+    model: o.fs,
+    block: o.block,
+    states: o.states,
+    only: o.point !== undefined ? o.state : undefined,
+    seed: o.seed ^ BigInt(k),
+    keep: o.keep,
+    verify,
+  });
+  return { states: r.verified, powercut: r.powercut, failures: r.failures };
+}
+
+/** The one command that reruns point k (and state s): `sysfault sweep --point k ...`. */
+function replayCommand(o: Sweep, k: number, s?: number): string {
   const verify = typeof o.verify === 'string' ? o.verify : o.verify.map(shellQuote).join(' ');
   const words = [
     '--point', String(k),
@@ -434,6 +514,9 @@ function replayCommand(o: Sweep, k: number): string {
     '--verify', verify,
     ...(o.glob !== undefined ? ['--powercut', o.glob] : []),
     ...(o.dropDirty ? ['--fsync-failure-drops-dirty'] : []),
+    ...(o.glob !== undefined && o.fs.name !== 'posix' ? ['--fs', o.fs.name] : []),
+    ...(s !== undefined && s > 0 ? ['--state', String(s), '--block', String(o.block)] : []),
+    ...(o.crash === 'process' ? ['--crash', 'process'] : []),
     ...(o.snapshot !== undefined ? ['--snapshot', o.snapshot] : []),
     '--seed', o.seed.toString(),
     ...(o.engine !== undefined ? ['--engine', o.engine] : []),

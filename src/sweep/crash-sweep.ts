@@ -420,11 +420,16 @@ function ownShadowDir(pointDir: string): string {
   return shadow;
 }
 
+const SETSID = ['/usr/bin/setsid', '/bin/setsid'].find((path) => existsSync(path));
+
 /** Runs the verify command in work; its exit code (null: signal or timeout) and output. */
 function runVerify(o: Sweep, work: string, k: number, stdoutFile: string, stderrFile: string): Promise<{ exit: number | null; output: string }> {
   const [cmd, ...argv] = typeof o.verify === 'string' ? ['/bin/sh', '-c', o.verify] : o.verify;
+  // Its own process group (killed whole on timeout): setsid(1) when there is one, which spawns as fast as any
+  // command; Node's `detached` forks the whole Node process instead (measured: 4-10 ms more per verify).
+  const [file, args] = SETSID ? [SETSID, [cmd as string, ...argv]] : [cmd as string, argv];
   return new Promise((resolvePromise, reject) => {
-    const child = spawnChild(cmd as string, argv, {
+    const child = spawnChild(file, args, {
       cwd: work,
       env: {
         ...process.env,
@@ -435,7 +440,7 @@ function runVerify(o: Sweep, work: string, k: number, stdoutFile: string, stderr
         SYSFAULT_SWEEP_DIR: work,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
+      detached: SETSID === undefined,
     });
     const output = new CappedOutput(VERIFY_OUTPUT_MAX);
     const collect = (chunk: Buffer): void => output.append(chunk);
@@ -500,6 +505,7 @@ async function verifyPoint(o: Sweep, base: string, k: number, run: PointRun) {
     only: o.point !== undefined ? o.state : undefined,
     seed: o.seed ^ BigInt(k),
     keep: o.keep,
+    parallel: Math.max(4, o.jobs),
     verify,
   });
   return { states: r.verified, powercut: r.powercut, failures: r.failures };

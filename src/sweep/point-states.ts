@@ -36,6 +36,8 @@ export interface PointStatesInput {
   only: number | undefined;
   seed: bigint;
   keep: boolean;
+  /** States verified at once. */
+  parallel: number;
   verify: (dir: string) => Promise<VerifyOutcome>;
 }
 
@@ -74,10 +76,20 @@ export async function verifyPointStates(p: PointStatesInput): Promise<PointState
   };
   const failures: StateFailure[] = [];
   let verified = 0;
+  // states are verified `parallel` at a time (each one verify: process start-up latency overlaps)
+  const outcomes = new Map<CrashState, { dir: string; outcome: VerifyOutcome }>();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < wanted.length) {
+      const state = wanted[next++] as CrashState;
+      const dir = state.index === 0 ? root : build(state.persisted, `state-${state.index}`);
+      outcomes.set(state, { dir, outcome: await p.verify(dir) });
+      verified++;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(p.parallel, wanted.length)) }, worker));
   for (const state of wanted) {
-    const dir = state.index === 0 ? root : build(state.persisted, `state-${state.index}`);
-    const outcome = await p.verify(dir);
-    verified++;
+    const { dir, outcome } = outcomes.get(state) as { dir: string; outcome: VerifyOutcome };
     if (outcome.exit === 0) {
       if (!p.keep && dir !== root) rmSync(dir, { recursive: true, force: true });
       continue;

@@ -15,6 +15,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync, type BigIntStats } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import type { FsModel } from '../run/fs-models.js';
+import { seededPick } from './seeded.js';
 
 /** A file's identity within a run: "<ino>-<btime sec>.<btime nsec>" in hex, as the shadow directory names it. */
 type Key = string;
@@ -240,21 +241,7 @@ export function candidateStates(img: CrashImage, model: FsModel): CrashState[] {
 
 /** Up to n of the candidates besides the pessimistic one, chosen by the seed (n = Infinity: all, capped). */
 export function chooseStates(candidates: CrashState[], n: number, seed: bigint): CrashState[] {
-  const extra = candidates.slice(1);
-  if (extra.length <= n) return extra;
-  let state = seed & 0xffff_ffff_ffff_ffffn;
-  const next = (): bigint => {
-    state = (state + 0x9e3779b97f4a7c15n) & 0xffff_ffff_ffff_ffffn;
-    let z = state;
-    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & 0xffff_ffff_ffff_ffffn;
-    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & 0xffff_ffff_ffff_ffffn;
-    return z ^ (z >> 31n);
-  };
-  for (let i = 0; i < n; i++) {
-    const j = i + Number(next() % BigInt(extra.length - i));
-    [extra[i], extra[j]] = [extra[j] as CrashState, extra[i] as CrashState];
-  }
-  return extra.slice(0, n).sort((a, b) => a.index - b.index);
+  return seededPick(candidates.slice(1), n, seed).sort((a, b) => a.index - b.index);
 }
 
 /** The entries and contents a state leaves: directory -> name -> contents. */

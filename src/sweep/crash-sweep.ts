@@ -30,6 +30,7 @@ import type { StateReport } from './explain.js';
 import type { FsModel, FsModelName } from '../run/fs-models.js';
 import { verifyPointStates } from './point-states.js';
 import { checkStateOptions } from './state-options.js';
+import { seededPick } from './seeded.js';
 
 /** Options of {@link crashSweep}. */
 export interface CrashSweepOptions {
@@ -340,23 +341,11 @@ function checkSweepOptions(options: CrashSweepOptions): Sweep {
   };
 }
 
-/** The seeded sample of crash points (ascending), or all of 1..n. splitmix64 drives a partial Fisher-Yates. */
+/** The seeded sample of crash points (ascending), or all of 1..n. */
 export function samplePoints(n: number, sample: number | undefined, seed: bigint): number[] {
   const all = Array.from({ length: n }, (_, i) => i + 1);
   if (sample === undefined || sample >= n) return all;
-  let state = seed & 0xffff_ffff_ffff_ffffn;
-  const next = (): bigint => {
-    state = (state + 0x9e3779b97f4a7c15n) & 0xffff_ffff_ffff_ffffn;
-    let z = state;
-    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & 0xffff_ffff_ffff_ffffn;
-    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & 0xffff_ffff_ffff_ffffn;
-    return z ^ (z >> 31n);
-  };
-  for (let i = 0; i < sample; i++) {
-    const j = i + Number(next() % BigInt(n - i));
-    [all[i], all[j]] = [all[j] as number, all[i] as number];
-  }
-  return all.slice(0, sample).sort((a, b) => a - b);
+  return seededPick(all, sample, seed).sort((a, b) => a - b);
 }
 
 interface PointRun {

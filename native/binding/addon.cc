@@ -230,6 +230,7 @@ class Session : public Napi::ObjectWrap<Session> {
     }
     o.Set("calls", calls), o.Set("faulted", faulted), o.Set("delayed", delayed);
     o.Set("matched", matched), o.Set("fired", fired);
+    o.Set("treeUnreached", static_cast<double>(shm_ ? Load(&shm_->tree_unreached) : 0));
     return o;
   }
 

@@ -159,7 +159,9 @@ struct sf_shm {
   uint64_t log_dropped;  /* entries lost to a full log */
   char run_id[SF_RUN_ID_MAX];
   uint32_t log_waiters;  /* non-zero: a monitor sleeps on log_wake, so an append must FUTEX_WAKE it */
-  uint32_t pad0;
+  /* Whole-tree crashes (tree.h) that could not find the run's tree: only the crashing process died. The run's
+   * result warns about them (warnings, code tree-crash-unreached). */
+  uint32_t tree_unreached;
   uint64_t pad[1];
   struct sf_counter counts[SF_SYS_COUNT];
   struct sf_rule_stats rules[SF_MAX_RULES];

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sysfault.h"
 #include "tree.h"
 
 #define TREE_MAX 4096      /* processes of one run this can follow; a bigger tree is stopped in part */
@@ -117,10 +118,20 @@ static char state_of(const struct proc_entry *procs, size_t n, pid_t pid) {
   return 'X';
 }
 
-int sf_tree_crash(pid_t member, pid_t spare) {
+/* 1 when /proc shows the caller's own PID namespace (/proc/self is the caller's pid there). */
+static int proc_is_ours(void) {
+  char link[32];
+  long n = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self", link, sizeof link - 1);
+  if (n <= 0) return 0;
+  link[n] = 0;
+  return strtol(link, NULL, 10) == (long)syscall(SYS_getpid);
+}
+
+int sf_tree_crash(struct sf_shm *shm, pid_t member, pid_t spare) {
   int saved = errno;
-  pid_t shim = find_shim(member);
+  pid_t shim = proc_is_ours() ? find_shim(member) : 0;
   if (!shim) {
+    if (shm) __atomic_add_fetch(&shm->tree_unreached, 1u, __ATOMIC_RELAXED);
     errno = saved;
     return -1;
   }

@@ -11,14 +11,18 @@
 
 #include <sys/types.h>
 
+struct sf_shm;
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* Stops, then kills, every process of the tree `member` belongs to, except `spare` (the crashing process,
- * which the caller kills itself; 0: none spared). Returns how many processes were killed, or -1 when member
- * is not under a sysfault-shim (nothing was signalled). */
-int sf_tree_crash(pid_t member, pid_t spare);
+ * which the caller kills itself; 0: none spared). Returns how many processes were killed, or -1 when the tree
+ * cannot be found (nothing was signalled; counted in shm->tree_unreached when shm is given): member is not
+ * under a sysfault-shim, or /proc is not of the caller's PID namespace (a target that made its own, as
+ * `unshare --pid` does: its pids mean other processes in /proc). */
+int sf_tree_crash(struct sf_shm *shm, pid_t member, pid_t spare);
 
 #ifdef __cplusplus
 }

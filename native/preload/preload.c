@@ -267,7 +267,7 @@ int sf_intercept(struct sf_call *call, const char *path, int32_t *value) {
       if (after_call) {
         after->sig = sig; /* sf_after_run signals once the real call has returned */
       } else {
-        if (d.flags & SF_FLAG_TREE) sf_tree_crash(getpid(), getpid()); /* the rest of the tree stops, then dies */
+        if (d.flags & SF_FLAG_TREE) sf_tree_crash(sf_shm, getpid(), getpid()); /* the rest of the tree stops, then dies */
         kill(getpid(), sig); /* a fatal signal ends the process here, before the call; a handled one runs its
                                 handler, then the call proceeds (as under the seccomp engine) */
       }
@@ -320,7 +320,7 @@ void sf_after_run(struct sf_after *a) {
     sf_fault_target(&c, NULL, target, sizeof target);
     sf_log_fault(sf_shm, &a->d, a->sys, getpid(), (int)syscall(SYS_gettid), a->fd, target);
   }
-  if (a->d.flags & SF_FLAG_TREE) sf_tree_crash(getpid(), getpid());
+  if (a->d.flags & SF_FLAG_TREE) sf_tree_crash(sf_shm, getpid(), getpid());
   kill(getpid(), a->sig);
   sf_guard = 0;
   errno = saved;

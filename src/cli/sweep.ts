@@ -113,7 +113,11 @@ function summary(report: SweepReport): string {
     if (f.dir) lines.push(`    kept in ${f.dir}`);
     lines.push(`    replay: ${f.replay}`);
   }
-  return `${lines.join('\n')}\n`;
+  return `${[...lines, ...warningLines(report)].join('\n')}\n`;
+}
+
+function warningLines(report: SweepReport): string[] {
+  return report.warnings.map((w) => `  warning: ${w.message}`);
 }
 
 /** `sysfault sweep`. */
@@ -173,6 +177,7 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
           ? `sweep: point ${point}${f.state && f.state.index > 0 ? ` state ${f.state.index} (${f.state.kind})` : ''} FAILED (verify exit ${String(f.verifyExit)}); working directory kept in ${f.dir ?? '?'}\n${f.verifyOutput}${f.verifyOutput.endsWith('\n') || f.verifyOutput === '' ? '' : '\n'}${f.explanation ? `why: ${f.explanation}\n` : ''}`
           : `sweep: point ${point} verified\n`,
       );
+      for (const line of warningLines(report)) process.stderr.write(`${line}\n`);
     } else {
       process.stderr.write(summary(report));
     }

@@ -31,6 +31,8 @@ export interface NativeCounts {
   delayed: number[];
   matched: number[];  // indexed by rule
   fired: number[];
+  /** Whole-tree crashes that found no tree (native/core/tree.h): only the crashing process died. */
+  treeUnreached: number;
 }
 
 export interface NativeSession {

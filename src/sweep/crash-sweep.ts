@@ -24,7 +24,7 @@ import { signalGroup } from '../run/terminate.js';
 import { parseSeed } from '../plan/schema.js';
 import { expandSyscalls, syscallTable } from '../plan/syscalls.js';
 import type { EngineOption } from '../run/types.js';
-import type { ExitInfo, FaultRecord, PowercutReport, RunResult } from '../common/run-result.js';
+import type { ExitInfo, FaultRecord, PowercutReport, RunResult, RunWarning } from '../common/run-result.js';
 import type { PlanInput } from '../plan/schema.js';
 import type { StateReport } from './explain.js';
 import type { FsModel, FsModelName } from '../run/fs-models.js';
@@ -133,6 +133,8 @@ export interface SweepReport {
   fs: FsModelName;
   /** Additive: crash states verified in all (each point's pessimistic state counts one). */
   states: number;
+  /** Additive: the runs' warnings (RunResult.warnings), one per code, naming the points that had it. */
+  warnings: RunWarning[];
 }
 
 const VERIFY_OUTPUT_MAX = 64 * 1024;
@@ -176,6 +178,7 @@ export async function crashSweep(options: CrashSweepOptions): Promise<SweepRepor
     // 2. every point, `jobs` at a time
     const failed: SweepFailure[] = [];
     let states = 0;
+    const warned = new Map<string, { message: string; points: number[] }>();
     let done = 0;
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -183,6 +186,11 @@ export async function crashSweep(options: CrashSweepOptions): Promise<SweepRepor
         o.signal?.throwIfAborted();
         const k = points[next++] as number;
         const run = await runPoint(o, base, k);
+        for (const w of run.result.warnings) {
+          let seen = warned.get(w.code);
+          if (!seen) warned.set(w.code, (seen = { message: w.message, points: [] }));
+          seen.points.push(k);
+        }
         const verified = await verifyPoint(o, base, k, run);
         states += verified.states;
         const ok = verified.failures.length === 0;
@@ -220,6 +228,7 @@ export async function crashSweep(options: CrashSweepOptions): Promise<SweepRepor
       durationMs: Math.round((performance.now() - started) * 10) / 10,
       fs: o.fs.name,
       states,
+      warnings: [...warned].map(([code, w]) => ({ code, message: `${w.message} (point ${w.points.sort((a, b) => a - b).join(', ')})` })),
     };
   } catch (err) {
     if (err instanceof CommandError) throw new UsageError(err.message, { field: 'command', value: o.command });

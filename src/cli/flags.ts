@@ -4,10 +4,11 @@
  * completions and the mapping to API options are all made from this table (args.ts, completion.ts), so a flag
  * cannot be parsed one way and documented another.
  */
+import { FS_MODEL_NAMES } from '../run/fs-models.js';
 import { durationMs, oneOf, seedText, wholeNumber } from './values.js';
 
 /** The commands (a subcommand is written with its parent: "scenario run"). */
-export const COMMAND_NAMES = ['run', 'doctor', 'demo', 'syscalls', 'sweep', 'scenario run', 'scenario check', 'topology run', 'completion'] as const;
+export const COMMAND_NAMES = ['run', 'doctor', 'demo', 'syscalls', 'sweep', 'scenario run', 'scenario check', 'topology run', 'schema', 'completion'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 /** What a command takes after its options. */
@@ -162,6 +163,17 @@ export const COMMANDS: readonly CommandSpec[] = [
       'makes none of the chosen calls is one: it says what the run called instead).',
   },
   {
+    name: 'schema',
+    usage: 'plan|scenario|topology',
+    summary: 'print the JSON Schema of a file format (shipped as schema/*.schema.json)',
+    positionals: 'files',
+    completeArgs: ['plan', 'scenario', 'topology'],
+    description:
+      'Prints the JSON Schema of plan, scenario or topology files, generated from the validator. The package ships\n' +
+      'them as schema/<name>.schema.json: name one in a file\'s "$schema" (YAML: a "# yaml-language-server:\n' +
+      '$schema=..." comment) for an editor to complete and check it.',
+  },
+  {
     name: 'completion',
     usage: 'bash|zsh|fish',
     summary: 'print a shell completion script',
@@ -227,6 +239,17 @@ export const FLAGS: readonly FlagSpec[] = [
     description: "(with --powercut) an injected fsync error drops the file's unsynced data",
     commands: ['run'],
   },
+  {
+    name: 'fs',
+    type: 'string',
+    value: 'MODEL',
+    description:
+      '(with --powercut) file-system model: posix (default, strict), ext4, xfs or btrfs (an\n' +
+      '  fsync of a file also persists its name; docs/crash-consistency.md)',
+    choices: FS_MODEL_NAMES,
+    commands: ['run'],
+    parse: (text, flag) => oneOf(flag, text, FS_MODEL_NAMES),
+  },
   { name: 'json', type: 'string', value: 'FILE', description: 'write the result (result version 1) to FILE', complete: 'file', commands: ['run'] },
   {
     name: 'dry-run',
@@ -274,6 +297,52 @@ export const FLAGS: readonly FlagSpec[] = [
     type: 'boolean',
     description: "(with --powercut) an injected fsync error drops the file's unsynced data",
     commands: ['sweep'],
+  },
+  {
+    name: 'fs',
+    type: 'string',
+    value: 'MODEL',
+    description:
+      'file-system model of the power cut and the crash states: posix (default, strict),\n' +
+      'ext4, xfs, btrfs (an fsync of a file also persists its name; docs/crash-consistency.md)',
+    choices: FS_MODEL_NAMES,
+    commands: ['sweep'],
+    option: 'fs',
+    parse: (text, flag) => oneOf(flag, text, FS_MODEL_NAMES),
+  },
+  {
+    name: 'states',
+    type: 'string',
+    value: 'N|all',
+    description:
+      '(with --powercut) at each point, besides the pessimistic state, verify up to N crash\n' +
+      'states the model allows (prefixes, torn and reordered blocks of the unsynced writes,\n' +
+      'unsynced renames and creations), chosen by the seed; all: every one (up to 1024)',
+    commands: ['sweep'],
+    option: 'states',
+    parse: (text, flag) => (text === 'all' ? 'all' : wholeNumber(flag, text, { min: 0 })),
+  },
+  { name: 'block', type: 'string', value: 'N', description: 'block size of torn and reordered writes (default 4096)', commands: ['sweep'], option: 'block', parse: positive },
+  {
+    name: 'state',
+    type: 'string',
+    value: 'S',
+    description: '(with --point) verify only crash state S of that point (what a replay does)',
+    commands: ['sweep'],
+    option: 'state',
+    parse: (text, flag) => wholeNumber(flag, text, { min: 0 }),
+  },
+  {
+    name: 'crash',
+    type: 'string',
+    value: 'tree|process',
+    description:
+      'tree (default): every process of the run stops at the crash point, then all die (a\n' +
+      'machine crash); process: only the process making the call dies (a different test)',
+    choices: ['tree', 'process'],
+    commands: ['sweep'],
+    option: 'crash',
+    parse: (text, flag) => oneOf(flag, text, ['tree', 'process']),
   },
   { name: 'snapshot', type: 'string', value: 'DIR', description: 'each working directory starts as a copy of DIR (default: empty)', complete: 'dir', commands: ['sweep'], option: 'snapshot' },
   { name: 'sample', type: 'string', value: 'N', description: 'try N points chosen by the seed (default: every point)', commands: ['sweep'], option: 'sample', parse: positive },

@@ -34,6 +34,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return (await import('./demo.js')).demoCommand(rest);
     case 'syscalls':
       return (await import('./syscalls.js')).syscallsCommand(rest);
+    case 'schema':
+      return (await import('./schema.js')).schemaCommand(rest);
     case 'completion':
       return (await import('./completion.js')).completionCommand(rest);
     case 'scenario':

@@ -15,6 +15,7 @@ import { writableFile, writeFlagFile } from './values.js';
 import type { RunResult } from '../common/run-result.js';
 import type { RuleInput } from '../plan/schema.js';
 import type { RunOptions } from '../run/types.js';
+import type { FsModelName } from '../run/fs-models.js';
 
 /** `sysfault run`. */
 export async function runCommand(argv: readonly string[]): Promise<number> {
@@ -32,13 +33,14 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   if (json !== undefined) writableFile('--json', json);
   const when = line.value<'action' | 'crash' | 'always'>('powercut-when');
   const glob = line.string('powercut');
-  if ((when !== undefined || line.boolean('fsync-failure-drops-dirty')) && glob === undefined) {
-    throw new UsageError('--powercut-when and --fsync-failure-drops-dirty need --powercut GLOB', { field: '--powercut' });
+  if ((when !== undefined || line.boolean('fsync-failure-drops-dirty') || line.has('fs')) && glob === undefined) {
+    throw new UsageError('--powercut-when, --fsync-failure-drops-dirty and --fs need --powercut GLOB', { field: '--powercut' });
   }
+  const fs = line.value<FsModelName>('fs');
   const runOptions: RunOptions = {
     ...options,
     faults,
-    ...(glob !== undefined && { powercut: { glob, when, fsyncFailureDropsDirty: line.boolean('fsync-failure-drops-dirty') } }),
+    ...(glob !== undefined && { powercut: { glob, when, fsyncFailureDropsDirty: line.boolean('fsync-failure-drops-dirty'), fs } }),
   };
   if (line.boolean('dry-run')) return printDryRun(command, args, runOptions);
 

@@ -20,14 +20,21 @@ function progressBar(event: SweepProgress): string {
 }
 
 function summary(report: SweepReport): string {
-  const lines = [`sweep: ${report.points} crash points, ${report.tried} tried, ${report.failed.length} failed (seed ${report.seed})`];
+  const states = report.states > report.tried ? `, ${report.states} crash states verified (--fs ${report.fs})` : '';
+  const lines = [`sweep: ${report.points} crash points, ${report.tried} tried${states}, ${report.failed.length} failed (seed ${report.seed})`];
   for (const f of report.failed) {
     const first = f.verifyOutput.trim().split('\n').slice(-1)[0] ?? '';
-    lines.push(`  point ${f.point}: verify exit ${String(f.verifyExit)}${first ? `: ${first}` : ''}`);
+    const state = f.state && f.state.index > 0 ? ` state ${f.state.index} (${f.state.kind})` : '';
+    lines.push(`  point ${f.point}${state}: verify exit ${String(f.verifyExit)}${first ? `: ${first}` : ''}`);
+    if (f.explanation) lines.push(`    why: ${f.explanation}`);
     if (f.dir) lines.push(`    kept in ${f.dir}`);
     lines.push(`    replay: ${f.replay}`);
   }
-  return `${lines.join('\n')}\n`;
+  return `${[...lines, ...warningLines(report)].join('\n')}\n`;
+}
+
+function warningLines(report: SweepReport): string[] {
+  return report.warnings.map((w) => `  warning: ${w.message}`);
 }
 
 /** `sysfault sweep`. */
@@ -78,9 +85,10 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
       const f = report.failed[0];
       process.stderr.write(
         f
-          ? `sweep: point ${point} FAILED (verify exit ${String(f.verifyExit)}); working directory kept in ${f.dir ?? '?'}\n${f.verifyOutput}${f.verifyOutput.endsWith('\n') || f.verifyOutput === '' ? '' : '\n'}`
+          ? `sweep: point ${point}${f.state && f.state.index > 0 ? ` state ${f.state.index} (${f.state.kind})` : ''} FAILED (verify exit ${String(f.verifyExit)}); working directory kept in ${f.dir ?? '?'}\n${f.verifyOutput}${f.verifyOutput.endsWith('\n') || f.verifyOutput === '' ? '' : '\n'}${f.explanation ? `why: ${f.explanation}\n` : ''}`
           : `sweep: point ${point} verified\n`,
       );
+      for (const line of warningLines(report)) process.stderr.write(`${line}\n`);
     } else {
       process.stderr.write(summary(report));
     }

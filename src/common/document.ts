@@ -166,6 +166,7 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], input: unkno
   const unknownFirst = [...issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
   const described: DescribedIssue[] = [];
   const meant = new Set<string>(); // fields an unknown field was meant to be, by their path
+  const misspelt = new Set<string>(); // objects holding such a field: a problem of the object as a whole is its echo
   for (const issue of unknownFirst) {
     const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
     for (const key of keys) {
@@ -173,7 +174,8 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], input: unkno
       if (key !== undefined) {
         const guess = closest(key, allowed(input, issue.path));
         if (guess !== undefined) meant.add(formatPath([...issue.path, guess]));
-      } else if (one.message === 'required field is missing' && meant.has(one.field)) {
+        misspelt.add(formatPath(issue.path));
+      } else if ((one.message === 'required field is missing' && meant.has(one.field)) || misspelt.has(one.field)) {
         continue;
       }
       if (described.some((d) => d.isKey === one.isKey && related(d.path, one.path) && !one.isKey)) continue;

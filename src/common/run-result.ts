@@ -96,8 +96,13 @@ export interface RunResult {
 }
 
 /**
- * Something a run's user should know: a rule that matched nothing (`rule-matched-nothing`), fault-log entries
- * lost (`log-dropped`), ... Each has a stable `code` and a one-line `message`.
+ * Something a run's user should know, with a stable `code` and a one-line `message`. Codes:
+ * - `rule-matched-nothing`: a rule matched no call; the message says what the program called instead when the
+ *   engines counted it (a named syscall's alternatives: fdatasync for fsync, ...).
+ * - `log-dropped`: fault-log entries were lost to a full log (the counts are exact).
+ * - `tree-crash-unreached`: a crash point meant to stop the whole tree (a power cut, a kill with scope
+ *   'tree') found no tree to stop (no sysfault-shim above the process, or the process runs in a PID namespace
+ *   of its own): only that process died, the rest of the tree ran on.
  */
 export interface RunWarning {
   code: string;

@@ -55,7 +55,7 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The known word closest to `word` (case-insensitive), when it is close enough to be what was meant: at most
- * a third of its letters off (at least one), or `word` is a prefix of exactly one known word.
+ * a quarter of its letters off (at least one), or `word` is a prefix of exactly one known word.
  */
 export function closest(word: string, known: Iterable<string>): string | undefined {
   const lower = word.toLowerCase();
@@ -67,7 +67,7 @@ export function closest(word: string, known: Iterable<string>): string | undefin
     if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
     if (lower.length >= 2 && candidate.toLowerCase().startsWith(lower)) prefixed.push(candidate);
   }
-  if (best !== undefined && bestDistance > 0 && bestDistance <= Math.max(1, Math.floor(word.length / 3))) return best;
+  if (best !== undefined && bestDistance > 0 && bestDistance <= Math.max(1, Math.floor(word.length / 4))) return best;
   return prefixed.length === 1 ? prefixed[0] : undefined;
 }
 

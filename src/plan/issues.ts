@@ -20,7 +20,7 @@ function allowedFields(input: unknown, path: readonly PropertyKey[]): readonly s
   if (path.length === 0) {
     const root = input as Record<string, unknown> | null;
     if (root && typeof root === 'object' && 'syscalls' in root) return RULE_FIELDS;
-    return ['$schema', 'version', 'seed', 'rules'];
+    return ['version', 'seed', 'rules'];
   }
   return [];
 }

@@ -435,7 +435,7 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
       rules,
       faults: log.entries.map((e) => this.#record(e)).sort((a, b) => a.seq - b.seq),
       dropped: log.dropped,
-      warnings: runWarnings({ plan: this.plan, rules, calls, dropped: log.dropped }),
+      warnings: runWarnings({ plan: this.plan, rules, calls, dropped: log.dropped, treeUnreached: counts?.treeUnreached ?? 0 }),
       runId: this.runId,
       timedOut: this.#timedOut,
       aborted: this.#aborted,

@@ -56,9 +56,14 @@ export interface WarningFacts {
   /** Calls of a syscall the run counted: those the plan names and their alternatives (alternativesOf). */
   calls: (syscall: string) => number;
   dropped: number;
+  /** Whole-tree crashes that found no tree (the native counter). */
+  treeUnreached: number;
 }
 
-/** The result's `warnings`: every rule that matched nothing, saying what was called instead; a dropped log. */
+/**
+ * The result's `warnings` (built here only): every rule that matched nothing, saying what was called instead;
+ * a dropped log; whole-tree crashes that found no tree.
+ */
 export function runWarnings(facts: WarningFacts): RunWarning[] {
   const warnings: RunWarning[] = [];
   for (const [i, rule] of facts.plan.rules.entries()) {
@@ -69,6 +74,14 @@ export function runWarnings(facts: WarningFacts): RunWarning[] {
     warnings.push({
       code: 'log-dropped',
       message: `${facts.dropped} fault-log entr${facts.dropped === 1 ? 'y was' : 'ies were'} lost to a full log (the counts are exact; raise logCapacity)`,
+    });
+  }
+  if (facts.treeUnreached > 0) {
+    warnings.push({
+      code: 'tree-crash-unreached',
+      message:
+        `${facts.treeUnreached} whole-tree crash(es) stopped only the process making the call: its tree was not found (no ` +
+        'sysfault-shim above it, or it runs in a PID namespace of its own), so the rest of the tree ran on',
     });
   }
   return warnings;

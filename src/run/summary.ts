@@ -74,7 +74,7 @@ export function formatSummary(result: RunResult, maxFaults = SUMMARY_FAULTS): st
         : `  power cut (${cut.glob}): not applied`,
     );
   }
-  for (const w of result.warnings ?? []) lines.push(`  warning: ${w.message}`);
+  for (const w of result.warnings) lines.push(`  warning: ${w.message}`);
   return lines;
 }
 

@@ -17,7 +17,7 @@ import { PlanError } from '../common/errors.js';
 import { describeIssues, documentError, expected, formatPath, integer, parseDocumentText, readDocumentFile, readProblem, type DescribedIssue, type DocumentProblem, type Source } from '../common/document.js';
 import { describePlanIssues } from '../plan/issues.js';
 import { parsePlanText } from '../plan/load.js';
-import { planSchema, seedSchema } from '../plan/schema.js';
+import { planSchema, schemaUrl, seedSchema } from '../plan/schema.js';
 import { show } from '../common/text.js';
 import { MAX_SIGNAL, signalName, signalNumber } from '../plan/signals.js';
 import { syscallTable } from '../plan/syscalls.js';
@@ -260,8 +260,9 @@ const rangeSchema = (what: string) =>
     })
     .transform((r): Bounds => ({ min: r.min, max: r.max }));
 
-const scenarioSchema = z.strictObject(
+export const scenarioSchema = z.strictObject(
   {
+    $schema: schemaUrl,
     version: z.literal(1, { error: expected('version 1') }),
     name: z
       .string({ error: expected('a scenario name') })

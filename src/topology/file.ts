@@ -26,6 +26,7 @@ import type {
 } from './types.js';
 import type { NormalizedPlan } from '../plan/types.js';
 import type { PlanInput } from '../plan/schema.js';
+import { schemaUrl } from '../plan/schema.js';
 
 /** An invalid topology file or object (exit status 125 in the CLI). */
 export class TopologyError extends PlanError {}
@@ -131,8 +132,9 @@ const portsSchema = z.union(
   { error: expected('a list of port names or an object of name: count') },
 );
 
-const topologySchema = z.strictObject(
+export const topologySchema = z.strictObject(
   {
+    $schema: schemaUrl,
     version: z.literal(1, { error: expected('version 1') }),
     name: nonEmpty('a name').optional(),
     timeoutMs: positiveMs().optional(),

@@ -1,7 +1,7 @@
 /**
  * The tables TypeScript and C both hold, checked against each other by reading the C headers: the syscall
- * list (native/core/syscalls.h: names in bitmask order and their numbers) and the action codes (SF_ACT_* of
- * enum sf_action, in whichever native/core header defines them).
+ * list (native/core/syscalls.h: names in bitmask order and their numbers) and the action codes (the
+ * SF_ACTION_LIST X-macro of native/core/actions.h).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,17 +14,26 @@ import { formatAction } from '../../src/run/result.js';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const core = join(root, 'native', 'core');
 
-/** SF_ACT_<NAME> = <code> from every header of native/core, lower-cased names. */
+/**
+ * The entries of the one action table (`SF_ACTION_LIST`: `X(NAME, code, "name")`), from whichever native/core
+ * header defines it; a second definition anywhere is an error.
+ */
 function headerActions(): Record<string, number> {
   const found: Record<string, number> = {};
+  let tables = 0;
   for (const file of readdirSync(core).filter((f) => f.endsWith('.h'))) {
     const text = readFileSync(join(core, file), 'utf8');
-    for (const m of text.matchAll(/\bSF_ACT_([A-Z0-9_]+)\s*=\s*(\d+)/g)) {
-      const name = (m[1] as string).toLowerCase();
-      expect(found[name], `SF_ACT_${m[1]} defined twice`).toBeUndefined();
+    const table = /#define SF_ACTION_LIST\(X\)((?:.*\\\n)*.*)/.exec(text);
+    if (!table) continue;
+    tables += 1;
+    for (const m of (table[1] as string).matchAll(/X\((\w+),\s*(\d+),\s*"(\w+)"\)/g)) {
+      const name = m[3] as string;
+      expect(m[1], `${name}: enum name and plan name agree`).toBe(name.toUpperCase());
+      expect(found[name], `action ${name} listed twice`).toBeUndefined();
       found[name] = Number(m[2]);
     }
   }
+  expect(tables, 'SF_ACTION_LIST is defined in exactly one header').toBe(1);
   return found;
 }
 

@@ -29,7 +29,7 @@ async function run(file: string, name: string, args: string[], engine?: Engine):
   });
   const ms: Record<string, number> = {};
   for (const l of lines) {
-    const m = /^ms (\S+) (\S+) (\d+)$/.exec(l);
+    const m = /^ms (\S+) (\S+) (\d+)(?: \d+)?$/.exec(l);
     if (m) ms[`${m[1]} ${m[2]}`] = Number(m[3]);
   }
   return { lines: lines.filter((l) => !l.startsWith('ms ')), ms, result };

@@ -11,6 +11,7 @@ import { signalNumber } from '../plan/signals.js';
 import { dryRun, spawn } from '../run/run.js';
 import { describeRule, formatSummary, table } from '../run/summary.js';
 import { commandHelp, parseCommandLine } from './args.js';
+import { paintSummary } from './output.js';
 import { writableFile, writeFlagFile } from './values.js';
 import type { RunResult } from '../common/run-result.js';
 import type { RuleInput } from '../plan/schema.js';
@@ -46,7 +47,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
 
   const handle = spawn(command, args, { ...runOptions, stdio: 'inherit' });
   const result = await followRun(handle, json);
-  if (!line.boolean('quiet')) process.stderr.write(`${formatSummary(result).join('\n')}\n`);
+  if (!line.boolean('quiet')) process.stderr.write(`${paintSummary(formatSummary(result), process.stderr).join('\n')}\n`);
   return exitStatus(result);
 }
 

@@ -6,18 +6,11 @@
 import { writeFileSync } from 'node:fs';
 import { UsageError } from '../common/errors.js';
 import { didYouMean } from '../common/text.js';
-import { crashSweep, type CrashSweepOptions, type SweepProgress, type SweepReport } from '../sweep/crash-sweep.js';
+import { crashSweep, type CrashSweepOptions, type SweepReport } from '../sweep/crash-sweep.js';
 import { expandSyscalls, SYSCALL_GROUPS, syscallTable } from '../plan/syscalls.js';
 import { commandHelp, parseCommandLine } from './args.js';
+import { paintSummary, progressBar } from './output.js';
 import { writeFlagFile } from './values.js';
-
-/** A one-line progress bar, redrawn in place. */
-function progressBar(event: SweepProgress): string {
-  if (event.type === 'counted') return `\rsweep: ${event.points} crash points, trying ${event.total}`;
-  const width = 30;
-  const filled = Math.round((event.done / Math.max(1, event.total)) * width);
-  return `\rsweep [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${event.done}/${event.total}${event.failed ? `, ${event.failed} failed` : ''}\u001b[K`;
-}
 
 function summary(report: SweepReport): string {
   const states = report.states > report.tried ? `, ${report.states} crash states verified (--fs ${report.fs})` : '';
@@ -66,7 +59,7 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
   const json = line.string('json');
   if (json !== undefined) writeFlagFile('--json', json, '', { append: true });
   const quiet = line.boolean('quiet');
-  const tty = process.stderr.isTTY === true && !quiet;
+  const bar = process.stderr.isTTY === true && !quiet ? progressBar(process.stderr, 'sweep') : undefined;
   const point = options.point;
   const report = await crashSweep({
     ...options,
@@ -76,9 +69,9 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
     calls,
     ...(glob !== undefined && { powercut: { glob, fsyncFailureDropsDirty: line.boolean('fsync-failure-drops-dirty') } }),
     keep: line.boolean('keep') || point !== undefined,
-    onProgress: tty ? (event) => void process.stderr.write(progressBar(event)) : undefined,
+    onProgress: bar ? (event) => (event.type === 'counted' ? bar.start(event.total) : bar.update(event.done, event.failed)) : undefined,
   });
-  if (tty) process.stderr.write('\n');
+  bar?.stop();
   if (json !== undefined) writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
   if (!quiet) {
     if (point !== undefined) {
@@ -90,7 +83,7 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
       );
       for (const line of warningLines(report)) process.stderr.write(`${line}\n`);
     } else {
-      process.stderr.write(summary(report));
+      process.stderr.write(`${paintSummary(summary(report).trimEnd().split('\n'), process.stderr).join('\n')}\n`);
     }
   }
   return report.failed.length > 0 ? 1 : 0;

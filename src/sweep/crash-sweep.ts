@@ -517,7 +517,7 @@ function replayCommand(o: Sweep, k: number, s?: number): string {
     ...(o.crash === 'process' ? ['--crash', 'process'] : []),
     ...(o.snapshot !== undefined ? ['--snapshot', o.snapshot] : []),
     '--seed', o.seed.toString(),
-    ...(o.engine !== undefined ? ['--engine', o.engine] : []),
+    ...(o.engine !== undefined && o.engine !== 'auto' ? ['--engine', o.engine] : []),
     ...(o.timeout !== DEFAULT_TIMEOUT_MS ? ['--timeout', String(o.timeout)] : []),
     '--',
     o.command,

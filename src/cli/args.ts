@@ -29,6 +29,23 @@ export class CommandLine {
     return this.#values.help === true;
   }
 
+  /** Prints the command's help when --help was given; true when it did (the command is then done). */
+  printedHelp(): boolean {
+    if (this.help) process.stdout.write(commandHelp(this.command));
+    return this.help;
+  }
+
+  /**
+   * The one positional a command takes, one of `choices`.
+   * @throws UsageError `<command>: expected one of a, b or c, got "<text>"`
+   */
+  choice<const T extends readonly string[]>(choices: T): T[number] {
+    const [word, extra] = this.positionals;
+    if (word !== undefined && extra === undefined && (choices as readonly string[]).includes(word)) return word;
+    const list = `${choices.slice(0, -1).join(', ')} or ${choices.at(-1) ?? ''}`;
+    throw new UsageError(`${this.command}: expected one of ${list}, got ${word === undefined ? 'nothing' : JSON.stringify(this.positionals.join(' '))}`);
+  }
+
   /** Was the flag given? */
   has(name: string): boolean {
     return this.#values[name] !== undefined;

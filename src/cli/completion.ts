@@ -2,9 +2,8 @@
  * `sysfault completion bash|zsh|fish`: a completion script made from the flag table (flags.ts), so it offers
  * exactly the commands and flags the parser takes.
  */
-import { UsageError } from '../common/errors.js';
 import { SYSCALL_GROUPS, syscallTable } from '../plan/syscalls.js';
-import { commandHelp, parseCommandLine } from './args.js';
+import { parseCommandLine } from './args.js';
 import { COMMANDS, flagsOf, type CommandSpec, type FlagSpec } from './flags.js';
 
 const SHELLS = ['bash', 'zsh', 'fish'] as const;
@@ -13,15 +12,8 @@ type Shell = (typeof SHELLS)[number];
 /** `sysfault completion`. */
 export function completionCommand(argv: readonly string[]): number {
   const line = parseCommandLine('completion', argv);
-  if (line.help) {
-    process.stdout.write(commandHelp('completion'));
-    return 0;
-  }
-  const [shell, extra] = line.positionals;
-  if (shell === undefined || extra !== undefined || !(SHELLS as readonly string[]).includes(shell)) {
-    throw new UsageError(`completion: expected one of bash, zsh or fish, got ${shell === undefined ? 'nothing' : JSON.stringify(line.positionals.join(' '))}`);
-  }
-  process.stdout.write(completionScript(shell as Shell));
+  if (line.printedHelp()) return 0;
+  process.stdout.write(completionScript(line.choice(SHELLS)));
   return 0;
 }
 

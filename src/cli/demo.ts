@@ -11,17 +11,14 @@ import { nativeFile, requireBinding } from '../native/files.js';
 import { spawn } from '../run/run.js';
 import { sysfaultInvocation } from '../run/invocation.js';
 import { describeExit, formatSummary, table } from '../run/summary.js';
-import { commandHelp, parseCommandLine } from './args.js';
+import { parseCommandLine } from './args.js';
 import type { PlanInput } from '../plan/schema.js';
 import type { RunResult } from '../common/run-result.js';
 
 /** `sysfault demo`. */
 export async function demoCommand(argv: readonly string[]): Promise<number> {
   const line = parseCommandLine('demo', argv);
-  if (line.help) {
-    process.stdout.write(commandHelp('demo'));
-    return 0;
-  }
+  if (line.printedHelp()) return 0;
   requireBinding();
   const demo = nativeFile('demo');
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'sysfault-demo-')));

@@ -9,15 +9,12 @@ import { type NativeBinding, type NativeKernelFeatures } from '../native/binding
 import { NATIVE_FILES, requireBinding, requireNativeDir, seccompProblem } from '../native/files.js';
 import { detectEngine, resolveCommand } from '../run/engine.js';
 import { table } from '../run/summary.js';
-import { commandHelp, parseCommandLine } from './args.js';
+import { parseCommandLine } from './args.js';
 
 /** `sysfault doctor`. */
 export function doctorCommand(argv: readonly string[]): number {
   const line = parseCommandLine('doctor', argv);
-  if (line.help) {
-    process.stdout.write(commandHelp('doctor'));
-    return 0;
-  }
+  if (line.printedHelp()) return 0;
   const rows: [string, string][] = [];
   let native: NativeBinding | undefined;
   let features: NativeKernelFeatures | undefined;

@@ -11,6 +11,21 @@ import { packageRoot } from '../native/binding.js';
 import { commandHelp, topHelp } from './args.js';
 import { COMMAND_NAMES } from './flags.js';
 
+type Command = (argv: readonly string[]) => number | Promise<number>;
+
+/** Each command's module, loaded when it runs (one file per command; scenario and topology take a subcommand). */
+const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  run: async () => (await import('./run.js')).runCommand,
+  doctor: async () => (await import('./doctor.js')).doctorCommand,
+  demo: async () => (await import('./demo.js')).demoCommand,
+  syscalls: async () => (await import('./syscalls.js')).syscallsCommand,
+  schema: async () => (await import('./schema.js')).schemaCommand,
+  completion: async () => (await import('./completion.js')).completionCommand,
+  scenario: async () => (await import('./scenario.js')).scenarioCommand,
+  topology: async () => (await import('./topology.js')).topologyCommand,
+  sweep: async () => (await import('./sweep.js')).sweepCommand,
+};
+
 /** Runs the CLI; resolves to the exit status. */
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -26,27 +41,10 @@ async function main(argv: readonly string[]): Promise<number> {
     case '--version':
       process.stdout.write(`${version()}\n`);
       return 0;
-    case 'run':
-      return (await import('./run.js')).runCommand(rest);
-    case 'doctor':
-      return (await import('./doctor.js')).doctorCommand(rest);
-    case 'demo':
-      return (await import('./demo.js')).demoCommand(rest);
-    case 'syscalls':
-      return (await import('./syscalls.js')).syscallsCommand(rest);
-    case 'schema':
-      return (await import('./schema.js')).schemaCommand(rest);
-    case 'completion':
-      return (await import('./completion.js')).completionCommand(rest);
-    case 'scenario':
-      return (await import('./scenario.js')).scenarioCommand(rest);
-    case 'topology':
-      return (await import('./topology.js')).topologyCommand(rest);
-    case 'sweep':
-      return (await import('./sweep.js')).sweepCommand(rest);
     default: {
-      const known = new Set(COMMAND_NAMES.map((c) => c.split(' ')[0] as string));
-      throw new UsageError(`unknown command ${JSON.stringify(command)}${didYouMean(command, known)} (see sysfault --help)`);
+      const load = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+      if (load) return (await load())(rest);
+      throw new UsageError(`unknown command ${JSON.stringify(command)}${didYouMean(command, Object.keys(COMMANDS))} (see sysfault --help)`);
     }
   }
 }

@@ -10,7 +10,7 @@ import { parseFault } from '../plan/fault.js';
 import { signalNumber } from '../plan/signals.js';
 import { dryRun, spawn } from '../run/run.js';
 import { describeRule, formatSummary, table } from '../run/summary.js';
-import { commandHelp, parseCommandLine } from './args.js';
+import { parseCommandLine } from './args.js';
 import { paintSummary } from './output.js';
 import { writableFile, writeFlagFile } from './values.js';
 import type { RunResult } from '../common/run-result.js';
@@ -21,10 +21,7 @@ import type { FsModelName } from '../run/fs-models.js';
 /** `sysfault run`. */
 export async function runCommand(argv: readonly string[]): Promise<number> {
   const line = parseCommandLine('run', argv);
-  if (line.help) {
-    process.stdout.write(commandHelp('run'));
-    return 0;
-  }
+  if (line.printedHelp()) return 0;
   const [command, ...args] = line.positionals;
   if (command === undefined) throw new UsageError('run: missing command (usage: sysfault run [options] -- CMD [ARGS...])');
 

@@ -21,10 +21,7 @@ export async function scenarioCommand(argv: readonly string[]): Promise<number> 
   }
   if (sub !== 'run' && sub !== 'check') throw new UsageError(`scenario: unknown subcommand ${JSON.stringify(sub)} (expected run or check)`);
   const line = parseCommandLine(`scenario ${sub}`, rest);
-  if (line.help) {
-    process.stdout.write(commandHelp(`scenario ${sub}`));
-    return 0;
-  }
+  if (line.printedHelp()) return 0;
   const positionals = line.positionals;
   if (positionals.length === 0) throw new UsageError(`scenario ${sub}: no scenario files given (usage: sysfault scenario ${sub} [options] FILE|DIR...)`);
   if (sub === 'check') {

@@ -5,13 +5,12 @@
  * `$schema` for editors to complete and check it.
  */
 import { z } from 'zod';
-import { UsageError } from '../common/errors.js';
 import { planSchema } from '../plan/schema.js';
 import { errnoList } from '../plan/signals.js';
 import { SYSCALL_GROUPS, syscallTable } from '../plan/syscalls.js';
 import { scenarioSchema } from '../scenario/schema.js';
 import { topologySchema } from '../topology/file.js';
-import { commandHelp, parseCommandLine } from './args.js';
+import { parseCommandLine } from './args.js';
 
 export const SCHEMA_NAMES = ['plan', 'scenario', 'topology'] as const;
 type SchemaName = (typeof SCHEMA_NAMES)[number];
@@ -47,14 +46,7 @@ export function jsonSchema(name: SchemaName): Record<string, unknown> {
 /** `sysfault schema`. */
 export function schemaCommand(argv: readonly string[]): number {
   const line = parseCommandLine('schema', argv);
-  if (line.help) {
-    process.stdout.write(commandHelp('schema'));
-    return 0;
-  }
-  const [name, extra] = line.positionals;
-  if (name === undefined || extra !== undefined || !(SCHEMA_NAMES as readonly string[]).includes(name)) {
-    throw new UsageError(`schema: expected one of plan, scenario or topology, got ${name === undefined ? 'nothing' : JSON.stringify(line.positionals.join(' '))}`);
-  }
-  process.stdout.write(`${JSON.stringify(jsonSchema(name as SchemaName), null, 2)}\n`);
+  if (line.printedHelp()) return 0;
+  process.stdout.write(`${JSON.stringify(jsonSchema(line.choice(SCHEMA_NAMES)), null, 2)}\n`);
   return 0;
 }

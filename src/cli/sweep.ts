@@ -8,7 +8,7 @@ import { UsageError } from '../common/errors.js';
 import { didYouMean } from '../common/text.js';
 import { crashSweep, type CrashSweepOptions, type SweepReport } from '../sweep/crash-sweep.js';
 import { expandSyscalls, SYSCALL_GROUPS, syscallTable } from '../plan/syscalls.js';
-import { commandHelp, parseCommandLine } from './args.js';
+import { parseCommandLine } from './args.js';
 import { paintSummary, progressBar } from './output.js';
 import { writeFlagFile } from './values.js';
 
@@ -33,10 +33,7 @@ function warningLines(report: SweepReport): string[] {
 /** `sysfault sweep`. */
 export async function sweepCommand(argv: readonly string[]): Promise<number> {
   const line = parseCommandLine('sweep', argv);
-  if (line.help) {
-    process.stdout.write(commandHelp('sweep'));
-    return 0;
-  }
+  if (line.printedHelp()) return 0;
   const [command, ...args] = line.positionals;
   const callsText = line.string('calls');
   const verify = line.string('verify');

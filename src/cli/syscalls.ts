@@ -9,7 +9,7 @@ import { ACTION_CODES } from '../plan/compile.js';
 import { errnoList } from '../plan/signals.js';
 import { SYSCALL_GROUPS, syscallTable } from '../plan/syscalls.js';
 import { table } from '../run/summary.js';
-import { commandHelp, parseCommandLine } from './args.js';
+import { parseCommandLine } from './args.js';
 
 /** What each action does, in a few words. */
 const ACTION_TEXT: Readonly<Record<keyof typeof ACTION_CODES, string>> = {
@@ -45,10 +45,7 @@ export function preloadWrappers(): Map<string, string[]> {
 /** `sysfault syscalls`. */
 export function syscallsCommand(argv: readonly string[]): number {
   const line = parseCommandLine('syscalls', argv);
-  if (line.help) {
-    process.stdout.write(commandHelp('syscalls'));
-    return 0;
-  }
+  if (line.printedHelp()) return 0;
   const names = syscallTable().names;
   const wrappers = preloadWrappers();
   const groupsOf = (name: string): string[] => Object.entries(SYSCALL_GROUPS).flatMap(([g, members]) => (members.includes(name) ? [g] : []));

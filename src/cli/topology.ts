@@ -26,10 +26,7 @@ export async function topologyCommand(argv: readonly string[]): Promise<number> 
   if (sub !== 'run') throw new UsageError(`topology: unknown subcommand ${JSON.stringify(sub)} (usage: sysfault topology run [options] FILE)`);
 
   const line = parseCommandLine('topology run', rest);
-  if (line.help) {
-    process.stdout.write(commandHelp('topology run'));
-    return 0;
-  }
+  if (line.printedHelp()) return 0;
   const positionals = line.positionals;
   if (positionals.length !== 1) {
     throw new UsageError(`topology run: expected one topology file, got ${positionals.length} (usage: sysfault topology run [options] FILE)`);

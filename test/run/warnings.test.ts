@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { detectEngine, run } from '../../src/index.js';
 import type { Engine } from '../../src/common/run-result.js';
-import { plan, runCli, runFixture, scratch } from '../helpers.js';
+import { sysfaultInvocation } from '../../src/run/invocation.js';
+import { fixture, plan, runCli, runFixture, scratch } from '../helpers.js';
 
 const engines: Engine[] = ['preload', 'seccomp'];
 const sql = 'create table t(x); insert into t values (1); insert into t values (2);';
@@ -112,6 +113,23 @@ describe('the CLI', () => {
     expect(existsSync(marker)).toBe(false);
     const bad = await runCli(['run', '--dry-run', '--fault', 'fsync=EIOO', '--', 'true']);
     expect(bad.status).toBe(125);
+  });
+
+  it('doctor CMD says which engine auto picks for CMD and why', async () => {
+    const out = await runCli(['doctor', 'sqlite3']);
+    expect(out.stdout).toMatch(/^auto for sqlite3 +preload: dynamically linked ELF$/m);
+    const go = await runCli(['doctor', fixture('go/fileio-static')]);
+    expect(go.stdout).toMatch(/^auto for \S+fileio-static +seccomp: Go binary \(\.note\.go\.buildid section\)$/m);
+  });
+
+  it('the demo shows every action, prints its replay in the one form, and removes its folder', async () => {
+    const out = await runCli(['demo']);
+    expect(out.status).toBe(0);
+    const dir = /appends 5 records to (\S+)\/journal\.log/.exec(out.stdout)?.[1] ?? '';
+    expect(dir).toMatch(/sysfault-demo-/);
+    expect(existsSync(dir)).toBe(false);
+    expect(out.stdout).toContain(`  ${sysfaultInvocation()} demo\n`);
+    expect(out.stdout.match(/-> (errno:ECONNREFUSED|delay:100ms|errno:EIO|short:5|kill:SIGKILL)/g)).toHaveLength(5);
   });
 
   it('detectEngine finds a bare command name in PATH, as the CLI does', () => {

@@ -1,28 +1,29 @@
 /**
  * The CLI's summary of a run (printed to stderr after the target exits).
  */
+import Table from 'cli-table3';
 import type { RunResult } from '../common/run-result.js';
 import type { NormalizedAction, NormalizedRule } from '../plan/types.js';
 
 /** How many faults the summary lists. */
 export const SUMMARY_FAULTS = 10;
 
-/** Renders rows as aligned columns (numeric columns right-aligned). */
+/** No borders: columns two spaces apart, as plain text reads best in a log. */
+const NO_BORDER = Object.fromEntries(
+  ['top', 'top-mid', 'top-left', 'top-right', 'bottom', 'bottom-mid', 'bottom-left', 'bottom-right', 'left', 'left-mid', 'mid', 'mid-mid', 'right', 'right-mid', 'middle'].map((k) => [k, '']),
+);
+
+/** Renders rows as aligned columns (numeric columns right-aligned), through cli-table3 (wide characters too). */
 export function table(header: readonly string[], rows: readonly (readonly (string | number)[])[], indent = '  '): string[] {
-  const cells = [header, ...rows.map((r) => r.map(String))];
   const numeric = header.map((_, c) => rows.length > 0 && rows.every((r) => /^-?\d+(?:\.\d+)?$/.test(String(r[c]))));
-  const widths = header.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? '').length)));
-  return cells.map((row) =>
-    (
-      indent +
-      row
-        .map((cell, c) => {
-          const width = widths[c] ?? 0;
-          return numeric[c] ? cell.padStart(width) : cell.padEnd(width);
-        })
-        .join('  ')
-    ).trimEnd(),
-  );
+  const t = new Table({
+    head: [...header],
+    chars: NO_BORDER,
+    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 2, compact: true },
+    colAligns: numeric.map((n) => (n ? 'right' : 'left')),
+  });
+  for (const row of rows) t.push(row.map(String));
+  return t.toString().split('\n').map((line) => `${indent}${line}`.trimEnd());
 }
 
 /** How the target ended, in words: "exit 0", "killed by SIGKILL", "timed out (SIGKILL)". */

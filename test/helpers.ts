@@ -103,13 +103,13 @@ export interface CliOutcome {
 
 const cliPath = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'main.js');
 
-/** Runs `node dist/cli/main.js ARGS` (with SYSFAULT_DEBUG cleared, so no stack is ever printed) and collects it. */
-export function runCli(args: readonly string[], options: { cwd?: string; timeout?: number } = {}): Promise<CliOutcome> {
+/** Runs `node dist/cli/main.js ARGS` (with SYSFAULT_DEBUG cleared, so no stack is ever printed; `env` added) and collects it. */
+export function runCli(args: readonly string[], options: { cwd?: string; timeout?: number; env?: Record<string, string> } = {}): Promise<CliOutcome> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [cliPath, ...args],
-      { cwd: options.cwd, timeout: options.timeout ?? 30_000, env: { ...process.env, SYSFAULT_DEBUG: '' } },
+      { cwd: options.cwd, timeout: options.timeout ?? 30_000, env: { ...process.env, SYSFAULT_DEBUG: '', ...options.env } },
       (err, stdout, stderr) => resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
     );
   });

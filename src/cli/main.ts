@@ -35,10 +35,11 @@ Commands:
   run [options] -- CMD [ARGS...]   run CMD under a fault plan and report what was intercepted
   doctor                           show kernel features, usable engines and the native files
   demo                             run a small journal program under a plan showing every action
-  scenario run|check FILE|DIR...   run a catalogue of fault scenarios with expectations (see docs/scenarios.md)
+  scenario run|check|merge ...     run a catalogue of fault scenarios with expectations (see docs/scenarios.md)
   topology run FILE                run several services under their own plans on one timeline (docs/topologies.md)
   sweep --calls C --verify V -- CMD  crash CMD at every chosen call, cut the power, verify recovery
                                    (see docs/crash-consistency.md)
+  sweep merge SHARD.json...        join the reports of a sweep split with --shard K/N (docs/scale-out.md)
 
 Run "sysfault run --help" for the options of run.
 Exit status of run: the command's own, 128+N if signal N ended it, 124 on --timeout,

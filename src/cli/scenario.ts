@@ -1,5 +1,5 @@
 /**
- * `sysfault scenario run|check`. Exit statuses of `run`: 0 when every run passed, 1 when any failed (or was
+ * `sysfault scenario run|check|merge` (merge: cli/merge.ts). Exit statuses of `run`: 0 when every run passed, 1 when any failed (or was
  * not run within the catalogue's timebox), 125 for sysfault's own errors (bad flags, an invalid scenario file:
  * nothing is run; or a run that could not be carried out, such as a command not found).
  */
@@ -10,15 +10,21 @@ import { firstLine } from '../common/text.js';
 import { collectScenarioFiles, runCatalogue } from '../scenario/catalogue.js';
 import { catalogueJson, catalogueJUnit, formatCatalogue, seconds, verdict } from '../scenario/formats.js';
 import { loadScenario } from '../scenario/schema.js';
+import { renderCataloguePage } from '../report/catalogue-page.js';
+import { mergeCatalogueReports, shardCatalogueJson } from '../shard/catalogue.js';
+import { describeShard, resolveShard } from '../shard/environment.js';
 import { durationMs, seedText, wholeNumber, writableFile } from './flags.js';
+import { parseMergeArgs, readShards } from './merge.js';
 
 const SCENARIO_HELP = `Usage: sysfault scenario run [options] FILE|DIR...
        sysfault scenario check FILE|DIR...
+       sysfault scenario merge [--json FILE] [--junit FILE] [--html FILE] SHARD.json...
 
 run: runs each scenario (a DIR's *.yaml, *.yml and *.json files) with each of its seeds, from a fresh copy of
 its snapshot, and prints a pass/fail table with the reason. Failed runs keep their directory (the working
 directory, outputs, result and fault log) and print a command that reruns exactly that scenario and seed.
 check: validates the scenario files only.
+merge: joins the --json reports of every --shard into the unsplit catalogue's reports and exit status.
 
 Options of run:
   --seed N                 run every scenario with this seed only (instead of its seeds)
@@ -27,12 +33,28 @@ Options of run:
   --scenario-timeout MS    timebox of each run's target, instead of each scenario's timeoutMs
   --json FILE              write the JSON report (version 1)
   --junit FILE             write a JUnit XML report
+  --html FILE              write a self-contained HTML page: the pass/fail table and what differed
+  --shard K/N              run only shard K of N of the runs (scenario x seed); --shard auto reads it from
+                           the CI's or Kubernetes' environment (see docs/scale-out.md)
   --keep                   keep every run's directory (default: only failed runs')
   -q, --quiet              no progress lines on stderr
   -h, --help               this help
 
 Exit status: 0 when every run passed, 1 when any failed, 125 for sysfault's own errors (bad flags, an
 invalid scenario file, a run that could not be carried out).
+`;
+
+const SCENARIO_MERGE_HELP = `Usage: sysfault scenario merge [--json FILE] [--junit FILE] [--html FILE] SHARD.json...
+
+Joins the --json reports of every shard of one catalogue (sysfault scenario run --shard K/N ...) into the
+reports the unsplit run gives: the same JSON, JUnit, page, table and exit status (0 when every run passed,
+1 when any failed, 125 when a run errored). Exit 125 too when the files are not each shard exactly once.
+
+Options:
+  --json FILE    write the merged JSON report
+  --junit FILE   write the merged JUnit XML report
+  --html FILE    write the HTML page
+  -h, --help     this help
 `;
 
 const RUN_FLAGS = {
@@ -42,6 +64,8 @@ const RUN_FLAGS = {
   'scenario-timeout': { type: 'string' },
   json: { type: 'string' },
   junit: { type: 'string' },
+  html: { type: 'string' },
+  shard: { type: 'string' },
   keep: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
@@ -55,7 +79,8 @@ export async function scenarioCommand(argv: readonly string[]): Promise<number> 
     process.stdout.write(SCENARIO_HELP);
     return 0;
   }
-  if (sub !== 'run' && sub !== 'check') throw new UsageError(`scenario: unknown subcommand ${JSON.stringify(sub)} (expected run or check)`);
+  if (sub === 'merge') return scenarioMergeCommand(rest);
+  if (sub !== 'run' && sub !== 'check') throw new UsageError(`scenario: unknown subcommand ${JSON.stringify(sub)} (expected run, check or merge)`);
   let parsed;
   try {
     parsed = parseArgs({ args: [...rest], options: RUN_FLAGS, strict: true, allowPositionals: true });
@@ -79,19 +104,39 @@ export async function scenarioCommand(argv: readonly string[]): Promise<number> 
   const jobs = wholeNumber('--jobs', values.jobs, { min: 1, max: 9999 });
   const timeoutMs = durationMs('--timeout', values.timeout);
   const scenarioTimeoutMs = durationMs('--scenario-timeout', values['scenario-timeout']);
-  for (const [flag, file] of [['--json', values.json], ['--junit', values.junit]] as const) if (file !== undefined) writableFile(flag, file);
+  for (const [flag, file] of [['--json', values.json], ['--junit', values.junit], ['--html', values.html]] as const) if (file !== undefined) writableFile(flag, file);
+  const shard = resolveShard(values.shard);
 
   const quiet = values.quiet === true;
+  if (shard && !quiet) process.stderr.write(`scenario run: ${describeShard(shard)}\n`);
   const report = await runCatalogue(positionals, {
     seed,
     jobs,
     timeoutMs,
     scenarioTimeoutMs,
     keep: values.keep ? 'all' : 'failed',
+    shard,
     onRun: quiet ? undefined : (r) => process.stderr.write(`${verdict(r).padEnd(5)} ${r.name} (seed ${r.seed}, ${seconds(r.durationMs)})\n`),
   });
+  if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify(shardCatalogueJson(report), null, 2)}\n`);
+  if (values.junit !== undefined) writeFileSync(values.junit, catalogueJUnit(report));
+  if (values.html !== undefined) writeFileSync(values.html, renderCataloguePage(report));
+  process.stdout.write(`${formatCatalogue(report).join('\n')}\n`);
+  if (report.errors > 0) return EXIT_SYSFAULT;
+  return report.failed > 0 ? 1 : 0;
+}
+
+/** `sysfault scenario merge`. */
+export function scenarioMergeCommand(argv: readonly string[]): number {
+  const { values, files } = parseMergeArgs('scenario merge', argv, ['json', 'junit', 'html', 'help']);
+  if (values.help) {
+    process.stdout.write(SCENARIO_MERGE_HELP);
+    return 0;
+  }
+  const report = mergeCatalogueReports(readShards(files));
   if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify(catalogueJson(report), null, 2)}\n`);
   if (values.junit !== undefined) writeFileSync(values.junit, catalogueJUnit(report));
+  if (values.html !== undefined) writeFileSync(values.html, renderCataloguePage(report));
   process.stdout.write(`${formatCatalogue(report).join('\n')}\n`);
   if (report.errors > 0) return EXIT_SYSFAULT;
   return report.failed > 0 ? 1 : 0;

@@ -6,12 +6,17 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { durationMs, oneOf, splitCommandLine, wholeNumber, writeFlagFile } from './flags.js';
+import { parseMergeArgs, readShards } from './merge.js';
 import { UsageError } from '../common/errors.js';
 import { firstLine } from '../common/text.js';
 import { crashSweep, type SweepProgress, type SweepReport } from '../sweep/crash-sweep.js';
 import { expandSyscalls, syscallTable } from '../plan/syscalls.js';
+import { renderSweepPage } from '../report/sweep-page.js';
+import { mergeSweepReports } from '../shard/merge.js';
+import { describeShard, resolveShard } from '../shard/environment.js';
 
 export const SWEEP_HELP = `Usage: sysfault sweep --calls fsync[,fdatasync,...] --verify 'CMD ARGS' [options] -- CMD [ARGS...]
+       sysfault sweep merge [--json FILE] [--html FILE] SHARD.json...
 
 A clean run counts the chosen calls (N). Then for each crash point k (1..N, or a seeded sample), a fresh
 working directory (a copy of --snapshot, or empty) is CMD's current directory; CMD is killed (SIGKILL) at the
@@ -36,7 +41,13 @@ Options:
   --timeout MS        limit of each run and each verify (default 60000; or Ns)
   --point K           run only point K and keep its directory (what a failure's replay command does)
   --keep              keep every point's working directory
+  --shard K/N         run only shard K of N of the points (every shard makes the same clean run and sample;
+                      needs --seed); --shard auto reads the shard from JOB_COMPLETION_INDEX and
+                      SYSFAULT_SHARD_TOTAL (Kubernetes), CI_NODE_INDEX/CI_NODE_TOTAL (GitLab),
+                      CIRCLE_NODE_INDEX/CIRCLE_NODE_TOTAL, BUILDKITE_PARALLEL_JOB/_COUNT. "sweep merge" joins
+                      the shards' --json reports into the unsplit sweep's report (docs/scale-out.md)
   --json FILE         write {"version":1,"points":N,"tried":M,"failed":[...]} to FILE
+  --html FILE         write a self-contained HTML page: the crash points as a grid, each failure's details
   -q, --quiet         no progress bar, no summary
   -h, --help          this help
 `;
@@ -55,6 +66,8 @@ const OPTIONS = {
   point: { type: 'string' },
   keep: { type: 'boolean' },
   json: { type: 'string' },
+  shard: { type: 'string' },
+  html: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -97,8 +110,22 @@ function summary(report: SweepReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+const SWEEP_MERGE_HELP = `Usage: sysfault sweep merge [--json FILE] [--html FILE] [-q] SHARD.json...
+
+Joins the --json reports of every shard of one sweep (sysfault sweep --shard K/N ...) into the report the
+unsplit sweep gives: the same JSON, page, summary and exit status (0 when every point verified, 1 when any
+failed). Exit 125 when the files are not each shard of one sweep exactly once.
+
+Options:
+  --json FILE   write the merged report
+  --html FILE   write the HTML page of the merged report
+  -q, --quiet   no summary on stderr
+  -h, --help    this help
+`;
+
 /** `sysfault sweep`. */
 export async function sweepCommand(argv: readonly string[]): Promise<number> {
+  if (argv[0] === 'merge') return sweepMergeCommand(argv.slice(1));
   const [optionArgs, commandLine] = splitCommandLine(argv, OPTIONS);
   const values = parse(optionArgs);
   if (values.help) {
@@ -119,6 +146,10 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
   if ('unknown' in known) throw new UsageError(`--calls: unknown syscall ${JSON.stringify(known.unknown)}`, { field: '--calls', value: values.calls });
   // Created (empty) now, so that a bad --json fails before the sweep rather than after it.
   if (values.json !== undefined) writeFlagFile('--json', values.json, '', { append: true });
+  if (values.html !== undefined) writeFlagFile('--html', values.html, '', { append: true });
+  const shard = resolveShard(values.shard);
+  if (shard && values.point !== undefined) throw new UsageError('--shard cannot be combined with --point');
+  if (shard && values.seed === undefined) throw new UsageError('--shard needs --seed N (every shard must take the same sample)');
   const tty = process.stderr.isTTY === true && !values.quiet;
   const point = wholeNumber('--point', values.point, { min: 1 });
   const report = await crashSweep({
@@ -137,10 +168,12 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
     timeout: durationMs('--timeout', values.timeout),
     point,
     keep: values.keep === true || point !== undefined,
+    ...(shard && { shard }),
     onProgress: tty ? (event) => void process.stderr.write(progressBar(event)) : undefined,
   });
   if (tty) process.stderr.write('\n');
   if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
+  if (values.html !== undefined) writeFileSync(values.html, renderSweepPage(report));
   if (!values.quiet) {
     if (point !== undefined) {
       const f = report.failed[0];
@@ -150,8 +183,22 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
           : `sweep: point ${point} verified\n`,
       );
     } else {
-      process.stderr.write(summary(report));
+      process.stderr.write(`${shard ? `sweep: ${describeShard(shard)}: ${report.tried} of the ${report.shard?.of ?? '?'} points\n` : ''}${summary(report)}`);
     }
   }
+  return report.failed.length > 0 ? 1 : 0;
+}
+
+/** `sysfault sweep merge`. */
+export function sweepMergeCommand(argv: readonly string[]): number {
+  const { values, files } = parseMergeArgs('sweep merge', argv, ['json', 'html', 'quiet', 'help']);
+  if (values.help) {
+    process.stdout.write(SWEEP_MERGE_HELP);
+    return 0;
+  }
+  const report = mergeSweepReports(readShards(files));
+  if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
+  if (values.html !== undefined) writeFileSync(values.html, renderSweepPage(report));
+  if (!values.quiet) process.stderr.write(summary(report));
   return report.failed.length > 0 ? 1 : 0;
 }

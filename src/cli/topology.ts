@@ -15,6 +15,7 @@ import { signalNumber } from '../plan/signals.js';
 import { table } from '../run/summary.js';
 import { formatEntry, startTopology, timelineToJsonl } from '../topology/topology.js';
 import type { TopologyResult } from '../topology/types.js';
+import { renderTopologyPage } from '../report/topology-page.js';
 
 const HELP = `Usage: sysfault topology run [options] FILE
 
@@ -25,6 +26,8 @@ rolling restarts, rule switches); ends everything together. See docs/topologies.
 Options:
   --json FILE        write the result (timeline, samples, metrics, every run's result) as JSON
   --jsonl FILE       write the timeline as JSON lines
+  --html FILE        write a self-contained HTML page: the timeline (services, restarts, faults) and the
+                     workload's error rate and latency over time
   --timeout MS       overrides the file's timeoutMs (or Ns)
   --var NAME=VALUE   value of \${vars.NAME} in the file (repeatable)
   --dir DIR          scratch directory (\${dir}; default: a new one under the temp directory)
@@ -40,6 +43,7 @@ crashed with stopOnServiceExit, 125 for sysfault's own errors (bad file or flags
 const OPTIONS = {
   json: { type: 'string' },
   jsonl: { type: 'string' },
+  html: { type: 'string' },
   timeout: { type: 'string' },
   var: { type: 'string', multiple: true },
   dir: { type: 'string' },
@@ -84,6 +88,7 @@ export async function topologyCommand(argv: readonly string[]): Promise<number> 
   }
   if (values.json !== undefined) writableFile('--json', values.json);
   if (values.jsonl !== undefined) writableFile('--jsonl', values.jsonl);
+  if (values.html !== undefined) writableFile('--html', values.html);
 
   const abort = new AbortController();
   const handle = startTopology(file, {
@@ -104,6 +109,7 @@ export async function topologyCommand(argv: readonly string[]): Promise<number> 
   }
   if (values.json !== undefined) writeFlagFile('--json', values.json, `${JSON.stringify(result, null, 2)}\n`);
   if (values.jsonl !== undefined) writeFlagFile('--jsonl', values.jsonl, timelineToJsonl(result.timeline));
+  if (values.html !== undefined) writeFlagFile('--html', values.html, renderTopologyPage(result));
   if (!values.quiet) process.stderr.write(`${summary(result, maxEntries).join('\n')}\n`);
   return exitStatus(result);
 }

@@ -26,6 +26,7 @@ import { expandSyscalls, syscallTable } from '../plan/syscalls.js';
 import type { EngineOption } from '../run/types.js';
 import type { ExitInfo, FaultRecord, PowercutReport, RunResult } from '../common/run-result.js';
 import type { PlanInput } from '../plan/schema.js';
+import { checkShard, shareOf, type Shard, type ShardRecord } from '../common/shard.js';
 
 /** Options of {@link crashSweep}. */
 export interface CrashSweepOptions {
@@ -58,6 +59,8 @@ export interface CrashSweepOptions {
   env?: Readonly<Record<string, string>> | undefined;
   /** Only this crash point (a failure's replay does this); its working directory is kept. */
   point?: number | undefined;
+  /** Run only this shard's share of the points (`K/N`); needs `seed`, so that every shard takes the same sample. */
+  shard?: string | { index: number; total: number } | undefined;
   /** Keep the working directories (default: only with `point`). */
   keep?: boolean | undefined;
   /** Progress events. */
@@ -104,6 +107,12 @@ export interface SweepReport {
   seed: number | string;
   calls: string[];
   durationMs: number;
+  /** Additive: the swept command (absolute path, then its arguments), the verify command, the sample asked for. */
+  command: string[];
+  verify: string | string[];
+  sample?: number;
+  /** Additive, only in a shard's report: which shard, of how many points in all (`sysfault sweep merge`). */
+  shard?: ShardRecord;
 }
 
 const VERIFY_OUTPUT_MAX = 64 * 1024;
@@ -141,7 +150,8 @@ export async function crashSweep(options: CrashSweepOptions): Promise<SweepRepor
       });
     }
     if (!o.keep) rmSync(join(base, 'point-0'), { recursive: true, force: true });
-    const points = o.point !== undefined ? [o.point] : samplePoints(total, o.sample, o.seed);
+    const selected = o.point !== undefined ? [o.point] : samplePoints(total, o.sample, o.seed);
+    const points = o.shard ? shareOf(selected, o.shard) : selected;
     o.onProgress?.({ type: 'counted', points: total, total: points.length });
 
     // 2. every point, `jobs` at a time
@@ -185,6 +195,10 @@ export async function crashSweep(options: CrashSweepOptions): Promise<SweepRepor
       seed: o.seed <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(o.seed) : o.seed.toString(),
       calls: o.calls,
       durationMs: Math.round((performance.now() - started) * 10) / 10,
+      command: [o.command, ...o.args],
+      verify: typeof o.verify === 'string' ? o.verify : [...o.verify],
+      ...(o.sample !== undefined && { sample: o.sample }),
+      ...(o.shard && { shard: { index: o.shard.index, total: o.shard.total, of: selected.length } }),
     };
   } catch (err) {
     if (err instanceof CommandError) throw new UsageError(err.message, { field: 'command', value: o.command });
@@ -210,6 +224,7 @@ interface Sweep {
   timeout: number;
   env: Record<string, string>;
   point: number | undefined;
+  shard: Shard | undefined;
   keep: boolean;
   onProgress: CrashSweepOptions['onProgress'];
   signal: AbortSignal | undefined;
@@ -264,6 +279,11 @@ function checkSweepOptions(options: CrashSweepOptions): Sweep {
   }
   const sample = options.sample === undefined ? undefined : positiveInt('sample', options.sample);
   const point = options.point === undefined ? undefined : positiveInt('point', options.point);
+  const shard = options.shard === undefined ? undefined : checkShard(options.shard);
+  if (shard && point !== undefined) throw new UsageError('shard: cannot be combined with point', { field: 'shard', value: options.shard });
+  if (shard && options.seed === undefined) {
+    throw new UsageError('shard: needs a seed (every shard must take the same sample and report the same seed)', { field: 'shard', value: options.shard });
+  }
   const jobs = options.jobs === undefined ? Math.max(1, Math.min(4, availableParallelism())) : positiveInt('jobs', options.jobs);
   const timeout = options.timeout === undefined ? DEFAULT_TIMEOUT_MS : positiveInt('timeout', options.timeout);
   let seed: bigint;
@@ -293,6 +313,7 @@ function checkSweepOptions(options: CrashSweepOptions): Sweep {
     timeout,
     env,
     point,
+    shard,
     keep: options.keep ?? point !== undefined,
     onProgress: options.onProgress,
     signal: options.signal,

@@ -73,7 +73,7 @@ function checksTable(run: ScenarioRunReport): string {
 }
 
 function runDetails(run: ScenarioRunReport, index: number): string {
-  const parts = [`<h3>What differed</h3>${checksTable(run)}`];
+  const parts = [`<h3>Expectations</h3>${checksTable(run)}`];
   if (run.checks.length > 0 && run.checks.every((c) => c.passed)) parts.push(`<p>${esc(run.reason)}</p>`);
   const exit = run.exit ? (run.exit.signal ? `killed by ${run.exit.signal}` : `exit ${String(run.exit.code)}`) : 'did not run';
   parts.push(

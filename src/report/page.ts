@@ -133,6 +133,7 @@ button.copy{position:absolute;top:6px;right:6px;border:1px solid var(--line);bac
 .legend i{display:inline-block;width:12px;height:12px;border-radius:3px;margin-right:5px;vertical-align:-1px}
 svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",Arial,sans-serif}
 svg a:hover rect{stroke:#18202a;stroke-width:2}
+.kv ul{margin:0;padding-left:16px}.explanation{background:#fff7e6;border-left:3px solid #e8a20c;padding:8px 12px;border-radius:4px;margin:4px 0}
 .kv{display:grid;grid-template-columns:max-content 1fr;gap:3px 14px;margin:4px 0}.kv dt{color:var(--muted)}.kv dd{margin:0;word-break:break-all}
 .diff td.exp{color:var(--pass)}.diff td.got{color:var(--fail)}
 tr.row-fail td:first-child{box-shadow:inset 3px 0 var(--fail)}tr.row-error td:first-child{box-shadow:inset 3px 0 var(--error)}

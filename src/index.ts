@@ -55,3 +55,13 @@ export { runTopology, startTopology, loadTopology, parseTopologyText, TopologyEr
 export type * from './topology/types.js';
 export { exportTopologyToOtel, entryAttributes } from './topology/otel.js';
 export type { OtelExport, OtelExportOptions } from './topology/otel.js';
+export { parseShard, shareOf, shardPositions } from './common/shard.js';
+export type { Shard, ShardRecord } from './common/shard.js';
+export { resolveShard, shardFromEnvironment, SHARD_SOURCES } from './shard/environment.js';
+export type { ShardSource } from './shard/environment.js';
+export { mergeSweepReports } from './shard/merge.js';
+export type { ShardInput } from './shard/merge.js';
+export { mergeCatalogueReports, shardCatalogueJson } from './shard/catalogue.js';
+export { renderSweepPage } from './report/sweep-page.js';
+export { renderCataloguePage } from './report/catalogue-page.js';
+export { renderTopologyPage } from './report/topology-page.js';

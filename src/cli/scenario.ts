@@ -7,8 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { EXIT_SYSFAULT, UsageError } from '../common/errors.js';
 import { firstLine } from '../common/text.js';
-import { collectScenarioFiles, runCatalogue } from '../scenario/catalogue.js';
-import { catalogueJson, catalogueJUnit, formatCatalogue, seconds, verdict } from '../scenario/formats.js';
+import { collectScenarioFiles, runCatalogue, type CatalogueReport } from '../scenario/catalogue.js';
+import { catalogueJUnit, formatCatalogue, seconds, verdict } from '../scenario/formats.js';
 import { loadScenario } from '../scenario/schema.js';
 import { renderCataloguePage } from '../report/catalogue-page.js';
 import { mergeCatalogueReports, shardCatalogueJson } from '../shard/catalogue.js';
@@ -118,9 +118,17 @@ export async function scenarioCommand(argv: readonly string[]): Promise<number> 
     shard,
     onRun: quiet ? undefined : (r) => process.stderr.write(`${verdict(r).padEnd(5)} ${r.name} (seed ${r.seed}, ${seconds(r.durationMs)})\n`),
   });
-  if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify(shardCatalogueJson(report), null, 2)}\n`);
-  if (values.junit !== undefined) writeFileSync(values.junit, catalogueJUnit(report));
-  if (values.html !== undefined) writeFileSync(values.html, renderCataloguePage(report));
+  return finish(report, values);
+}
+
+/**
+ * The end of `scenario run` and `scenario merge`: the reports asked for (a shard's JSON carries its shard
+ * record), the table on stdout, the exit status.
+ */
+function finish(report: CatalogueReport, files: { json?: string | undefined; junit?: string | undefined; html?: string | undefined }): number {
+  if (files.json !== undefined) writeFileSync(files.json, `${JSON.stringify(shardCatalogueJson(report), null, 2)}\n`);
+  if (files.junit !== undefined) writeFileSync(files.junit, catalogueJUnit(report));
+  if (files.html !== undefined) writeFileSync(files.html, renderCataloguePage(report));
   process.stdout.write(`${formatCatalogue(report).join('\n')}\n`);
   if (report.errors > 0) return EXIT_SYSFAULT;
   return report.failed > 0 ? 1 : 0;
@@ -133,11 +141,5 @@ export function scenarioMergeCommand(argv: readonly string[]): number {
     process.stdout.write(SCENARIO_MERGE_HELP);
     return 0;
   }
-  const report = mergeCatalogueReports(readShards(files));
-  if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify(catalogueJson(report), null, 2)}\n`);
-  if (values.junit !== undefined) writeFileSync(values.junit, catalogueJUnit(report));
-  if (values.html !== undefined) writeFileSync(values.html, renderCataloguePage(report));
-  process.stdout.write(`${formatCatalogue(report).join('\n')}\n`);
-  if (report.errors > 0) return EXIT_SYSFAULT;
-  return report.failed > 0 ? 1 : 0;
+  return finish(mergeCatalogueReports(readShards(files)), values);
 }

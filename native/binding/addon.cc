@@ -129,7 +129,7 @@ class Session : public Napi::ObjectWrap<Session> {
     uint32_t capacity = opts.Get("logCapacity").ToNumber().Uint32Value();
     std::string runId = opts.Get("runId").ToString().Utf8Value();
     seccomp_ = opts.Get("seccomp").ToBoolean().Value();
-    // Power cut (issue 5): { shadowDir, powercutGlob, powercutFlags }; the monitor records syncs there.
+    // Power cut (docs/crash-consistency.md): { shadowDir, powercutGlob, powercutFlags }; the monitor records syncs there.
     if (opts.Has("shadowDir") && opts.Get("shadowDir").IsString()) {
       shadow_ = std::make_unique<sf_shadow>();
       if (!FillShadow(env, opts.Get("shadowDir"), opts.Get("powercutGlob"), opts.Get("powercutFlags"), shadow_.get()))

@@ -1,5 +1,5 @@
 /*
- * Power cut support (issue 5): shadow copies of the last synced state of the files a power cut covers, and
+ * Power cut support (docs/crash-consistency.md): shadow copies of the last synced state of the files a power cut covers, and
  * the restore that applies a power cut. Shared by the preload engine (inside the target), the seccomp monitor
  * and the Node binding (baseline and restore).
  *

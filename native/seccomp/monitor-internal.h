@@ -64,6 +64,7 @@ struct held {
   short io_events;
   int net_kind;         /* network actions: enum net_kind (0: none) */
   uint64_t io_deadline; /* a parked call is answered at this time if its fd is not ready by then (0: never) */
+  int net_nonblock;     /* NK_READABLE: the read does not block (it proceeds at the stall's end) */
   dev_t net_dev;        /* NK_READABLE: the stalled socket (inode) the read waits on */
   ino_t net_ino;
 };

@@ -8,8 +8,11 @@ import { show } from '../common/text.js';
 import { parseAddr } from './addr.js';
 import { checkGlob } from './glob.js';
 import { errnoName, errnoNumber, MAX_ERRNO, MAX_SIGNAL, signalName, signalNumber } from './signals.js';
-import { expandSyscalls, syscallTable, type SyscallTable } from './syscalls.js';
+import { expandSyscalls, SOCKET_GROUPS, syscallTable, type SyscallTable } from './syscalls.js';
 import type { FdKind, NormalizedAction, NormalizedPlan, NormalizedRule } from './types.js';
+
+/** Syscalls that only ever act on sockets: they may share a rule with a socket group. */
+const SOCKET_ONLY: ReadonlySet<string> = new Set(['connect', 'sendto', 'sendmsg', 'recvfrom', 'recvmsg']);
 
 /** Most rules a plan may have (SF_MAX_RULES). */
 export const MAX_RULES = 64;
@@ -279,7 +282,7 @@ export function ruleSchema(table: SyscallTable = syscallTable()) {
       error: expected('a list of syscall names like ["fsync"]'),
     })
     .min(1, { error: 'expected at least one syscall, got []' })
-    .transform((names, ctx): string[] => {
+    .transform((names, ctx): { syscalls: string[]; socketGroup: string | undefined } => {
       const expansion = expandSyscalls(names, table);
       if ('unknown' in expansion) {
         ctx.addIssue({
@@ -290,7 +293,18 @@ export function ruleSchema(table: SyscallTable = syscallTable()) {
         });
         return z.NEVER;
       }
-      return expansion.syscalls;
+      const socketGroup = names.find((n) => SOCKET_GROUPS.includes(n));
+      // a socket group implies fd socket for the whole rule: a name that also acts on files would silently lose them
+      const mixed = socketGroup === undefined ? undefined : names.find((n) => !SOCKET_GROUPS.includes(n) && !SOCKET_ONLY.has(n));
+      if (mixed !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          input: names,
+          message: `${socketGroup} matches sockets only and cannot share a rule with ${mixed}, which acts on files too: give ${mixed} a rule of its own`,
+        });
+        return z.NEVER;
+      }
+      return { syscalls: expansion.syscalls, socketGroup };
     });
 
   return z
@@ -312,14 +326,25 @@ export function ruleSchema(table: SyscallTable = syscallTable()) {
       },
       { error: expected('a rule object') },
     )
-    .superRefine((r, ctx) => checkStorageAction(r.syscalls, r.action, ctx))
-    .superRefine((r, ctx) => checkNetworkAction(r.syscalls, r.action, ctx))
+    .superRefine((r, ctx) => checkStorageAction(r.syscalls.syscalls, r.action, ctx))
+    .superRefine((r, ctx) => checkNetworkAction(r.syscalls.syscalls, r.action, ctx))
+    .superRefine((r, ctx) => {
+      // a group named for sockets matches sockets only: it implies fd socket, and another fd contradicts it
+      const group = r.syscalls.socketGroup;
+      if (group !== undefined && r.fd !== undefined && r.fd !== 'socket')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['fd'],
+          input: r.fd,
+          message: `${group} matches sockets only, got fd ${show(r.fd)} (read-family and write-family match any descriptor)`,
+        });
+    })
     .transform(
       (r): RuleBody => ({
         id: r.id,
-        syscalls: r.syscalls,
+        syscalls: r.syscalls.syscalls,
         path: r.path ?? null,
-        fd: r.fd ?? 'any',
+        fd: r.fd ?? (r.syscalls.socketGroup !== undefined ? 'socket' : 'any'),
         addr: r.addr ?? null,
         after: r.after ?? 0,
         limit: r.limit ?? null,

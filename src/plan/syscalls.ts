@@ -46,10 +46,14 @@ export const SYSCALL_GROUPS: Readonly<Record<string, readonly string[]>> = {
   'open-family': ['open', 'openat', 'creat'],
   'copy-family': ['sendfile', 'copy_file_range', 'splice'],
   net: ['connect', 'sendto', 'sendmsg', 'recvfrom', 'recvmsg'],
-  // the calls that read or write a socket (what reset, close and socket latency apply to)
+  // the calls that read or write a socket (what reset, close and socket latency apply to); a rule naming one of
+  // these groups matches sockets only (SOCKET_GROUPS)
   'socket-read': ['read', 'readv', 'recvfrom', 'recvmsg'],
   'socket-write': ['write', 'writev', 'sendto', 'sendmsg'],
 };
+
+/** Groups named for sockets: a rule naming one gets `fd: socket` (read and write act on files too). */
+export const SOCKET_GROUPS: readonly string[] = ['socket-read', 'socket-write'];
 
 /** A syscall table: names in bitmask order, and each name's index (its bit). */
 export interface SyscallTable {

@@ -4,11 +4,14 @@
 // be made on loopback (a closed port, a peer that resets, a peer that never answers), the program's transcript
 // under the fault must be the same as under the real thing. Timing windows: a deadline holds within 50 ms.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn as spawnChild, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { normalizePlan, parseFault } from '../../src/index.js';
 import type { Engine, RunResult } from '../../src/common/run-result.js';
 import type { PlanInput } from '../../src/plan/schema.js';
-import { echoServer, fixture, plan, runFixture, unusedPort } from '../helpers.js';
+import { echoServer, fixture, plan, runFixture, scratch, unusedPort } from '../helpers.js';
 
 const rustEngines: Engine[] = ['preload', 'seccomp'];
 // Servers started by the tests, stopped after the file (afterAll inside a test would not run).
@@ -418,6 +421,93 @@ describe('latency: a 500 ms delay on socket reads, against the programs\' deadli
 });
 
 // ---------------------------------------------------------------------------------------------------------
+
+describe('latency when the peer replied and closed: the data and the EOF come once, after the delay', () => {
+  // The reply and the peer's FIN are there before the delay is over: SO_RCVLOWAT cannot hide a FIN from poll,
+  // so a reader that polls must be held, not answered EAGAIN over and over (that made curl spin), and a
+  // blocking read must wait for the end of the delay instead of reading at once.
+  const replyAndClose = () =>
+    lineServer('127.0.0.1', (socket, _i, line) => {
+      socket.end(`pong ${line.split(' ')[1] ?? ''}\n`);
+      return true;
+    });
+  const ms = (lines: string[], prefix: string) => Number(/ms=(\d+)$/.exec(lines.find((l) => l.startsWith(prefix)) ?? '')?.[1]);
+
+  it.each(rustEngines)('C poll() loop (level-triggered) under %s: data and EOF at 300 ms, a handful of recv calls', async (engine) => {
+    const peer = await replyAndClose();
+    const target = `127.0.0.1:${peer.port}`;
+    const rule = { syscalls: ['recvfrom'], addr: target, limit: 1, action: { delayMs: 300 } };
+    const { lines, result } = await runFixture('c/pollread', [String(peer.port)], { engine, plan: plan([rule]), timeout: 20_000 });
+    expect(lines.map((l) => l.replace(/ ms=\d+$/, '').replace(/^recvs \d+$/, 'recvs'))).toEqual(['data pong 0', 'eof', 'recvs']);
+    within(ms(lines, 'data'), 300);
+    within(ms(lines, 'eof'), 300);
+    const recvs = Number(/^recvs (\d+)$/.exec(lines.at(-1)!)![1]);
+    expect(recvs).toBeLessThanOrEqual(4); // no spinning: a few EAGAINs at most, then the data, then the EOF
+    expect(result.counts.recvfrom).toEqual({ calls: recvs, faulted: 0, delayed: 1 });
+  });
+
+  it.each(rustEngines)('C poll() loop under %s, a delay on every read: the data at 300 ms, the EOF 300 ms later, two delays counted', async (engine) => {
+    const peer = await replyAndClose();
+    const rule = { syscalls: ['recvfrom'], addr: `127.0.0.1:${peer.port}`, action: { delayMs: 300 } };
+    const { lines, result } = await runFixture('c/pollread', [String(peer.port)], { engine, plan: plan([rule]), timeout: 20_000 });
+    expect(lines.map((l) => l.replace(/ ms=\d+$/, '').replace(/^recvs \d+$/, 'recvs'))).toEqual(['data pong 0', 'eof', 'recvs']);
+    within(ms(lines, 'data'), 300);
+    within(ms(lines, 'eof'), 600);
+    expect(result.counts.recvfrom!.delayed).toBe(2);
+    expect(result.counts.recvfrom!.calls).toBeLessThanOrEqual(6);
+  });
+
+  it.each(rustEngines)('blocking std::net under %s: the reply is read at 500 ms, not at once, and the delay is counted once', async (engine) => {
+    const peer = await replyAndClose();
+    const target = `127.0.0.1:${peer.port}`;
+    const r = await runNet('rust/netclient', [target, '1'], plan([{ syscalls: ['recvfrom'], addr: target, limit: 1, action: { delayMs: 500 } }]), engine);
+    expect(r.lines).toEqual([`connect ${target} ok`, 'send 0 ok', 'recv 0 ok pong 0', 'done']);
+    within(r.ms['recv 0'], 500);
+    expect(r.result.counts.recvfrom).toEqual({ calls: 1, faulted: 0, delayed: 1 });
+  });
+});
+
+describe('socket-read and socket-write match sockets only', () => {
+  // The groups hold read and write, which files and pipes use too: a rule naming them gets fd socket.
+  it.each(rustEngines)('socket-read=ECONNRESET under %s: read() of the socket fails, read() of a file does not', async (engine) => {
+    const file = join(scratch(), 'data.txt');
+    writeFileSync(file, 'hello\n');
+    const { lines, result } = await runFixture('c/pollread', [String(port), file, 'read'], {
+      engine,
+      plan: plan([parseFault('socket-read=ECONNRESET')]),
+      timeout: 20_000,
+    });
+    expect(lines).toEqual(['file ok 6', 'recv err ECONNRESET', 'recvs 1']);
+    expect(result.counts.read!.faulted).toBe(1);
+    if (engine === 'preload') expect(result.counts.read!.calls).toBe(2); // (seccomp also sees the loader's reads)
+  });
+
+  it.each(rustEngines)('socket-write=EPIPE under %s: send() fails, write() to a file leaves the same bytes as a bare run', async (engine) => {
+    const sent = await runFixture('c/pollread', [String(port)], { engine, plan: plan([parseFault('socket-write=EPIPE')]) });
+    expect(sent.result.counts.sendto).toEqual({ calls: 1, faulted: 1, delayed: 0 });
+    const bare = scratch();
+    execFileSync(fixture('c/cio'), [bare]);
+    const dir = scratch();
+    const { result } = await runFixture('c/cio', [dir], { engine, plan: plan([parseFault('socket-write=EPIPE')]) });
+    expect(readFileSync(join(dir, 'c.bin'))).toEqual(readFileSync(join(bare, 'c.bin')));
+    expect(result.counts.write!.calls).toBeGreaterThanOrEqual(1);
+    // the only writes faulted are the transcript's, to stdout: the test runner's end of it is a socket (libuv);
+    // under the preload engine stdio's own writes are glibc-internal and not seen at all
+    for (const f of result.faults) expect(f.target).toMatch(/^socket:/);
+  });
+
+  it('the group implies fd socket; another fd kind, or a syscall that acts on files, contradicts it', () => {
+    const rules = normalizePlan(plan([parseFault('socket-read=ECONNRESET'), { syscalls: ['socket-write', 'sendmsg'], action: { errno: 'EIO' } }, { syscalls: ['read'], action: { errno: 'EIO' } }])).rules;
+    expect(rules.map((r) => r.fd)).toEqual(['socket', 'socket', 'any']);
+    // a syscall that acts on files too would silently lose them in a sockets-only rule: it is an error instead
+    expect(() => normalizePlan(plan([{ syscalls: ['socket-write', 'fsync'], action: { errno: 'EIO' } }]))).toThrow(
+      'rules[0].syscalls: socket-write matches sockets only and cannot share a rule with fsync, which acts on files too: give fsync a rule of its own',
+    );
+    expect(() => normalizePlan(plan([{ syscalls: ['socket-read'], fd: 'file', action: { errno: 'EIO' } }]))).toThrow(
+      'rules[0].fd: socket-read matches sockets only, got fd "file" (read-family and write-family match any descriptor)',
+    );
+  });
+});
 
 describe('a Go net/http server under faults, a plain Go client', () => {
   async function clientGet(url: string, count: number, timeoutMs: number): Promise<{ lines: string[]; ms: Record<string, number> }> {

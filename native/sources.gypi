@@ -13,6 +13,7 @@
       "native/core/shm.c",
       "native/core/paths.c",
       "native/core/shadow.c",
+      "native/core/tree.c",
       "native/core/net.c",
     ],
     # the run monitor (both engines) and the seccomp supervisor, in the addon

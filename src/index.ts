@@ -20,7 +20,7 @@ export { loadPlan, parsePlanText, normalizePlan } from './plan/load.js';
 export type { ExtraRules } from './plan/load.js';
 export { parseFault } from './plan/fault.js';
 export { crashSweep, samplePoints } from './sweep/crash-sweep.js';
-export type { CrashSweepOptions, SweepFailure, SweepProgress, SweepReport } from './sweep/crash-sweep.js';
+export type { CrashSweepOptions, SweepFailure, SweepProgress, SweepReport, SweepWarning } from './sweep/crash-sweep.js';
 export { compilePlan, probThreshold, WIRE, WIRE_HEADER, WIRE_RULE, WIRE_MAGIC, WIRE_UNLIMITED, WIRE_PROB_ALWAYS } from './plan/compile.js';
 export { detectEngine, resolveCommand } from './run/engine.js';
 export type { EngineDetection } from './run/engine.js';

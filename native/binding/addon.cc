@@ -230,6 +230,7 @@ class Session : public Napi::ObjectWrap<Session> {
     }
     o.Set("calls", calls), o.Set("faulted", faulted), o.Set("delayed", delayed);
     o.Set("matched", matched), o.Set("fired", fired);
+    o.Set("treeUnreached", static_cast<double>(shm_ ? Load(&shm_->tree_unreached) : 0));
     return o;
   }
 
@@ -431,6 +432,14 @@ Napi::Value ShadowRestore(const Napi::CallbackInfo &info) {
   return o;
 }
 
+// globMatch(glob, path): the engines' glob matching (a rule's path, the power cut's files), for TS callers.
+Napi::Value GlobMatch(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString() || !info[1].IsString()) throw Napi::TypeError::New(env, "globMatch: (glob, path) expected");
+  return Napi::Boolean::New(env, sf_glob_match(info[0].As<Napi::String>().Utf8Value().c_str(),
+                                               info[1].As<Napi::String>().Utf8Value().c_str()) != 0);
+}
+
 Napi::Value CreateSession(const Napi::CallbackInfo &info) {
   Napi::FunctionReference *ctor = info.Env().GetInstanceData<Napi::FunctionReference>();
   return ctor->New({info[0]});
@@ -448,6 +457,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createSession", Napi::Function::New<CreateSession>(env));
   exports.Set("shadowBaseline", Napi::Function::New<ShadowBaseline>(env));
   exports.Set("shadowRestore", Napi::Function::New<ShadowRestore>(env));
+  exports.Set("globMatch", Napi::Function::New<GlobMatch>(env));
   return exports;
 }
 

@@ -55,7 +55,10 @@ enum sf_action {
 const char *sf_action_name(uint32_t action);
 
 /* sf_rule.flags: 0..7 storage, 8..15 network. */
-enum sf_rule_flag { SF_FLAG_AFTER_CALL = 1u << 0 /* the action happens after the call completes */ };
+enum sf_rule_flag {
+  SF_FLAG_AFTER_CALL = 1u << 0, /* the action happens after the call completes */
+  SF_FLAG_TREE = 1u << 1,       /* kill or power cut: the whole tree stops at the call, then dies (tree.h) */
+};
 
 /* An address filter: family 0 means "any host" (a ":port" filter); port 0 means any port. */
 struct sf_addr {
@@ -156,7 +159,9 @@ struct sf_shm {
   uint64_t log_dropped;  /* entries lost to a full log */
   char run_id[SF_RUN_ID_MAX];
   uint32_t log_waiters;  /* non-zero: a monitor sleeps on log_wake, so an append must FUTEX_WAKE it */
-  uint32_t pad0;
+  /* Whole-tree crashes (tree.h) that could not find the run's tree: only the crashing process died. The run's
+   * result warns about them (warnings, code tree-crash-unreached). */
+  uint32_t tree_unreached;
   uint64_t pad[1];
   struct sf_counter counts[SF_SYS_COUNT];
   struct sf_rule_stats rules[SF_MAX_RULES];

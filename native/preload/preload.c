@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "../core/net.h"
+#include "../core/tree.h"
 #include "preload-internal.h"
 
 /* ---- state (what each is: preload-internal.h) ---- */
@@ -263,11 +264,13 @@ int sf_intercept(struct sf_call *call, const char *path, int32_t *value) {
       action = sf_net_end_call(call, action, d.value2, value);
     } else if (action == SF_ACT_KILL || action == SF_ACT_POWERCUT) {
       int sig = action == SF_ACT_POWERCUT ? SIGKILL : d.value;
-      if (after_call)
+      if (after_call) {
         after->sig = sig; /* sf_after_run signals once the real call has returned */
-      else
+      } else {
+        if (d.flags & SF_FLAG_TREE) sf_tree_crash(sf_shm, getpid(), getpid()); /* the rest of the tree stops, then dies */
         kill(getpid(), sig); /* a fatal signal ends the process here, before the call; a handled one runs its
                                 handler, then the call proceeds (as under the seccomp engine) */
+      }
       action = SF_ACT_NONE;
     } else if (action == SF_ACT_TORN) {
       if (after_call) {
@@ -317,6 +320,7 @@ void sf_after_run(struct sf_after *a) {
     sf_fault_target(&c, NULL, target, sizeof target);
     sf_log_fault(sf_shm, &a->d, a->sys, getpid(), (int)syscall(SYS_gettid), a->fd, target);
   }
+  if (a->d.flags & SF_FLAG_TREE) sf_tree_crash(sf_shm, getpid(), getpid());
   kill(getpid(), a->sig);
   sf_guard = 0;
   errno = saved;

@@ -26,6 +26,7 @@
 #include <sys/syscall.h>
 
 #include "monitor-internal.h"
+#include "../core/tree.h"
 
 /* ---- small containers ---- */
 
@@ -93,6 +94,13 @@ int mon_id_valid(struct run *r, uint64_t id) {
 
 /* ---- the fault log ---- */
 
+/* A crash of the whole tree: a power cut, or a SIGKILL with scope tree (SF_FLAG_TREE). Besides the stop-then-kill
+ * of sf_tree_crash, the shim is asked to SIGKILL what is left: it repeats until none is alive, which catches a
+ * process the bounded stop could not hold (one waiting in a seccomp notification keeps running). */
+static int crashes_tree(uint32_t action, uint32_t flags, int sig) {
+  return action == SF_ACT_POWERCUT || (action == SF_ACT_KILL && sig == SIGKILL && (flags & SF_FLAG_TREE));
+}
+
 /* Delivers every complete entry once, in order, whoever wrote it (the preload in the target, or us). */
 static void drain_log(struct run *r, int final) {
   struct sf_shm *shm = r->m->shm;
@@ -112,8 +120,9 @@ static void drain_log(struct run *r, int final) {
     struct sf_log_entry copy;
     memcpy(&copy, e, sizeof copy);
     r->log_cursor++, r->log_stuck_since = 0;
-    /* a power cut under the preload engine: the process killed itself, the rest of its tree goes too */
-    if (copy.action == SF_ACT_POWERCUT && !r->m->seccomp) sf_monitor_request_kill(r->m, SIGKILL);
+    /* a crash of the whole tree under the preload engine: the process killed itself, the rest goes too */
+    uint32_t flags = r->m->plan && copy.rule < r->m->plan->nrules ? r->m->plan->rules[copy.rule].flags : 0;
+    if (!r->m->seccomp && crashes_tree(copy.action, flags, copy.value)) sf_monitor_request_kill(r->m, SIGKILL);
     if (r->m->cb.on_fault) r->m->cb.on_fault(r->m->cb.ctx, &copy);
   }
 }
@@ -148,6 +157,7 @@ void mon_tomb_add(struct run *r, const struct held *h) {
 }
 
 static void post_kill_now(struct run *r, struct held *h) {
+  if (h->d.flags & SF_FLAG_TREE) sf_tree_crash(r->m->shm, mon_tgid_of(r, h->tid), mon_tgid_of(r, h->tid));
   kill(mon_tgid_of(r, h->tid), h->post_kill);
   if (h->tree_kill) sf_monitor_request_kill(r->m, SIGKILL);
   h->post_kill = 0;
@@ -284,7 +294,7 @@ static void apply(struct run *r, struct held *h) {
     break;
   case SF_ACT_KILL:
   case SF_ACT_POWERCUT: {
-    int sig = h->d.action == SF_ACT_POWERCUT ? SIGKILL : h->d.value, tree = h->d.action == SF_ACT_POWERCUT;
+    int sig = h->d.action == SF_ACT_POWERCUT ? SIGKILL : h->d.value, tree = crashes_tree(h->d.action, h->d.flags, sig);
     if (h->d.flags & SF_FLAG_AFTER_CALL) {
       mon_after_call(r, h, sig, tree);
       break;
@@ -292,6 +302,7 @@ static void apply(struct run *r, struct held *h) {
     /* Signal first. SIGKILL: fail the call (the task is dying; a CONTINUE could let the call run before the
      * kill lands). Another signal: the call proceeds (as under the preload engine); one whose default action
      * is fatal ends the task while it waits here, before the call. */
+    if (h->d.flags & SF_FLAG_TREE) sf_tree_crash(r->m->shm, mon_tgid_of(r, h->tid), mon_tgid_of(r, h->tid));
     kill(mon_tgid_of(r, h->tid), sig);
     if (tree) sf_monitor_request_kill(r->m, SIGKILL);
     if (sig == SIGKILL) {
@@ -415,6 +426,11 @@ static void on_ctl(struct run *r) {
     struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof u.b };
     ssize_t n = recvmsg(r->m->ctl_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    /* The shim exited with a message of ours unread (a kill request that crossed its 'X': a power cut or a
+     * tree crash asks for one after killing the tree itself). Linux then flags our socket ECONNRESET
+     * (af_unix.c, unix_release_sock), and recvmsg reports that pending error once, before the messages
+     * still queued for us: read on, the 'X' is behind it. */
+    if (n < 0 && errno == ECONNRESET) continue;
     int fd = -1;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); n >= 0 && c; c = CMSG_NXTHDR(&msg, c)) {
       if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;

@@ -18,6 +18,7 @@ import { EXIT_SYSFAULT, EXIT_TIMEOUT, SysfaultError, UsageError } from '../commo
 import { parseFault } from '../plan/fault.js';
 import { packageRoot, type NativeBinding, type NativeKernelFeatures } from '../native/binding.js';
 import { spawn } from '../run/run.js';
+import { FS_MODEL_NAMES } from '../run/fs-models.js';
 import { scenarioCommand } from './scenario.js';
 import { NATIVE_FILES, nativeFile, requireBinding, requireNativeDir, seccompProblem } from '../native/files.js';
 import { firstLine } from '../common/text.js';
@@ -68,6 +69,8 @@ Options:
   --powercut-when W   action (default), crash (also when a signal ends CMD) or always (also at a clean exit)
   --fsync-failure-drops-dirty
                       (with --powercut) an injected fsync error drops the file's unsynced data
+  --fs MODEL          (with --powercut) file-system model: posix (default, strict), ext4, xfs or btrfs (an
+                        fsync of a file also persists its name; docs/crash-consistency.md)
   --json FILE         write the result (result version 1) to FILE
   -q, --quiet         no summary on stderr
   -h, --help          this help
@@ -84,6 +87,7 @@ const RUN_OPTIONS = {
   powercut: { type: 'string' },
   'powercut-when': { type: 'string' },
   'fsync-failure-drops-dirty': { type: 'boolean' },
+  fs: { type: 'string' },
   json: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
@@ -140,9 +144,10 @@ async function runCommand(argv: readonly string[]): Promise<number> {
   const faults: RuleInput[] = (values.fault ?? []).map((spec) => parseFault(spec, '--fault'));
   if (values.json !== undefined) writableFile('--json', values.json);
   const when = oneOf('--powercut-when', values['powercut-when'], ['action', 'crash', 'always']);
-  if ((when !== undefined || values['fsync-failure-drops-dirty']) && values.powercut === undefined) {
-    throw new UsageError('--powercut-when and --fsync-failure-drops-dirty need --powercut GLOB', { field: '--powercut' });
+  if ((when !== undefined || values['fsync-failure-drops-dirty'] || values.fs !== undefined) && values.powercut === undefined) {
+    throw new UsageError('--powercut-when, --fsync-failure-drops-dirty and --fs need --powercut GLOB', { field: '--powercut' });
   }
+  const fs = oneOf('--fs', values.fs, FS_MODEL_NAMES);
 
   const handle = spawn(command, args, {
     plan: values.plan,
@@ -152,7 +157,7 @@ async function runCommand(argv: readonly string[]): Promise<number> {
     timeout,
     stdio: 'inherit',
     ...(values.powercut !== undefined && {
-      powercut: { glob: values.powercut, when, fsyncFailureDropsDirty: values['fsync-failure-drops-dirty'] === true },
+      powercut: { glob: values.powercut, when, fsyncFailureDropsDirty: values['fsync-failure-drops-dirty'] === true, fs },
     }),
   });
   const result = await followRun(handle, values.json);

@@ -11,6 +11,7 @@ import { UsageError } from '../common/errors.js';
 import { firstLine } from '../common/text.js';
 import { crashSweep, type SweepProgress, type SweepReport } from '../sweep/crash-sweep.js';
 import { expandSyscalls, syscallTable } from '../plan/syscalls.js';
+import { FS_MODEL_NAMES } from '../run/fs-models.js';
 import { renderSweepPage } from '../report/sweep-page.js';
 import { mergeSweepReports } from '../shard/merge.js';
 import { describeShard, resolveShard } from '../shard/environment.js';
@@ -33,6 +34,16 @@ Options:
                       glob with "/" is taken from the working directory)
   --fsync-failure-drops-dirty
                       (with --powercut) an injected fsync error drops the file's unsynced data
+  --fs MODEL          file-system model of the power cut and the crash states: posix (default, strict),
+                      ext4, xfs, btrfs (an fsync of a file also persists its name; docs/crash-consistency.md)
+  --states N|all      (with --powercut) at each point, besides the pessimistic state, verify up to N crash
+                      states the model allows (prefixes, torn and reordered blocks of the unsynced writes,
+                      unsynced renames and creations), chosen by the seed; all: every one (up to 1024)
+  --block N           block size of torn and reordered writes (default 4096)
+  --state S           (with --point) verify only crash state S of that point (what a replay does)
+  --crash tree|process
+                      tree (default): every process of the run stops at the crash point, then all die (a
+                      machine crash); process: only the process making the call dies (a different test)
   --snapshot DIR      each working directory starts as a copy of DIR (default: empty)
   --sample N          try N points chosen by the seed (default: every point)
   --seed N            seed of the sample (default: random, reported)
@@ -58,6 +69,11 @@ const OPTIONS = {
   powercut: { type: 'string' },
   'fsync-failure-drops-dirty': { type: 'boolean' },
   snapshot: { type: 'string' },
+  fs: { type: 'string' },
+  states: { type: 'string' },
+  block: { type: 'string' },
+  state: { type: 'string' },
+  crash: { type: 'string' },
   sample: { type: 'string' },
   seed: { type: 'string' },
   jobs: { type: 'string' },
@@ -100,14 +116,21 @@ function progressBar(event: SweepProgress): string {
 }
 
 function summary(report: SweepReport): string {
-  const lines = [`sweep: ${report.points} crash points, ${report.tried} tried, ${report.failed.length} failed (seed ${report.seed})`];
+  const states = report.states > report.tried ? `, ${report.states} crash states verified (--fs ${report.fs})` : '';
+  const lines = [`sweep: ${report.points} crash points, ${report.tried} tried${states}, ${report.failed.length} failed (seed ${report.seed})`];
   for (const f of report.failed) {
     const first = f.verifyOutput.trim().split('\n').slice(-1)[0] ?? '';
-    lines.push(`  point ${f.point}: verify exit ${String(f.verifyExit)}${first ? `: ${first}` : ''}`);
+    const state = f.state && f.state.index > 0 ? ` state ${f.state.index} (${f.state.kind})` : '';
+    lines.push(`  point ${f.point}${state}: verify exit ${String(f.verifyExit)}${first ? `: ${first}` : ''}`);
+    if (f.explanation) lines.push(`    why: ${f.explanation}`);
     if (f.dir) lines.push(`    kept in ${f.dir}`);
     lines.push(`    replay: ${f.replay}`);
   }
-  return `${lines.join('\n')}\n`;
+  return `${[...lines, ...warningLines(report)].join('\n')}\n`;
+}
+
+function warningLines(report: SweepReport): string[] {
+  return report.warnings.map((w) => `  warning: ${w.message}`);
 }
 
 const SWEEP_MERGE_HELP = `Usage: sysfault sweep merge [--json FILE] [--html FILE] [-q] SHARD.json...
@@ -161,6 +184,11 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
       powercut: { glob: values.powercut, fsyncFailureDropsDirty: values['fsync-failure-drops-dirty'] === true },
     }),
     snapshot: values.snapshot,
+    ...(values.fs !== undefined && { fs: oneOf('--fs', values.fs, FS_MODEL_NAMES) }),
+    ...(values.states !== undefined && { states: values.states === 'all' ? 'all' : wholeNumber('--states', values.states, { min: 0 }) }),
+    ...(values.block !== undefined && { block: wholeNumber('--block', values.block, { min: 1 }) }),
+    ...(values.state !== undefined && { state: wholeNumber('--state', values.state, { min: 0 }) }),
+    ...(values.crash !== undefined && { crash: oneOf('--crash', values.crash, ['tree', 'process']) }),
     sample: wholeNumber('--sample', values.sample, { min: 1 }),
     seed: values.seed,
     jobs: wholeNumber('--jobs', values.jobs, { min: 1 }),
@@ -179,9 +207,10 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
       const f = report.failed[0];
       process.stderr.write(
         f
-          ? `sweep: point ${point} FAILED (verify exit ${String(f.verifyExit)}); working directory kept in ${f.dir ?? '?'}\n${f.verifyOutput}${f.verifyOutput.endsWith('\n') || f.verifyOutput === '' ? '' : '\n'}`
+          ? `sweep: point ${point}${f.state && f.state.index > 0 ? ` state ${f.state.index} (${f.state.kind})` : ''} FAILED (verify exit ${String(f.verifyExit)}); working directory kept in ${f.dir ?? '?'}\n${f.verifyOutput}${f.verifyOutput.endsWith('\n') || f.verifyOutput === '' ? '' : '\n'}${f.explanation ? `why: ${f.explanation}\n` : ''}`
           : `sweep: point ${point} verified\n`,
       );
+      for (const line of warningLines(report)) process.stderr.write(`${line}\n`);
     } else {
       process.stderr.write(`${shard ? `sweep: ${describeShard(shard)}: ${report.tried} of the ${report.shard?.of ?? '?'} points\n` : ''}${summary(report)}`);
     }

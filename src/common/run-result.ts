@@ -89,6 +89,19 @@ export interface RunResult {
   aborted: boolean;
   /** Additive: present when the run had a `powercut` option. */
   powercut?: PowercutReport;
+  /** Additive: what the run could not do as asked (empty when nothing); the summary prints them too. */
+  warnings: RunWarning[];
+}
+
+/**
+ * Something the run could not do as asked. Codes:
+ * - `tree-crash-unreached`: a crash point meant to stop the whole tree (a power cut, a kill with scope
+ *   'tree') found no tree to stop (no sysfault-shim above the process, or the process runs in a PID namespace
+ *   of its own): only that process died, the rest of the tree ran on.
+ */
+export interface RunWarning {
+  code: string;
+  message: string;
 }
 
 /** What a power cut did (the result's additive `powercut`). */

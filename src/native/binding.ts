@@ -31,6 +31,8 @@ export interface NativeCounts {
   delayed: number[];
   matched: number[];  // indexed by rule
   fired: number[];
+  /** Whole-tree crashes that found no tree (native/core/tree.h): only the crashing process died. */
+  treeUnreached: number;
 }
 
 export interface NativeSession {
@@ -85,6 +87,8 @@ export interface NativeBinding {
   shadowBaseline(shadowDir: string, glob: string, root: string): void;
   /** Power cut: restores root to the last synced state (after the run). Throws on failure. */
   shadowRestore(shadowDir: string, glob: string, root: string): { restored: string[]; removed: string[] };
+  /** The engines' glob matching on an absolute path. */
+  globMatch(glob: string, path: string): boolean;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

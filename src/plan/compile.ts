@@ -45,6 +45,8 @@ export const WIRE = {
 
 /** Rule flags (u32 at WIRE.flags): bits 0..7 storage, 8..15 network. */
 export const WIRE_FLAG_AFTER_CALL = 1;
+/** SF_FLAG_TREE: the whole tree stops at the call, then dies (a kill with scope 'tree', every power cut). */
+export const WIRE_FLAG_TREE = 2;
 
 /** limit when a rule has none. */
 export const WIRE_UNLIMITED = 0xffff_ffff_ffff_ffffn;
@@ -109,7 +111,9 @@ function actionValue2(action: NormalizedAction): number {
 
 /** The wire flags of an action. */
 function actionFlags(action: NormalizedAction): number {
-  return (action.type === 'kill' || action.type === 'powercut') && action.when === 'after' ? WIRE_FLAG_AFTER_CALL : 0;
+  if (action.type !== 'kill' && action.type !== 'powercut') return 0;
+  const tree = action.type === 'powercut' || action.scope === 'tree' ? WIRE_FLAG_TREE : 0;
+  return (action.when === 'after' ? WIRE_FLAG_AFTER_CALL : 0) | tree;
 }
 
 /**

@@ -176,6 +176,7 @@ export const actionSchema = z
       torn: tornSchema.optional(),
       powercut: z.literal(true, { error: expected('true') }).optional(),
       when: z.enum(['before', 'after'], { error: expected('"before" or "after"') }).optional(),
+      scope: z.enum(['process', 'tree'], { error: expected('"process" or "tree"') }).optional(),
       refuse: z.literal(true, { error: expected('true') }).optional(),
       blackhole: z.literal(true, { error: expected('true') }).optional(),
       reset: z.literal(true, { error: expected('true') }).optional(),
@@ -216,6 +217,10 @@ export const actionSchema = z
       });
       return z.NEVER;
     }
+    if (a.scope !== undefined && a.kill === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['scope'], input: a.scope, message: `"scope" goes with kill, got "scope" with ${given[0]}` });
+      return z.NEVER;
+    }
     for (const key of ['afterBytes', 'afterMs'] as const) {
       if (a[key] !== undefined && a.reset === undefined && a.close === undefined) {
         ctx.addIssue({
@@ -230,7 +235,7 @@ export const actionSchema = z
     if (a.errno) return a.errno;
     if (a.kill) {
       const kill = a.kill as Extract<NormalizedAction, { type: 'kill' }>;
-      return a.when === 'after' ? { ...kill, when: 'after' } : kill;
+      return { ...kill, ...(a.when === 'after' && { when: 'after' }), ...(a.scope === 'tree' && { scope: 'tree' }) };
     }
     if (a.powercut) return a.when === 'after' ? { type: 'powercut', when: 'after' } : { type: 'powercut' };
     if (a.torn !== undefined) {

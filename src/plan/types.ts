@@ -18,6 +18,9 @@ export type NormalizedAction =
       readonly name: string;
       /** Additive: 'after' signals once the call has completed (default: before it happens). */
       readonly when?: 'before' | 'after';
+      /** Additive: 'tree' stops every process of the run at this instant, then kills them all (a machine
+       * crash; native/core/tree.h); default 'process' (only the calling process gets the signal). */
+      readonly scope?: 'process' | 'tree';
     }
   /** A torn write: keeps its first `bytes` (or `fraction` of the bytes asked; 'seeded': drawn per call), then SIGKILL. */
   | { readonly type: 'torn'; readonly bytes?: number; readonly fraction?: number | 'seeded' }

@@ -7,14 +7,8 @@ import { shareOf } from '../common/shard.js';
 import { samplePoints, type SweepFailure, type SweepReport } from '../sweep/crash-sweep.js';
 import { badge, cards, commandBlock, esc, htmlPage, humanMs, outputBlock, plural, table, type Card } from './page.js';
 
-/** Fields a sweep report may carry beyond version 1's (crash states, docs/crash-consistency.md). */
-interface CrashState {
-  kind?: string;
-  persisted?: unknown;
-  dropped?: unknown;
-}
-type Failure = SweepFailure & { state?: CrashState; explanation?: string };
-type Report = SweepReport & { fs?: string; states?: number };
+type Failure = SweepFailure;
+type Report = SweepReport;
 
 type Verdict = 'pass' | 'fail' | 'idle';
 
@@ -88,7 +82,7 @@ function failureDetails(f: Failure, id: string): string {
   if (f.explanation) parts.push(`<h3>What went wrong</h3><p class="explanation">${esc(f.explanation)}</p>`);
   if (f.state) {
     parts.push(
-      `<h3>Crash state</h3><dl class="kv"><dt>kind</dt><dd>${esc(f.state.kind ?? '-')}</dd><dt>persisted</dt><dd>${list(f.state.persisted)}</dd><dt>dropped</dt><dd>${list(f.state.dropped)}</dd></dl>`,
+      `<h3>Crash state ${esc(f.state.index)}</h3><dl class="kv"><dt>kind</dt><dd>${esc(f.state.kind)}</dd><dt>persisted</dt><dd>${list(f.state.persisted)}</dd><dt>dropped</dt><dd>${list(f.state.dropped)}</dd><dt>culprit</dt><dd>${list(f.state.culprit)}</dd></dl>`,
     );
   }
   parts.push(`<h3>Verify output (exit ${esc(String(f.verifyExit))})</h3>${outputBlock(f.verifyOutput, 'output verify-output')}`);
@@ -116,7 +110,7 @@ function failureDetails(f: Failure, id: string): string {
   parts.push(`<h3>Replay this point</h3>${commandBlock(f.replay)}`);
   const why = f.explanation ?? lastLine(f.verifyOutput);
   return `<details class="item failure" id="${id}" data-point="${f.point}"><summary><span class="what">Point ${f.point}</span>${badge(`verify exit ${String(f.verifyExit)}`, 'fail')}${
-    f.state?.kind ? badge(f.state.kind, 'info') : ''
+    f.state ? badge(`state ${f.state.index}: ${f.state.kind}`, 'info') : ''
   }<span class="why">${esc(why)}</span></summary><div class="body">${parts.join('')}</div></details>`;
 }
 
@@ -131,6 +125,8 @@ export function renderSweepPage(report: SweepReport): string {
   const byPoint = new Map<number, Failure[]>();
   for (const f of failures) byPoint.set(f.point, [...(byPoint.get(f.point) ?? []), f]);
   const tried = triedPoints(r);
+  // a report written before sweeps carried warnings (a JSON file given to `sweep merge`) has none
+  const warnings = r.warnings ?? [];
   const failedPoints = byPoint.size;
   const calls = r.calls.join(', ');
   const program = r.command?.length ? `${r.command[0]?.split('/').at(-1) ?? ''}${r.command.length > 1 ? ` ${commandLine(r.command.slice(1))}` : ''}` : 'a program';
@@ -142,14 +138,18 @@ export function renderSweepPage(report: SweepReport): string {
     { label: 'failed', value: failedPoints, tone: failedPoints > 0 ? 'fail' : 'pass', note: failures.length > failedPoints ? plural(failures.length, 'crash state') : undefined },
     { label: 'verified', value: r.tried - failedPoints, tone: 'pass' },
   ];
-  if (typeof r.states === 'number') card.push({ label: 'crash states verified', value: r.states });
-  if (r.fs) card.push({ label: 'file-system model', value: r.fs });
+  card.push({ label: 'crash states verified', value: r.states, note: r.states > r.tried ? `${r.states - r.tried} beyond each point's pessimistic state` : undefined });
+  card.push({ label: 'file-system model', value: r.fs });
+  if (warnings.length > 0) card.push({ label: 'warnings', value: warnings.length, tone: 'error' });
   card.push({ label: 'seed', value: String(r.seed) }, { label: 'duration', value: humanMs(r.durationMs) });
 
   const legend = `<div class="legend"><span><i style="background:${COLOURS.fail}"></i>failed: the verify command rejected the state the crash left (click for details)</span><span><i style="background:${COLOURS.pass}"></i>verified</span><span><i style="background:${COLOURS.idle}"></i>${tried ? 'not tried (outside the sample or the shard)' : 'verified or not tried'}</span></div>`;
   const body = [
     cards(card),
-    `<section id="points"><h2>Crash points</h2><p class="hint">Point k kills the program at its k-th ${esc(calls)} call, before the call happens${r.fs ? `, then applies the ${esc(r.fs)} persistence model` : ', then cuts the power'}, and runs the verify command in what is left.</p>${grid(r, byPoint, tried)}${legend}</section>`,
+    `<section id="points"><h2>Crash points</h2><p class="hint">Point k kills the program at its k-th ${esc(calls)} call, before the call happens, then (with a power cut) keeps of its unsynced writes what the ${esc(r.fs)} model and each crash state allow, and runs the verify command in what is left.</p>${grid(r, byPoint, tried)}${legend}</section>`,
+    ...(warnings.length > 0
+      ? [`<section id="warnings"><h2>Warnings</h2><ul>${warnings.map((w) => `<li data-code="${esc(w.code)}"><code>${esc(w.code)}</code> ${esc(w.message)}</li>`).join('')}</ul></section>`]
+      : []),
     `<section id="failures"><h2>${failures.length === 0 ? 'No failures' : `Failures (${plural(failedPoints, 'point')})`}</h2>${
       failures.length === 0
         ? `<p class="muted">Every tried crash point left a state the verify command accepts.</p>`

@@ -13,7 +13,7 @@ import { CommandError, EngineError, SysfaultError, UsageError } from '../common/
 import type { NativeBinding, NativeCounts, NativeEvent, NativeLogEntry, NativeSession } from '../native/binding.js';
 import { DEFAULT_LOG_CAPACITY, stdioEntries } from './options.js';
 import { discardPowercut, finishPowercut, type PowercutSetup } from './powercut.js';
-import { decodeWaitStatus, formatAction, seedForResult } from './result.js';
+import { decodeWaitStatus, formatAction, runWarnings, seedForResult } from './result.js';
 import { firstLine } from '../common/text.js';
 import { signalNumber } from '../plan/signals.js';
 import { killStragglers } from './terminate.js';
@@ -433,6 +433,7 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
       runId: this.runId,
       timedOut: this.#timedOut,
       aborted: this.#aborted,
+      warnings: runWarnings(counts),
     };
   }
 

@@ -9,6 +9,7 @@ import { moreSuffix } from '../common/document.js';
 import { describePlanIssues } from '../plan/issues.js';
 import { checkGlob } from '../plan/glob.js';
 import { show } from '../common/text.js';
+import { FS_MODEL_NAMES } from './fs-models.js';
 import type { RunOptions, StdioEntry } from './types.js';
 
 /** Default fault-log capacity, in entries. */
@@ -99,9 +100,11 @@ const optionsSchema = z.strictObject(
             root: z.string({ error: expected('a directory path') }).min(1, { error: expected('a directory path') }).optional(),
             when: z.enum(['action', 'crash', 'always'], { error: expected('"action", "crash" or "always"') }).optional(),
             fsyncFailureDropsDirty: z.boolean({ error: expected('a boolean') }).optional(),
+            fs: z.enum(FS_MODEL_NAMES, { error: expected(FS_MODEL_NAMES.map((n) => `"${n}"`).join(', ')) }).optional(),
+            shadowDir: z.string({ error: expected('a directory path') }).min(1, { error: expected('a directory path') }).optional(),
           }),
         ],
-        { error: expected('a glob, or {"glob": ..., "root"?, "when"?, "fsyncFailureDropsDirty"?}') },
+        { error: expected('a glob, or {"glob": ..., "root"?, "when"?, "fsyncFailureDropsDirty"?, "fs"?}') },
       )
       .optional(),
   },

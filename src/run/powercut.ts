@@ -13,6 +13,7 @@ import { firstLine } from '../common/text.js';
 import type { NormalizedPlan } from '../plan/types.js';
 import type { PowercutOptions, RunOptions } from './types.js';
 import type { PowercutReport, RunResult } from '../common/run-result.js';
+import { FS_MODELS, fsShadowFlags } from './fs-models.js';
 
 /** fsyncFailureDropsDirty (SF_SHADOW_DROP_DIRTY). */
 export const POWERCUT_DROP_DIRTY = 1;
@@ -26,6 +27,8 @@ export interface PowercutSetup {
   readonly when: NonNullable<PowercutOptions['when']>;
   readonly flags: number;
   readonly shadowDir: string;
+  /** The caller owns shadowDir and applies the power cut itself (PowercutOptions.shadowDir). */
+  readonly owned: boolean;
 }
 
 /** The option as an object. */
@@ -72,13 +75,14 @@ export function preparePowercut(
       value: o.glob,
     });
   }
-  const shadowDir = mkdtempSync(join(tmpdir(), 'sysfault-shadow-'));
+  const shadowDir = o.shadowDir ?? mkdtempSync(join(tmpdir(), 'sysfault-shadow-'));
   const setup: PowercutSetup = {
     glob,
     root,
     when: o.when ?? 'action',
-    flags: o.fsyncFailureDropsDirty ? POWERCUT_DROP_DIRTY : 0,
+    flags: (o.fsyncFailureDropsDirty ? POWERCUT_DROP_DIRTY : 0) | fsShadowFlags(FS_MODELS[o.fs ?? 'posix']),
     shadowDir,
+    owned: o.shadowDir !== undefined,
   };
   try {
     native.shadowBaseline(shadowDir, glob, root);
@@ -114,22 +118,29 @@ export function finishPowercut(
   result: RunResult,
 ): PowercutReport {
   try {
-    const applied = powercutApplies(setup, plan, result);
-    let changes = { restored: [] as string[], removed: [] as string[] };
-    if (applied) {
-      try {
-        changes = native.shadowRestore(setup.shadowDir, setup.glob, setup.root);
-      } catch (err) {
-        throw new EngineError(`power cut: cannot restore the synced state: ${firstLine(err)}`, { cause: err });
-      }
-    }
-    return { applied, glob: setup.glob, root: setup.root, restored: changes.restored.sort(), removed: changes.removed.sort() };
+    const applied = !setup.owned && powercutApplies(setup, plan, result);
+    if (applied) return applyPowercut(native, setup);
+    return { applied: false, glob: setup.glob, root: setup.root, restored: [], removed: [] };
   } finally {
     discardPowercut(setup);
   }
 }
 
-/** Removes the shadow directory. */
+/**
+ * Cuts the power now: every covered file under root goes back to its recorded durable state.
+ * @throws EngineError when the restore fails.
+ */
+export function applyPowercut(native: NativeBinding, setup: Pick<PowercutSetup, 'shadowDir' | 'glob' | 'root'>): PowercutReport {
+  let changes: { restored: string[]; removed: string[] };
+  try {
+    changes = native.shadowRestore(setup.shadowDir, setup.glob, setup.root);
+  } catch (err) {
+    throw new EngineError(`power cut: cannot restore the synced state: ${firstLine(err)}`, { cause: err });
+  }
+  return { applied: true, glob: setup.glob, root: setup.root, restored: changes.restored.sort(), removed: changes.removed.sort() };
+}
+
+/** Removes the shadow directory (unless the caller owns it). */
 export function discardPowercut(setup: PowercutSetup | undefined): void {
-  if (setup) rmSync(setup.shadowDir, { recursive: true, force: true });
+  if (setup && !setup.owned) rmSync(setup.shadowDir, { recursive: true, force: true });
 }

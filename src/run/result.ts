@@ -3,7 +3,7 @@
  */
 import { actionName } from '../plan/compile.js';
 import { errnoName, signalName } from '../plan/signals.js';
-import type { ExitInfo, FaultAction } from '../common/run-result.js';
+import type { ExitInfo, FaultAction, RunWarning } from '../common/run-result.js';
 
 /** The seed as the result reports it. */
 export function seedForResult(seed: bigint): number | string {
@@ -45,4 +45,19 @@ export function formatAction(action: number, value: number): FaultAction {
     default:
       return `errno:${String(value)}`;
   }
+}
+
+/** The result's warnings, from what the engines counted (the native counters of the run). */
+export function runWarnings(counts: { treeUnreached: number } | undefined): RunWarning[] {
+  const warnings: RunWarning[] = [];
+  const unreached = counts?.treeUnreached ?? 0;
+  if (unreached > 0) {
+    warnings.push({
+      code: 'tree-crash-unreached',
+      message:
+        `${unreached} whole-tree crash(es) stopped only the process making the call: its tree was not found (no ` +
+        'sysfault-shim above it, or it runs in a PID namespace of its own), so the rest of the tree ran on',
+    });
+  }
+  return warnings;
 }

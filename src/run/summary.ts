@@ -65,5 +65,6 @@ export function formatSummary(result: RunResult, maxFaults = SUMMARY_FAULTS): st
         : `  power cut (${cut.glob}): not applied`,
     );
   }
+  for (const w of result.warnings) lines.push(`  warning: ${w.message}`);
   return lines;
 }

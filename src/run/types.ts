@@ -55,4 +55,15 @@ export interface PowercutOptions {
   when?: 'action' | 'crash' | 'always' | undefined;
   /** PostgreSQL's fsync surprise: after an injected fsync/fdatasync error the file's unsynced data is dropped. */
   fsyncFailureDropsDirty?: boolean | undefined;
+  /**
+   * Additive: the file-system model (src/run/fs-models.ts): 'posix' (default, strict: a new name needs an
+   * fsync of its directory), 'ext4', 'xfs' or 'btrfs' (an fsync of a file also makes its directory's entries
+   * durable, as their journal commit does).
+   */
+  fs?: 'posix' | 'ext4' | 'xfs' | 'btrfs' | undefined;
+  /**
+   * Additive, advanced: record into this existing directory, which the caller owns (it is kept after the run)
+   * and applies itself with {@link applyPowercut}; crashSweep does this to build crash states after the run.
+   */
+  shadowDir?: string | undefined;
 }

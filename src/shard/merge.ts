@@ -10,7 +10,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { UsageError } from '../common/errors.js';
-import type { SweepFailure, SweepReport } from '../sweep/crash-sweep.js';
+import { sweepWarnings, type SweepFailure, type SweepReport, type SweepWarning } from '../sweep/crash-sweep.js';
 import type { ShardRecord } from '../common/shard.js';
 
 /** A shard report as read from a file. */
@@ -78,17 +78,35 @@ export function checkShards<T>(inputs: readonly ShardInput<T>[], what: string, m
   return { shards, total: first.total, of: first.of };
 }
 
+/** The shards' warnings, one per code: the first shard's message for it, the points of every shard. */
+function mergeWarnings(lists: readonly { name: string; warnings: unknown }[]): SweepWarning[] {
+  const byCode = new Map<string, { code: string; message: string; points: number[] }>();
+  for (const { name, warnings } of lists) {
+    if (!Array.isArray(warnings)) mergeError(`${name}: "warnings" is not a list`);
+    for (const w of warnings as SweepWarning[]) {
+      const ok = isObject(w) && typeof w.code === 'string' && typeof w.message === 'string' && Array.isArray(w.points) && w.points.every(Number.isSafeInteger);
+      if (!ok) mergeError(`${name}: a warning without its code, message and points`);
+      const suffix = ` (point ${w.points.join(', ')})`;
+      const message = w.message.endsWith(suffix) ? w.message.slice(0, -suffix.length) : w.message;
+      const seen = byCode.get(w.code);
+      if (seen) seen.points.push(...w.points);
+      else byCode.set(w.code, { code: w.code, message, points: [...w.points] });
+    }
+  }
+  return sweepWarnings([...byCode.values()]);
+}
+
 /** Report fields that are wall time: the merge takes the longest shard's. */
 const WALL_TIME = 'durationMs';
 
 /**
  * Sweep shard reports -> the report of the unsplit sweep: `tried` (and `states`, crash states verified) added
- * up, `failed` in point order, `durationMs` the longest shard's, no `shard`.
+ * up, `failed` in point order, each warning's points joined, `durationMs` the longest shard's, no `shard`.
  * @throws UsageError when the reports are not each shard of one sweep exactly once.
  */
 export function mergeSweepReports(inputs: readonly ShardInput<unknown>[]): SweepReport {
   const counted = ['tried', 'states'] as const;
-  const { shards, of } = checkShards(inputs, 'sweep', [...counted, 'failed', WALL_TIME]);
+  const { shards, of } = checkShards(inputs, 'sweep', [...counted, 'failed', 'warnings', WALL_TIME]);
   const reports = shards.map((s) => s.report as Json);
   for (const [i, r] of reports.entries()) {
     if (!Array.isArray(r.failed) || typeof r.tried !== 'number') mergeError(`${shards[i]?.name}: not a sweep report (no "tried" and "failed")`);
@@ -102,5 +120,6 @@ export function mergeSweepReports(inputs: readonly ShardInput<unknown>[]): Sweep
   const { shard: _shard, ...rest } = reports[0] as Json;
   const merged: Json = { ...rest, tried, failed, [WALL_TIME]: Math.max(...reports.map((r) => Number(r[WALL_TIME]) || 0)) };
   if (typeof rest.states === 'number') merged.states = sum('states');
+  if (Array.isArray(rest.warnings)) merged.warnings = mergeWarnings(reports.map((r, i) => ({ name: shards[i]?.name ?? '', warnings: r.warnings })));
   return merged as unknown as SweepReport;
 }

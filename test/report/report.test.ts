@@ -32,12 +32,14 @@ async function inBrowser(name: string, html: string, check: (page: Awaited<Retur
 
 describe.skipIf(browserSkipReason !== undefined)(`HTML reports in Chromium${browserSkipReason ? ` (skipped: ${browserSkipReason})` : ''}`, () => {
   let sweep: SweepReport;
+  let stateSweep: SweepReport;
   let catalogue: CatalogueReport;
   let topology: TopologyResult;
 
   beforeAll(async () => {
     const binary = fixture('go/walkv-static');
-    [sweep, catalogue, topology] = await Promise.all([
+    const tornwal = fixture('go/tornwal-static');
+    [sweep, stateSweep, catalogue, topology] = await Promise.all([
       crashSweep({
         command: binary,
         args: ['work', '.', '8', '--bug', 'ack-before-fsync'],
@@ -46,6 +48,18 @@ describe.skipIf(browserSkipReason !== undefined)(`HTML reports in Chromium${brow
         powercut: '*',
         sample: 10,
         seed: 5,
+        jobs: 2,
+      }),
+      // crash states (docs/crash-consistency.md): strict recovery of a torn log record fails, explained
+      crashSweep({
+        command: tornwal,
+        args: ['work', '.', '4'],
+        verify: `${tornwal} check . "$SYSFAULT_SWEEP_STDOUT" --recovery strict`,
+        calls: ['fsync'],
+        powercut: '*',
+        states: 16,
+        seed: 7,
+        engine: 'seccomp',
         jobs: 2,
       }),
       runCatalogue([join(root, 'examples', 'scenarios'), join(root, 'test', 'fixtures', 'scenarios', 'wrong-expectation.yaml')], { jobs: 2 }),
@@ -92,24 +106,23 @@ describe.skipIf(browserSkipReason !== undefined)(`HTML reports in Chromium${brow
     });
   });
 
-  it('a sweep with crash states: the state, what persisted and was dropped, and the explanation are shown', async () => {
-    // The crash-state fields of the report format (DESIGN.md, crash states) on this sweep's first failure.
-    const first = sweep.failed[0];
-    if (!first) throw new Error('no failure');
-    const withStates = {
-      ...sweep,
-      fs: 'ext4',
-      states: 12,
-      failed: [{ ...first, state: { kind: 'reordered', persisted: ['write wal.log [0,24)'], dropped: ['write wal.log [24,48)'] }, explanation: 'the record acknowledged before its fsync was lost' }, ...sweep.failed.slice(1)],
-    };
-    await inBrowser('sweep-states', renderSweepPage(withStates), async (page) => {
-      expect(await page.locator('[data-card="crash states verified"] .v').innerText()).toBe('12');
-      expect(await page.locator('[data-card="file-system model"] .v').innerText()).toBe('ext4');
-      await page.locator(`#grid a[href="#point-${first.point}"]`).click();
-      const text = await page.locator(`details#point-${first.point}`).innerText();
-      expect(text).toContain('the record acknowledged before its fsync was lost');
-      expect(text).toMatch(/kind\s+reordered/);
-      expect(text).toContain('write wal.log [24,48)');
+  it('a sweep with crash states: the state, what persisted and was dropped, the culprit and the explanation are shown', async () => {
+    const torn = stateSweep.failed.find((f) => f.state?.kind === 'torn');
+    if (!torn?.state || !torn.explanation) throw new Error(`no explained torn state among ${stateSweep.failed.length} failures`);
+    expect(stateSweep.states).toBeGreaterThan(stateSweep.tried);
+    await inBrowser('sweep-states', renderSweepPage(stateSweep), async (page) => {
+      expect(await page.locator('[data-card="crash states verified"] .v').innerText()).toBe(String(stateSweep.states));
+      expect(await page.locator('[data-card="file-system model"] .v').innerText()).toBe('posix');
+      const failedCells = await page.locator('#grid rect.cell[data-verdict="fail"]').evaluateAll((rects) => rects.map((r) => Number(r.getAttribute('data-point'))));
+      expect(failedCells).toEqual([...new Set(stateSweep.failed.map((f) => f.point))]);
+      const details = page.locator(`details.failure[data-point="${torn.point}"]`, { hasText: `state ${torn.state?.index}: torn` });
+      await details.locator('summary').click();
+      const text = await details.innerText();
+      expect(text).toContain(torn.explanation ?? '');
+      expect(text).toMatch(/kind\s+torn/);
+      for (const change of [...(torn.state?.dropped ?? []), ...(torn.state?.culprit ?? [])]) expect(text).toContain(change);
+      expect(text).toContain(torn.replay);
+      expect(torn.replay).toContain(`--state ${torn.state?.index}`);
     });
   });
 

@@ -8,6 +8,7 @@ import { parseShard, shareOf } from '../../src/common/shard.js';
 import { renderCataloguePage } from '../../src/report/catalogue-page.js';
 import { renderSweepPage } from '../../src/report/sweep-page.js';
 import { mergeCatalogueReports } from '../../src/shard/catalogue.js';
+import { mergeSweepReports, type ShardInput } from '../../src/shard/merge.js';
 import { resolveShard, SHARD_SOURCES, shardFromEnvironment } from '../../src/shard/environment.js';
 import type { SweepReport } from '../../src/index.js';
 import { fixture, runCli, scratch, type CliOutcome } from '../helpers.js';
@@ -133,6 +134,40 @@ describe('a sweep split three ways, merged', () => {
     expect(await refuse(['s1.json', 's2.json', 'other.json'])).toMatch(/disagrees with .*s1\.json on "seed": 6 vs 5\n$/);
     writeFileSync(file('recount.json'), JSON.stringify({ ...parts[1], points: 16 }));
     expect(await refuse(['s1.json', 'recount.json', 's3.json'])).toMatch(/on "points": 16 vs 15 \(the clean runs counted different numbers of crash points\)/);
+  });
+
+  it('with crash states: the states of each point stay with it, counted once, in (point, state) order', async () => {
+    const dir = scratch();
+    const file = (name: string): string => join(dir, name);
+    const tornwal = fixture('go/tornwal-static');
+    const args = (extra: string[]): string[] => [
+      'sweep', '--calls', 'fsync', '--verify', `${tornwal} check . "$SYSFAULT_SWEEP_STDOUT" --recovery strict`, '--powercut', '*',
+      '--states', '16', '--seed', '7', '--engine', 'seccomp', '--jobs', '2', '-q', ...extra, '--', tornwal, 'work', '.', '4',
+    ];
+    const outcomes = await Promise.all([
+      runCli(args(['--json', file('all.json')]), { cwd: dir, env: shardEnv() }),
+      runCli(args(['--shard', '1/2', '--json', file('s1.json')]), { cwd: dir, env: shardEnv() }),
+      runCli(args(['--shard', '2/2', '--json', file('s2.json')]), { cwd: dir, env: shardEnv() }),
+    ]);
+    expect(outcomes.map((o) => o.stderr)).toEqual(['', '', '']);
+    const merged = await runCli(['sweep', 'merge', '-q', '--json', file('merged.json'), file('s1.json'), file('s2.json')], { cwd: dir });
+    expect(merged.status).toBe(outcomes[0]?.status);
+    const all = JSON.parse(readFileSync(file('all.json'), 'utf8')) as SweepReport;
+    const joined = JSON.parse(readFileSync(file('merged.json'), 'utf8')) as SweepReport;
+    expect(all.states).toBeGreaterThan(all.tried);
+    expect(all.failed.some((f) => f.state?.kind === 'torn')).toBe(true);
+    expect(normalizeSweep(joined)).toEqual(normalizeSweep(all));
+  });
+
+  it("joins each warning's points across shards, as one sweep names them", () => {
+    const shard = (index: number, warnings: SweepReport['warnings'], tried: number): ShardInput<unknown> => ({
+      name: `s${index}.json`,
+      report: { version: 1, points: 5, tried, failed: [], seed: 1, calls: ['fsync'], durationMs: 1, fs: 'posix', states: tried, warnings, shard: { index, total: 2, of: 5 } },
+    });
+    const unreached = (points: number[]) => ({ code: 'tree-crash-unreached', message: `the crash found no process tree (point ${points.join(', ')})`, points });
+    const merged = mergeSweepReports([shard(1, [unreached([1, 3])], 3), shard(2, [unreached([2])], 2)]);
+    expect(merged.warnings).toEqual([unreached([1, 2, 3])]);
+    expect(merged.states).toBe(5);
   });
 
   it('a shard needs the seed, and is not a replay', async () => {

@@ -50,8 +50,8 @@ describe('storage actions in plans', () => {
       [10, 10, 0, 0],
       [10, 0, 0, 250_000],
       [10, 0, 0, -1],
-      [11, 0, 0, 0],
-      [11, 0, 1, 0],
+      [11, 0, 2, 0],
+      [11, 0, 3, 0],
     ]);
     expect(parseFault('fsync:after=2=kill-after=SIGTERM')).toEqual({ syscalls: ['fsync'], after: 2, action: { kill: 'SIGTERM', when: 'after' } });
     expect(parseFault('write=torn=50%')).toEqual({ syscalls: ['write'], action: { torn: { fraction: 0.5 } } });

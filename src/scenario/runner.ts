@@ -18,7 +18,7 @@ import { detectEngine, resolveCommand } from '../run/engine.js';
 import { seedForResult } from '../run/result.js';
 import { spawn } from '../run/run.js';
 import { formatSummary } from '../run/summary.js';
-import { signalGroup } from '../run/terminate.js';
+import { killGroupRemains, signalGroup } from '../run/terminate.js';
 import type { EngineOption } from '../run/types.js';
 import { CappedOutput } from '../common/child-output.js';
 import { freePort } from '../common/ports.js';
@@ -284,7 +284,10 @@ interface Helper {
   readonly out: Capture;
   /** Settles when it has exited. */
   readonly done: Promise<void>;
-  /** Stops it if still running (SIGTERM to its group, SIGKILL 1 s later) and reports how it went. */
+  /**
+   * Stops it if still running (SIGTERM to its group, SIGKILL 1 s later), then SIGKILLs whatever is left in its
+   * group, and reports how it went.
+   */
   stop(): Promise<ProcessOutcome>;
 }
 
@@ -325,7 +328,7 @@ function startHelper(command: string[], c: Context, limitMs: number | undefined)
       stopNow();
       await done;
       if (timer) clearTimeout(timer);
-      kill('SIGKILL'); // anything its group left behind
+      killGroupRemains(child); // a background process it left behind in its group
       await Promise.all([out.closed, err.closed]);
       if (spawnError) throw new Error(spawnError);
       return { command, exit, stopped, stdout: out.text, stderr: err.text };

@@ -20,7 +20,7 @@ const ms = (what = 'milliseconds') => integer(0, MAX_MS, `a whole number of ${wh
 const positiveMs = () => integer(1, MAX_MS, 'a whole number of milliseconds, at least 1');
 const text = (what: string) => z.string({ error: expected(what) });
 const nonEmpty = (what: string) => text(what).min(1, { error: expected(what) });
-/** Service, port and replica-free names: a letter, then letters, digits, _ or -. */
+/** Service and port names: a letter, then letters, digits, _ or -. */
 export const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
 const nameSchema = (what: string) =>
   text(what).regex(NAME, { error: (iss) => `expected ${what} (a letter, then letters, digits, _ or -), got ${show(iss.input)}` });

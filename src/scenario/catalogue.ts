@@ -1,6 +1,7 @@
 /**
- * Scenario catalogues: `runScenario()` and `runCatalogue()`. The file format is in schema.ts, one run in
- * runner.ts, the reports (table, JSON, JUnit XML) in formats.ts, the `sysfault scenario` command in
+ * Scenario catalogues: `runScenario()` and `runCatalogue()`. The file format is in schema.ts (its types in
+ * types.ts, the `${...}` variables in variables.ts), one run in runner.ts (checked against its expectations by
+ * expect.ts), the reports (table, JSON, JUnit XML) in formats.ts, the `sysfault scenario` command in
  * cli/scenario.ts, and the user's guide in docs/scenarios.md.
  */
 import { readdirSync, statSync } from 'node:fs';
@@ -11,13 +12,15 @@ import { UsageError } from '../common/errors.js';
 import { randomSeed } from '../common/seed.js';
 import { checkShard, shareOf, type ShardRecord } from '../common/shard.js';
 import { shellQuote } from '../common/shell.js';
-import { runOne, type ScenarioRunReport } from './runner.js';
-import { loadScenario, type Scenario } from './schema.js';
+import { runOne } from './runner.js';
+import { loadScenario } from './schema.js';
+import type { Scenario, ScenarioRunReport } from './types.js';
 import { parseSeed } from '../plan/schema.js';
 
-export { loadScenario, parseComparison, SCENARIO_VARIABLES, DEFAULT_SCENARIO_TIMEOUT_MS } from './schema.js';
-export type { Scenario, Comparison, CompareOp, ScenarioExpectations, CountExpectation, OutputExpectation, ExitExpectation } from './schema.js';
-export type { ScenarioRunReport, ScenarioCheck, ProcessOutcome } from './runner.js';
+export { loadScenario, parseComparison, DEFAULT_SCENARIO_TIMEOUT_MS } from './schema.js';
+export { SCENARIO_VARIABLES } from './variables.js';
+export type { Scenario, Comparison, CompareOp, ScenarioExpectations, CountExpectation, OutputExpectation, ExitExpectation } from './types.js';
+export type { ScenarioRunReport, ScenarioCheck, ProcessOutcome } from './types.js';
 
 /** Options of {@link runScenario} and {@link runCatalogue}. */
 export interface ScenarioRunOptions {

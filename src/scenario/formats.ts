@@ -6,7 +6,7 @@ import { relative } from 'node:path';
 import { tailChars } from '../common/text.js';
 import { table } from '../run/summary.js';
 import type { CatalogueReport } from './catalogue.js';
-import type { ScenarioRunReport } from './runner.js';
+import type { ScenarioRunReport } from './types.js';
 
 /** The JSON report: `{"version":1,"scenarios":[{"name","seed","passed","reason",...}],...}` (no outputs). */
 export function catalogueJson(report: CatalogueReport): object {

@@ -12,7 +12,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'src');
 
 /** Layers from the bottom up; folders on one line are side by side and may not import each other. */
-const LAYERS: readonly (readonly string[])[] = [['common'], ['native'], ['plan'], ['run'], ['sweep', 'scenario', 'topology', 'bench'], ['cli']];
+const LAYERS: readonly (readonly string[])[] = [['common'], ['native'], ['plan'], ['run'], ['sweep', 'scenario', 'topology', 'bench'], ['shard', 'report'], ['cli']];
 /** The entries at the top of src/: re-exports only. */
 const ENTRIES = ['index.ts', 'vitest.ts'];
 const MAX_LINES = 600;

@@ -107,6 +107,7 @@ class Session : public Napi::ObjectWrap<Session> {
                        {
                            InstanceAccessor<&Session::ShmPath>("shmPath"),
                            InstanceAccessor<&Session::ChildFd>("childFd"),
+                           InstanceAccessor<&Session::StartNs>("startNs"),
                            InstanceMethod<&Session::ReleaseChildEnd>("releaseChildEnd"),
                            InstanceMethod<&Session::Start>("start"),
                            InstanceMethod<&Session::Counts>("counts"),
@@ -170,6 +171,10 @@ class Session : public Napi::ObjectWrap<Session> {
     return Napi::String::New(info.Env(), "/proc/" + std::to_string(getpid()) + "/fd/" + std::to_string(memfd_));
   }
   Napi::Value ChildFd(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), childFd_); }
+  // The origin of the fault log's times (CLOCK_MONOTONIC ns, the clock of Node's process.hrtime).
+  Napi::Value StartNs(const Napi::CallbackInfo &info) {
+    return Napi::BigInt::New(info.Env(), static_cast<uint64_t>(shm_ ? shm_->start_ns : 0));
+  }
 
   void ReleaseChildEnd(const Napi::CallbackInfo &) {
     if (childFd_ >= 0) close(childFd_), childFd_ = -1;

@@ -8,7 +8,9 @@ import { FS_MODEL_NAMES } from '../run/fs-models.js';
 import { durationMs, oneOf, seedText, wholeNumber } from './values.js';
 
 /** The commands (a subcommand is written with its parent: "scenario run"). */
-export const COMMAND_NAMES = ['run', 'doctor', 'demo', 'syscalls', 'sweep', 'scenario run', 'scenario check', 'topology run', 'schema', 'completion'] as const;
+export const COMMAND_NAMES = [
+  'run', 'doctor', 'demo', 'syscalls', 'sweep', 'sweep merge', 'scenario run', 'scenario check', 'scenario merge', 'topology run', 'schema', 'completion',
+] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 /** What a command takes after its options. */
@@ -133,6 +135,17 @@ export const COMMANDS: readonly CommandSpec[] = [
     description: 'Validates the scenario files only.',
   },
   {
+    name: 'scenario merge',
+    usage: '[options] SHARD.json...',
+    summary: 'join the --json reports of a catalogue run with --shard (docs/scale-out.md)',
+    positionals: 'files',
+    completeArgs: 'file',
+    description:
+      'Joins the --json reports of every shard of one catalogue (sysfault scenario run --shard K/N ...) into the\n' +
+      'reports the unsplit run gives: the same JSON, JUnit, page, table and exit status (0 when every run passed,\n' +
+      '1 when any failed, 125 when a run errored). Exit 125 too when the files are not each shard exactly once.',
+  },
+  {
     name: 'topology run',
     usage: '[options] FILE',
     summary: 'services under their own plans on one timeline (docs/topologies.md)',
@@ -172,6 +185,17 @@ export const COMMANDS: readonly CommandSpec[] = [
       'Prints the JSON Schema of plan, scenario or topology files, generated from the validator. The package ships\n' +
       'them as schema/<name>.schema.json: name one in a file\'s "$schema" (YAML: a "# yaml-language-server:\n' +
       '$schema=..." comment) for an editor to complete and check it.',
+  },
+  {
+    name: 'sweep merge',
+    usage: '[options] SHARD.json...',
+    summary: 'join the --json reports of a sweep run with --shard (docs/scale-out.md)',
+    positionals: 'files',
+    completeArgs: 'file',
+    description:
+      'Joins the --json reports of every shard of one sweep (sysfault sweep --shard K/N ...) into the report the\n' +
+      'unsplit sweep gives: the same JSON, page, summary and exit status (0 when every point verified, 1 when any\n' +
+      'failed). Exit 125 when the files are not each shard of one sweep exactly once.',
   },
   {
     name: 'completion',
@@ -359,7 +383,20 @@ export const FLAGS: readonly FlagSpec[] = [
     parse: positive,
   },
   { name: 'keep', type: 'boolean', description: "keep every point's working directory", commands: ['sweep'] },
+  {
+    name: 'shard',
+    type: 'string',
+    value: 'K/N',
+    description:
+      'run only shard K of N of the points (every shard makes the same clean run and sample;\n' +
+      'needs --seed); --shard auto reads the shard from JOB_COMPLETION_INDEX and\n' +
+      'SYSFAULT_SHARD_TOTAL (Kubernetes), CI_NODE_INDEX/CI_NODE_TOTAL (GitLab),\n' +
+      'CIRCLE_NODE_INDEX/CIRCLE_NODE_TOTAL, BUILDKITE_PARALLEL_JOB/_COUNT. "sweep merge" joins\n' +
+      "the shards' --json reports into the unsplit sweep's report (docs/scale-out.md)",
+    commands: ['sweep'],
+  },
   { name: 'json', type: 'string', value: 'FILE', description: 'write {"version":1,"points":N,"tried":M,"failed":[...]} to FILE', complete: 'file', commands: ['sweep'] },
+  { name: 'html', type: 'string', value: 'FILE', description: "write a self-contained HTML page: the crash points as a grid, each failure's details", complete: 'file', commands: ['sweep'] },
   { name: 'quiet', short: 'q', type: 'boolean', description: 'no progress bar, no summary', commands: ['sweep'] },
 
   // ---- scenario run ----
@@ -393,12 +430,30 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   { name: 'json', type: 'string', value: 'FILE', description: 'write the JSON report (version 1)', complete: 'file', commands: ['scenario run'] },
   { name: 'junit', type: 'string', value: 'FILE', description: 'write a JUnit XML report', complete: 'file', commands: ['scenario run'] },
+  { name: 'html', type: 'string', value: 'FILE', description: 'write a self-contained HTML page: the pass/fail table and what differed', complete: 'file', commands: ['scenario run'] },
+  {
+    name: 'shard',
+    type: 'string',
+    value: 'K/N',
+    description:
+      'run only shard K of N of the runs (scenario x seed); --shard auto reads it from\n' + "the CI's or Kubernetes' environment (see docs/scale-out.md)",
+    commands: ['scenario run'],
+  },
   { name: 'keep', type: 'boolean', description: "keep every run's directory (default: only failed runs')", commands: ['scenario run'] },
   { name: 'quiet', short: 'q', type: 'boolean', description: 'no progress lines on stderr', commands: ['scenario run'] },
 
   // ---- topology run ----
   { name: 'json', type: 'string', value: 'FILE', description: "write the result (timeline, samples, metrics, every run's result) as JSON", complete: 'file', commands: ['topology run'] },
   { name: 'jsonl', type: 'string', value: 'FILE', description: 'write the timeline as JSON lines', complete: 'file', commands: ['topology run'] },
+  {
+    name: 'html',
+    type: 'string',
+    value: 'FILE',
+    description:
+      'write a self-contained HTML page: the timeline (services, restarts, faults) and the\n' + "workload's error rate and latency over time",
+    complete: 'file',
+    commands: ['topology run'],
+  },
   { name: 'timeout', type: 'string', value: 'MS', description: "overrides the file's timeoutMs (or Ns)", commands: ['topology run'], option: 'timeoutMs', parse: ms },
   { name: 'var', type: 'string', multiple: true, value: 'NAME=VALUE', description: 'value of ${vars.NAME} in the file (repeatable)', commands: ['topology run'] },
   { name: 'dir', type: 'string', value: 'DIR', description: 'scratch directory (${dir}; default: a new one under the temp directory)', complete: 'dir', commands: ['topology run'], option: 'dir' },
@@ -413,6 +468,12 @@ export const FLAGS: readonly FlagSpec[] = [
     parse: (text, flag) => wholeNumber(flag, text, { digits: 9 }),
   },
   { name: 'quiet', short: 'q', type: 'boolean', description: 'no summary on stderr', commands: ['topology run'] },
+
+  // ---- sweep merge, scenario merge ----
+  { name: 'json', type: 'string', value: 'FILE', description: 'write the merged report', complete: 'file', commands: ['sweep merge', 'scenario merge'] },
+  { name: 'junit', type: 'string', value: 'FILE', description: 'write the merged JUnit XML report', complete: 'file', commands: ['scenario merge'] },
+  { name: 'html', type: 'string', value: 'FILE', description: 'write the HTML page of the merged report', complete: 'file', commands: ['sweep merge', 'scenario merge'] },
+  { name: 'quiet', short: 'q', type: 'boolean', description: 'no summary on stderr', commands: ['sweep merge'] },
 
   // ---- every command ----
   { name: 'help', short: 'h', type: 'boolean', description: 'this help', commands: COMMAND_NAMES },

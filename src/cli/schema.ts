@@ -9,7 +9,7 @@ import { planSchema } from '../plan/schema.js';
 import { errnoList } from '../plan/signals.js';
 import { SYSCALL_GROUPS, syscallTable } from '../plan/syscalls.js';
 import { scenarioSchema } from '../scenario/schema.js';
-import { topologySchema } from '../topology/file.js';
+import { topologySchema } from '../topology/schema.js';
 import { parseCommandLine } from './args.js';
 
 export const SCHEMA_NAMES = ['plan', 'scenario', 'topology'] as const;

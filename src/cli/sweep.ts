@@ -10,6 +10,10 @@ import { crashSweep, type CrashSweepOptions, type SweepReport } from '../sweep/c
 import { expandSyscalls, SYSCALL_GROUPS, syscallTable } from '../plan/syscalls.js';
 import { parseCommandLine } from './args.js';
 import { paintSummary, progressBar } from './output.js';
+import { parseMergeArgs, readShards } from './merge.js';
+import { renderSweepPage } from '../report/sweep-page.js';
+import { mergeSweepReports } from '../shard/merge.js';
+import { describeShard, resolveShard } from '../shard/environment.js';
 import { writeFlagFile } from './values.js';
 
 function summary(report: SweepReport): string {
@@ -32,6 +36,7 @@ function warningLines(report: SweepReport): string[] {
 
 /** `sysfault sweep`. */
 export async function sweepCommand(argv: readonly string[]): Promise<number> {
+  if (argv[0] === 'merge') return sweepMergeCommand(argv.slice(1));
   const line = parseCommandLine('sweep', argv);
   if (line.printedHelp()) return 0;
   const [command, ...args] = line.positionals;
@@ -55,6 +60,11 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
   // Created (empty) now, so that a bad --json fails before the sweep rather than after it.
   const json = line.string('json');
   if (json !== undefined) writeFlagFile('--json', json, '', { append: true });
+  const html = line.string('html');
+  if (html !== undefined) writeFlagFile('--html', html, '', { append: true });
+  const shard = resolveShard(line.string('shard'));
+  if (shard && line.has('point')) throw new UsageError('--shard cannot be combined with --point');
+  if (shard && !line.has('seed')) throw new UsageError('--shard needs --seed N (every shard must take the same sample)');
   const quiet = line.boolean('quiet');
   const bar = process.stderr.isTTY === true && !quiet ? progressBar(process.stderr, 'sweep') : undefined;
   const point = options.point;
@@ -66,10 +76,12 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
     calls,
     ...(glob !== undefined && { powercut: { glob, fsyncFailureDropsDirty: line.boolean('fsync-failure-drops-dirty') } }),
     keep: line.boolean('keep') || point !== undefined,
+    ...(shard && { shard }),
     onProgress: bar ? (event) => (event.type === 'counted' ? bar.start(event.total) : bar.update(event.done, event.failed)) : undefined,
   });
   bar?.stop();
   if (json !== undefined) writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+  if (html !== undefined) writeFileSync(html, renderSweepPage(report));
   if (!quiet) {
     if (point !== undefined) {
       const f = report.failed[0];
@@ -80,8 +92,26 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
       );
       for (const line of warningLines(report)) process.stderr.write(`${line}\n`);
     } else {
-      process.stderr.write(`${paintSummary(summary(report).trimEnd().split('\n'), process.stderr).join('\n')}\n`);
+      if (shard) process.stderr.write(`sweep: ${describeShard(shard)}: ${report.tried} of the ${report.shard?.of ?? '?'} points\n`);
+      printSummary(report);
     }
   }
+  return report.failed.length > 0 ? 1 : 0;
+}
+
+function printSummary(report: SweepReport): void {
+  process.stderr.write(`${paintSummary(summary(report).trimEnd().split('\n'), process.stderr).join('\n')}\n`);
+}
+
+/** `sysfault sweep merge`. */
+export function sweepMergeCommand(argv: readonly string[]): number {
+  const line = parseMergeArgs('sweep merge', argv);
+  if (!line) return 0;
+  const report = mergeSweepReports(readShards(line.positionals));
+  const json = line.string('json');
+  const html = line.string('html');
+  if (json !== undefined) writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+  if (html !== undefined) writeFileSync(html, renderSweepPage(report));
+  if (!line.boolean('quiet')) printSummary(report);
   return report.failed.length > 0 ? 1 : 0;
 }

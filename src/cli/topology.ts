@@ -14,6 +14,7 @@ import { signalNumber } from '../plan/signals.js';
 import { table } from '../run/summary.js';
 import { formatEntry, startTopology, timelineToJsonl } from '../topology/topology.js';
 import type { TopologyResult } from '../topology/types.js';
+import { renderTopologyPage } from '../report/topology-page.js';
 
 /** `sysfault topology ...`; resolves to the exit status. */
 export async function topologyCommand(argv: readonly string[]): Promise<number> {
@@ -44,6 +45,8 @@ export async function topologyCommand(argv: readonly string[]): Promise<number> 
   const jsonl = line.string('jsonl');
   if (json !== undefined) writableFile('--json', json);
   if (jsonl !== undefined) writableFile('--jsonl', jsonl);
+  const html = line.string('html');
+  if (html !== undefined) writableFile('--html', html);
 
   const abort = new AbortController();
   const handle = startTopology(file, {
@@ -63,6 +66,7 @@ export async function topologyCommand(argv: readonly string[]): Promise<number> 
   }
   if (json !== undefined) writeFlagFile('--json', json, `${JSON.stringify(result, null, 2)}\n`);
   if (jsonl !== undefined) writeFlagFile('--jsonl', jsonl, timelineToJsonl(result.timeline));
+  if (html !== undefined) writeFlagFile('--html', html, renderTopologyPage(result));
   if (!line.boolean('quiet')) process.stderr.write(`${summary(result, maxEntries).join('\n')}\n`);
   return exitStatus(result);
 }

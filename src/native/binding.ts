@@ -40,6 +40,8 @@ export interface NativeSession {
   readonly shmPath: string;
   /** The shim's end of the control socket: pass it as stdio[3] of the shim, then call releaseChildEnd(). */
   readonly childFd: number;
+  /** CLOCK_MONOTONIC (the clock of process.hrtime) in ns when the shared region was made: the faults' time origin. */
+  readonly startNs: bigint;
   releaseChildEnd(): void;
   /** Starts the monitor thread; events arrive through onEvent until 'exit'. */
   start(): void;

@@ -154,7 +154,6 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
     const seccomp = engine === 'seccomp' && (this.#named.length > 0 || powercut !== undefined);
     const bytes = compilePlan(plan, seed, undefined, this.#alternatives);
     try {
-      this.clockOrigin = performance.now(); // the shared region's start time is taken when it is created
       this.#session = native.createSession({
         plan: bytes,
         logCapacity: options.logCapacity ?? DEFAULT_LOG_CAPACITY,
@@ -167,6 +166,9 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
       throw new EngineError(`cannot set up the run: ${firstLine(err)}`, { cause: err });
     }
     const session = this.#session;
+    // The faults' times count from the shared region's start (CLOCK_MONOTONIC, which process.hrtime reads too):
+    // placed on performance.now()'s clock by two adjacent readings, not by the time creating the session took.
+    this.clockOrigin = performance.now() - Number(process.hrtime.bigint() - session.startNs) / 1e6;
 
     const env: Record<string, string> = { ...setup.env, SYSFAULT_RUN_ID: this.runId };
     // The shim adds the preload library to the target's LD_PRELOAD itself, so that it is never preloaded.

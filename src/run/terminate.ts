@@ -1,6 +1,6 @@
 /**
  * All termination of processes sysfault started: signals to a child's process group (every child is spawned
- * detached, in a group of its own), and the stragglers of a run.
+ * detached, in a group of its own), what a child left in its group when it exited, and the stragglers of a run.
  *
  * The last line of defence for "the target never outlives its run": when the shim itself is killed from outside
  * (so it could not end the tree), the target's descendants are reparented away from it and nothing kills them.
@@ -29,6 +29,16 @@ export function signalChild(child: ChildProcess, signal: NodeJS.Signals): void {
   } catch {
     // gone
   }
+}
+
+/**
+ * SIGKILLs what is left of a child's process group after the child itself has exited. A background grandchild
+ * (`sh -c 'server & echo started'`) stays in the group when its leader is gone, where {@link signalChild} (which
+ * stops at the child's exit) no longer reaches it. While the group has members its id stays the child's: no
+ * new process gets a pid that matches an existing process group (fork(2)).
+ */
+export function killGroupRemains(child: ChildProcess): void {
+  signalGroup(child.pid, 'SIGKILL');
 }
 
 /** SIGKILLs every process (other than this one) whose environment holds SYSFAULT_RUN_ID=runId; returns how many. */

@@ -1,6 +1,7 @@
 /**
- * Scenario catalogues: `runScenario()` and `runCatalogue()`. The file format is in schema.ts, one run in
- * runner.ts, the reports (table, JSON, JUnit XML) in formats.ts, the `sysfault scenario` command in
+ * Scenario catalogues: `runScenario()` and `runCatalogue()`. The file format is in schema.ts (its types in
+ * types.ts, the `${...}` variables in variables.ts), one run in runner.ts (checked against its expectations by
+ * expect.ts), the reports (table, JSON, JUnit XML) in formats.ts, the `sysfault scenario` command in
  * cli/scenario.ts, and the user's guide in docs/scenarios.md.
  */
 import { sysfaultInvocation } from '../run/invocation.js';
@@ -10,14 +11,17 @@ import { extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { UsageError } from '../common/errors.js';
 import { randomSeed } from '../common/seed.js';
+import { checkShard, shareOf, type ShardRecord } from '../common/shard.js';
 import { shellQuote } from '../common/shell.js';
-import { runOne, type ScenarioRunReport } from './runner.js';
-import { loadScenario, type Scenario } from './schema.js';
+import { runOne } from './runner.js';
+import { loadScenario } from './schema.js';
+import type { Scenario, ScenarioRunReport } from './types.js';
 import { parseSeed } from '../plan/schema.js';
 
-export { loadScenario, parseComparison, SCENARIO_VARIABLES, DEFAULT_SCENARIO_TIMEOUT_MS } from './schema.js';
-export type { Scenario, Comparison, CompareOp, ScenarioExpectations, CountExpectation, OutputExpectation, ExitExpectation } from './schema.js';
-export type { ScenarioRunReport, ScenarioCheck, ProcessOutcome } from './runner.js';
+export { loadScenario, parseComparison, DEFAULT_SCENARIO_TIMEOUT_MS } from './schema.js';
+export { SCENARIO_VARIABLES } from './variables.js';
+export type { Scenario, Comparison, CompareOp, ScenarioExpectations, CountExpectation, OutputExpectation, ExitExpectation } from './types.js';
+export type { ScenarioRunReport, ScenarioCheck, ProcessOutcome } from './types.js';
 
 /** Options of {@link runScenario} and {@link runCatalogue}. */
 export interface ScenarioRunOptions {
@@ -39,6 +43,8 @@ export interface ScenarioRunOptions {
   signal?: AbortSignal | undefined;
   /** Called as each run finishes (in completion order). */
   onRun?: ((report: ScenarioRunReport) => void) | undefined;
+  /** Run only this shard's share (`K/N`) of the runs (scenario x seed, in catalogue order). */
+  shard?: string | { index: number; total: number } | undefined;
 }
 
 /** What {@link runCatalogue} resolves to; its JSON form is {@link catalogueJson}. */
@@ -51,6 +57,8 @@ export interface CatalogueReport {
   durationMs: number;
   /** One entry per scenario x seed, in catalogue order (files sorted, then seeds in order). */
   scenarios: ScenarioRunReport[];
+  /** Only in a shard's report: which shard, of how many runs in all (`sysfault scenario merge`). */
+  shard?: ShardRecord;
 }
 
 /** A scenario as written (see docs/scenarios.md); validated by {@link loadScenario}. */
@@ -121,9 +129,11 @@ async function runAll(scenarios: readonly Scenario[], options: ScenarioRunOption
   if (options.seed !== undefined && override === undefined) {
     throw new UsageError(`seed: expected a non-negative integer below 2^64, got ${JSON.stringify(String(options.seed))}`);
   }
-  const jobs: Job[] = scenarios.flatMap((scenario) =>
+  const shard = options.shard === undefined ? undefined : checkShard(options.shard);
+  const all: Job[] = scenarios.flatMap((scenario) =>
     (override !== undefined ? [override] : (scenario.seeds ?? [scenario.planSeed ?? randomSeed()])).map((seed) => ({ scenario, seed })),
   );
+  const jobs = shard ? shareOf(all, shard) : all;
   for (const key of ['jobs', 'timeoutMs', 'scenarioTimeoutMs'] as const) {
     const value = options[key];
     if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > 0x7fffffff)) {
@@ -173,6 +183,7 @@ async function runAll(scenarios: readonly Scenario[], options: ScenarioRunOption
     errors: reports.filter((r) => r.error).length,
     durationMs: Math.round((performance.now() - t0) * 10) / 10,
     scenarios: reports,
+    ...(shard && { shard: { index: shard.index, total: shard.total, of: all.length } }),
   };
 }
 

@@ -6,7 +6,7 @@ import { relative } from 'node:path';
 import { tailChars } from '../common/text.js';
 import { table } from '../run/summary.js';
 import type { CatalogueReport } from './catalogue.js';
-import type { ScenarioRunReport } from './runner.js';
+import type { ScenarioRunReport } from './types.js';
 
 /** The JSON report: `{"version":1,"scenarios":[{"name","seed","passed","reason",...}],...}` (no outputs). */
 export function catalogueJson(report: CatalogueReport): object {
@@ -82,7 +82,8 @@ export function xmlEscape(text: string, attribute = false): string {
   return attribute ? out.replace(/"/g, '&quot;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;').replace(/\t/g, '&#9;') : out;
 }
 
-const JUNIT_OUTPUT_CAP = 64 * 1024;
+/** What JUnit keeps of a failed run's stdout and stderr: the last 64 KiB of each. */
+export const JUNIT_OUTPUT_CAP = 64 * 1024;
 
 /** JUnit XML: one testsuite per scenario, one testcase per seed; failures carry the reason, kept dir, rerun. */
 export function catalogueJUnit(report: CatalogueReport): string {

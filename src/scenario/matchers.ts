@@ -22,7 +22,7 @@
 import { expect } from 'vitest';
 import { spawn } from '../run/run.js';
 import { runScenario, type CatalogueReport, type ScenarioInput, type ScenarioRunOptions } from './catalogue.js';
-import type { ScenarioRunReport } from './runner.js';
+import type { ScenarioRunReport } from './types.js';
 import { describeExit } from '../run/summary.js';
 import { signalName, signalNumber } from '../plan/signals.js';
 import type { RunOptions } from '../run/types.js';

@@ -1,7 +1,8 @@
 /**
  * One scenario run (one scenario, one seed): a fresh working directory from the snapshot, stressors, the
- * workload, the target under sysfault, the verify command, then every expectation checked. The run directory
- * (`work/` plus the outputs, the result and the fault log) is kept when the run failed.
+ * workload, the target under sysfault, the verify command, then every expectation checked (expect.ts). The
+ * run's variables are put in once, before anything starts (variables.ts). The run directory (`work/` plus the
+ * outputs, the result and the fault log) is kept when the run failed.
  *
  * Order: mkdtemp RUN/ -> copy the snapshot to RUN/work -> stressors -> [workload, if it has `ready`: wait for
  * its line] -> target -> [workload, after the target's `startAfter` line, or at once] -> target ends (the
@@ -10,87 +11,25 @@
  */
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { detectEngine, resolveCommand } from '../run/engine.js';
 import { seedForResult } from '../run/result.js';
 import { spawn } from '../run/run.js';
+import { formatSummary } from '../run/summary.js';
+import { killGroupRemains, signalGroup } from '../run/terminate.js';
+import type { EngineOption } from '../run/types.js';
 import { CappedOutput } from '../common/child-output.js';
 import { freePort } from '../common/ports.js';
+import type { ExitInfo } from '../common/run-result.js';
 import { firstLine } from '../common/text.js';
-import { signalGroup } from '../run/terminate.js';
-import {
-  compare,
-  interpolate,
-  scenarioPlan,
-  type Bounds,
-  type ExitExpectation,
-  type OutputExpectation,
-  type Scenario,
-  type ScenarioVariables,
-} from './schema.js';
-import { formatSummary } from '../run/summary.js';
-import type { Engine, ExitInfo, RunResult } from '../common/run-result.js';
-import type { EngineOption } from '../run/types.js';
+import { check, checkExpectations, describeLines } from './expect.js';
+import type { ProcessOutcome, Scenario, ScenarioRunReport } from './types.js';
+import { runInputs, type ScenarioRunInputs } from './variables.js';
 
 /** Most bytes of each output stream kept (the rest is dropped and noted). */
 export const OUTPUT_CAP = 1 << 20;
-
-/** One expectation, checked. */
-export interface ScenarioCheck {
-  /** What was checked: `exit`, `stdout`, `durationMs`, `counts fsync.faulted`, `verify`, ... */
-  check: string;
-  passed: boolean;
-  /** What the scenario expected, in words: `exit 0`, `>= 1`, `a line matching /EIO/`. */
-  expected: string;
-  /** What happened, in words: `exit 1`, `0`, `no such line (4 lines, last: "done")`. */
-  actual: string;
-  /** `<check>: expected <expected>, got <actual>`. */
-  message: string;
-}
-
-/** How a helper process (workload, verify) went. */
-export interface ProcessOutcome {
-  command: string[];
-  exit: ExitInfo;
-  /** sysfault stopped it (end of the target, durationMs, timeout). */
-  stopped: boolean;
-  stdout: string;
-  stderr: string;
-}
-
-/** The report of one scenario run (one seed). */
-export interface ScenarioRunReport {
-  name: string;
-  /** The scenario file, or null when the scenario was an object. */
-  file: string | null;
-  seed: number | string;
-  passed: boolean;
-  /** Why it failed (every failed expectation, `; `-separated), or what passed. */
-  reason: string;
-  /** The run could not be carried out (command not found, engine unavailable, ...): not an expectation. */
-  error: boolean;
-  /** Wall time of the whole run: setup, target, verify. */
-  durationMs: number;
-  engine: Engine | null;
-  /** How the target ended (null when it did not run). */
-  exit: ExitInfo | null;
-  timedOut: boolean;
-  checks: ScenarioCheck[];
-  /** Fault-log entries (plus dropped ones). */
-  faults: number;
-  /** The run directory kept (`work/`, `stdout.txt`, `result.json`, ...), or null when it was removed. */
-  keptDir: string | null;
-  /** One command that reruns exactly this scenario with this seed (null for a scenario object). */
-  rerun: string | null;
-  /** The run's result, with the fault log (null when the target did not run). */
-  result: RunResult | null;
-  stdout: string;
-  stderr: string;
-  workload: ProcessOutcome | null;
-  verify: ProcessOutcome | null;
-}
 
 /** Options of one run. */
 export interface RunOneOptions {
@@ -138,12 +77,8 @@ export async function runOne(s: Scenario, o: RunOneOptions): Promise<ScenarioRun
     const work = join(root, 'work');
     if (s.setup.snapshot) cpSync(s.setup.snapshot, work, { recursive: true, verbatimSymlinks: true });
     else mkdirSync(work);
-    const vars: ScenarioVariables = { workdir: work, port: String(await freePort()), seed: String(seed), scenarioDir: s.dir };
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries({ ...process.env })) if (v !== undefined) env[k] = v;
-    for (const [k, v] of Object.entries(s.setup.env)) env[k] = interpolate(v, vars);
-    Object.assign(env, { SCENARIO_WORKDIR: work, SCENARIO_PORT: vars.port, SCENARIO_SEED: vars.seed, SCENARIO_DIR: s.dir });
-    problem = await execute(s, o, report, { root, work, vars, env });
+    const vars = { workdir: work, port: String(await freePort()), seed: String(seed), scenarioDir: s.dir };
+    problem = await execute(s, o, report, { root, work, ...runInputs(s, vars, process.env) });
   } catch (err) {
     problem = firstLine(err);
   }
@@ -162,11 +97,10 @@ export async function runOne(s: Scenario, o: RunOneOptions): Promise<ScenarioRun
   return report;
 }
 
-interface Context {
-  root: string;
-  work: string;
-  vars: ScenarioVariables;
-  env: Record<string, string>;
+/** One run's directories and what it starts, with the run's variables in place. */
+interface Context extends ScenarioRunInputs {
+  readonly root: string;
+  readonly work: string;
 }
 
 /** Runs everything; fills in the report; returns a problem (error) if the run could not be carried out. */
@@ -175,13 +109,12 @@ async function execute(s: Scenario, o: RunOneOptions, report: ScenarioRunReport,
   const stressors = startStressors(s.setup.stressors, join(c.root, 'stress'));
   let workload: Helper | undefined;
   try {
-    const plan = scenarioPlan(s, c.vars);
-    const w = s.workload;
+    const w = c.workload;
     if (w?.ready) {
-      workload = startHelper(argv(w.command, c, s), c, w.durationMs);
+      workload = startHelper(w.command, c, w.durationMs);
       await waitForLine(workload.out, w.ready, w.readyTimeoutMs, workload.done, 'workload', o.signal);
     }
-    let [command, ...args] = argv(s.command, c, s) as [string, ...string[]];
+    let [command, ...args] = c.command as [string, ...string[]];
     let engine: EngineOption = s.engine;
     if (s.setup.limits) {
       if (engine === 'auto') engine = detectEngine(resolveCommand(command, c.env.PATH, c.work), c.env.PATH).engine;
@@ -195,7 +128,7 @@ async function execute(s: Scenario, o: RunOneOptions, report: ScenarioRunReport,
       command = prlimit;
     }
     const handle = spawn(command, args, {
-      plan,
+      plan: c.plan,
       seed: o.seed,
       engine,
       timeout: o.timeoutMs,
@@ -215,7 +148,7 @@ async function execute(s: Scenario, o: RunOneOptions, report: ScenarioRunReport,
     if (w && !w.ready) {
       const start = async (): Promise<void> => {
         if (w.startAfter) await waitForLine(out, w.startAfter, w.readyTimeoutMs, over, 'target', o.signal);
-        workload = startHelper(argv(w.command, c, s), c, w.durationMs);
+        workload = startHelper(w.command, c, w.durationMs);
       };
       try {
         await start();
@@ -238,16 +171,16 @@ async function execute(s: Scenario, o: RunOneOptions, report: ScenarioRunReport,
     if (workload) report.workload = await workload.stop();
     await stressors.stop();
   }
-  if (s.expect.verify && report.result && !report.result.aborted) {
-    const v = s.expect.verify;
-    const helper = startHelper(argv(v.command, c, s), c, v.timeoutMs);
+  if (c.verify && report.result && !report.result.aborted) {
+    const v = c.verify;
+    const helper = startHelper(v.command, c, v.timeoutMs);
     await helper.done;
     report.verify = await helper.stop();
   }
   return undefined;
 }
 
-/** Checks every expectation and sets passed/reason. */
+/** Sets passed and reason: the run could not be carried out, was aborted, or is judged by its expectations. */
 function finish(s: Scenario, r: ScenarioRunReport, problem: string | undefined, signal: AbortSignal | undefined): void {
   const checks = r.checks;
   const result = r.result;
@@ -258,114 +191,22 @@ function finish(s: Scenario, r: ScenarioRunReport, problem: string | undefined, 
     r.reason = aborted ? `not finished: ${abortReason(signal)}` : `error: ${problem ?? 'the target did not run'}`;
     return;
   }
-  const e = s.expect;
   if (result.aborted) {
-    // Killed from outside (the catalogue's timebox): the other expectations say nothing.
+    // Killed from outside (the catalogue's timebox): the expectations say nothing.
     checks.push(check('run', false, 'to finish', abortReason(signal)));
     r.passed = false;
     r.reason = checks[0]?.message ?? 'aborted';
     return;
   }
-  if (result.timedOut) {
-    checks.push(check('timeout', false, `to end within ${s.timeoutMs} ms`, `timed out after ${Math.round(result.durationMs)} ms (killed)`));
-  }
-  if (e.exit) checks.push(checkExit('exit', e.exit, result.exit));
-  if (e.stdout) checks.push(...checkOutput('stdout', e.stdout, r.stdout));
-  if (e.stderr) checks.push(...checkOutput('stderr', e.stderr, r.stderr));
-  if (e.durationMs) checks.push(checkBounds('durationMs', e.durationMs, round(result.durationMs), ' ms'));
-  for (const c of e.counts) {
-    const actual =
-      c.kind === 'syscall'
-        ? result.counts[c.name]?.[c.field as 'calls' | 'faulted' | 'delayed']
-        : result.rules.find((rule) => rule.id === c.name)?.[c.field as 'matched' | 'fired'];
-    const value = actual ?? 0;
-    checks.push(check(`counts ${c.key}`, compare(value, c.compare), c.compare.text, String(value)));
-  }
-  if (e.faults) checks.push(checkBounds('faults', e.faults, r.faults, ''));
-  if (e.verify) {
-    const v = r.verify;
-    if (!v) checks.push(check('verify', false, `exit ${e.verify.exit}`, 'not run'));
-    else {
-      const got = v.stopped ? `timed out after ${e.verify.timeoutMs} ms` : describeExitInfo(v.exit);
-      const detail = v.exit.code === e.verify.exit ? '' : outputHint(v.stdout + v.stderr);
-      checks.push(check('verify', v.exit.code === e.verify.exit && !v.stopped, `exit ${e.verify.exit}`, `${got}${detail}`));
-      if (e.verify.stdout) checks.push(...checkOutput('verify stdout', e.verify.stdout, v.stdout));
-    }
-  }
-  if (e.workload) {
-    const w = r.workload;
-    if (!w) checks.push(check('workload', false, 'a workload run', 'none'));
-    else {
-      if (e.workload.exit) {
-        const c = checkExit('workload exit', e.workload.exit, w.exit);
-        checks.push(w.stopped && !c.passed ? check(c.check, false, c.expected, `${c.actual} (stopped by sysfault: the command ended or durationMs elapsed)`) : c);
-      }
-      if (e.workload.stdout) checks.push(...checkOutput('workload stdout', e.workload.stdout, w.stdout));
-    }
-  }
+  checks.push(...checkExpectations(s, { result, stdout: r.stdout, stderr: r.stderr, faults: r.faults, workload: r.workload, verify: r.verify }));
   const failed = checks.filter((c) => !c.passed);
   r.passed = failed.length === 0;
   r.reason = r.passed ? `all ${checks.length} expectation${checks.length === 1 ? '' : 's'} met` : failed.map((c) => c.message).join('; ');
 }
 
-function check(name: string, passed: boolean, expected: string, actual: string): ScenarioCheck {
-  return { check: name, passed, expected, actual, message: `${name}: expected ${expected}, got ${actual}` };
-}
-
-function describeExitInfo(exit: ExitInfo): string {
-  return exit.signal ? `signal ${exit.signal}` : exit.code === null ? 'no exit status' : `exit ${exit.code}`;
-}
-
-function checkExit(name: string, want: ExitExpectation, got: ExitInfo): ScenarioCheck {
-  const passed = 'code' in want ? got.code === want.code && got.signal === null : got.signal === want.signal;
-  return check(name, passed, 'code' in want ? `exit ${want.code}` : `signal ${want.signal}`, describeExitInfo(got));
-}
-
-function checkBounds(name: string, b: Bounds, value: number, unit: string): ScenarioCheck {
-  const lo = b.min === undefined || value >= b.min;
-  const hi = b.max === undefined || value <= b.max;
-  const want =
-    b.min !== undefined && b.max !== undefined ? `${b.min}..${b.max}${unit}` : b.min !== undefined ? `>= ${b.min}${unit}` : `<= ${b.max}${unit}`;
-  return check(name, lo && hi, want, `${value}${unit}`);
-}
-
-function checkOutput(name: string, want: OutputExpectation, text: string): ScenarioCheck[] {
-  const lines = text.split('\n');
-  if (lines.at(-1) === '') lines.pop();
-  const out: ScenarioCheck[] = [];
-  for (const re of want.matches) {
-    const hit = lines.find((l) => re.test(l));
-    out.push(check(name, hit !== undefined, `a line matching ${re}`, hit !== undefined ? JSON.stringify(hit) : `no such line (${describeLines(lines)})`));
-  }
-  for (const re of want.notMatches) {
-    const index = lines.findIndex((l) => re.test(l));
-    out.push(check(name, index < 0, `no line matching ${re}`, index < 0 ? 'none' : `line ${index + 1}: ${JSON.stringify(lines[index])}`));
-  }
-  return out;
-}
-
-function describeLines(lines: readonly string[]): string {
-  if (lines.length === 0) return 'no output';
-  const last = lines.at(-1) ?? '';
-  return `${lines.length} line${lines.length === 1 ? '' : 's'}, last: ${JSON.stringify(last.length > 80 ? `${last.slice(0, 77)}...` : last)}`;
-}
-
-function outputHint(text: string): string {
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
-  const pick = lines.find((l) => / err |error|fail/i.test(l)) ?? lines.at(-1);
-  return pick === undefined ? '' : ` (${JSON.stringify(pick.length > 100 ? `${pick.slice(0, 97)}...` : pick)})`;
-}
-
 function abortReason(signal: AbortSignal | undefined): string {
   const reason: unknown = signal?.reason;
   return reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : 'aborted';
-}
-
-/** argv with variables replaced and a command containing "/" taken relative to the scenario's directory. */
-function argv(command: readonly string[], c: Context, s: Scenario): string[] {
-  const out = command.map((a) => interpolate(a, c.vars));
-  if (out[0]?.includes('/')) out[0] = resolve(s.dir, out[0]);
-  return out;
 }
 
 /** Collects a stream's text (up to OUTPUT_CAP) and announces each line. */
@@ -443,7 +284,10 @@ interface Helper {
   readonly out: Capture;
   /** Settles when it has exited. */
   readonly done: Promise<void>;
-  /** Stops it if still running (SIGTERM to its group, SIGKILL 1 s later) and reports how it went. */
+  /**
+   * Stops it if still running (SIGTERM to its group, SIGKILL 1 s later), then SIGKILLs whatever is left in its
+   * group, and reports how it went.
+   */
   stop(): Promise<ProcessOutcome>;
 }
 
@@ -484,7 +328,7 @@ function startHelper(command: string[], c: Context, limitMs: number | undefined)
       stopNow();
       await done;
       if (timer) clearTimeout(timer);
-      kill('SIGKILL'); // anything its group left behind
+      killGroupRemains(child); // a background process it left behind in its group
       await Promise.all([out.closed, err.closed]);
       if (spawnError) throw new Error(spawnError);
       return { command, exit, stopped, stdout: out.text, stderr: err.text };

@@ -1,29 +1,29 @@
 /**
- * Scenario files, version 1: loading (object, .json, .yaml/.yml), validation (zod, strict) and normalization.
+ * Scenario files, version 1: loading (object, .json, .yaml/.yml), the zod schema (strict) and normalization
+ * into a {@link Scenario} (types.ts). What the run did is compared with what it expected in expect.ts.
  *
  * Errors are {@link PlanError}s with one line naming `file:line:col`, the field path and the value, exactly as
- * plan errors do (the parsing and positions are src/plan/load.ts's): `slow.yaml:12:9: expect.exit: expected an exit
- * code from 0 to 255 or {signal: NAME}, got "zero"`. An inline plan's errors point into the scenario file
- * (`plan.rules[0].action.errno`); a plan file's errors point into the plan file.
+ * plan errors do (reading, parsing and positions are common/document.ts's): `slow.yaml:12:9: expect.exit:
+ * expected an exit code from 0 to 255 or {signal: NAME}, got "zero"`. An inline plan's errors point into the
+ * scenario file (`plan.rules[0].action.errno`); a plan file's errors point into the plan file.
  *
- * Variables `${workdir}`, `${port}`, `${seed}` and `${scenarioDir}` are replaced in commands, environment
- * values and plan strings at run time (anything else, like `${HOME}`, is left as written); validation uses
- * placeholder values, so a plan's `addr: "127.0.0.1:${port}"` is checked as an address.
+ * Plans are validated with placeholder values of the `${...}` variables (variables.ts), so a plan's
+ * `addr: "127.0.0.1:${port}"` is checked as an address; each run puts in its own values.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { PlanError } from '../common/errors.js';
+import type { PlanError } from '../common/errors.js';
 import { describeIssues, documentError, expected, formatPath, integer, parseDocumentText, readDocumentFile, readProblem, type DescribedIssue, type DocumentProblem, type Source } from '../common/document.js';
+import { show } from '../common/text.js';
 import { describePlanIssues } from '../plan/issues.js';
 import { parsePlanText } from '../plan/load.js';
 import { planSchema, schemaUrl, seedSchema } from '../plan/schema.js';
-import { show } from '../common/text.js';
 import { MAX_SIGNAL, signalName, signalNumber } from '../plan/signals.js';
 import { syscallTable } from '../plan/syscalls.js';
-import type { EngineOption } from '../run/types.js';
 import type { NormalizedPlan } from '../plan/types.js';
-import type { PlanInput } from '../plan/schema.js';
+import type { Bounds, CompareOp, Comparison, CountExpectation, ExitExpectation, OutputExpectation, Scenario } from './types.js';
+import { interpolate, interpolateDeep, placeholders, type ScenarioVariables } from './variables.js';
 
 /** Default timebox of one scenario run (the target), in milliseconds. */
 export const DEFAULT_SCENARIO_TIMEOUT_MS = 60_000;
@@ -32,103 +32,6 @@ export const DEFAULT_VERIFY_TIMEOUT_MS = 30_000;
 /** Default time a workload has to print its `ready` line (or the target its `startAfter` line). */
 export const DEFAULT_READY_TIMEOUT_MS = 10_000;
 const MAX_MS = 0x7fffffff;
-
-/** Names replaced in `${name}` form. */
-export const SCENARIO_VARIABLES = ['workdir', 'port', 'seed', 'scenarioDir'] as const;
-export type ScenarioVariables = Record<(typeof SCENARIO_VARIABLES)[number], string>;
-
-/** Comparison operators of the counts grammar. */
-export type CompareOp = '==' | '!=' | '>=' | '<=' | '>' | '<';
-
-/** `>= 1` parsed. */
-export interface Comparison {
-  readonly op: CompareOp;
-  readonly value: number;
-  /** As written, normalized: `>= 1`. */
-  readonly text: string;
-}
-
-/** Output expectations: every `matches` regex must match some line; no `notMatches` regex may. */
-export interface OutputExpectation {
-  readonly matches: readonly RegExp[];
-  readonly notMatches: readonly RegExp[];
-}
-
-/** An exit expectation: a code, or a signal. */
-export type ExitExpectation = { readonly code: number } | { readonly signal: string };
-
-/** A counts expectation: `fsync.faulted >= 1` or `my-rule.fired == 2`. */
-export interface CountExpectation {
-  /** As written: `fsync.faulted`. */
-  readonly key: string;
-  readonly kind: 'syscall' | 'rule';
-  /** Syscall name or rule id. */
-  readonly name: string;
-  readonly field: 'calls' | 'faulted' | 'delayed' | 'matched' | 'fired';
-  readonly compare: Comparison;
-}
-
-/** A range (either end optional). */
-export interface Bounds {
-  readonly min: number | undefined;
-  readonly max: number | undefined;
-}
-
-/** The expectations of a scenario, normalized. */
-export interface ScenarioExpectations {
-  readonly exit: ExitExpectation | undefined;
-  readonly stdout: OutputExpectation | undefined;
-  readonly stderr: OutputExpectation | undefined;
-  readonly durationMs: Bounds | undefined;
-  readonly counts: readonly CountExpectation[];
-  readonly faults: Bounds | undefined;
-  readonly verify:
-    | {
-        readonly command: readonly string[];
-        readonly exit: number;
-        readonly stdout: OutputExpectation | undefined;
-        readonly timeoutMs: number;
-      }
-    | undefined;
-  readonly workload: { readonly exit: ExitExpectation | undefined; readonly stdout: OutputExpectation | undefined } | undefined;
-}
-
-/** A scenario after validation. Paths are absolute; commands are argv arrays (variables not yet replaced). */
-export interface Scenario {
-  readonly version: 1;
-  readonly name: string;
-  readonly description: string;
-  /** The scenario file, or undefined when it was given as an object. */
-  readonly file: string | undefined;
-  /** Base of relative paths: the scenario file's directory (or the cwd option for an object). */
-  readonly dir: string;
-  readonly setup: {
-    readonly snapshot: string | undefined;
-    readonly env: Readonly<Record<string, string>>;
-    readonly limits: { readonly openFiles: number | undefined; readonly addressSpaceMb: number | undefined } | undefined;
-    readonly stressors: { readonly cpu: number; readonly io: number };
-  };
-  readonly command: readonly string[];
-  readonly workload:
-    | {
-        readonly command: readonly string[];
-        readonly durationMs: number | undefined;
-        readonly ready: RegExp | undefined;
-        readonly startAfter: RegExp | undefined;
-        readonly stopTarget: boolean;
-        readonly readyTimeoutMs: number;
-      }
-    | undefined;
-  /** The plan: an inline object (as written) or an absolute plan file path. */
-  readonly plan: { readonly kind: 'inline'; readonly value: unknown } | { readonly kind: 'file'; readonly path: string };
-  /** The plan's own seed (used when neither the scenario's seeds nor an override are given). */
-  readonly planSeed: bigint | undefined;
-  readonly engine: EngineOption;
-  readonly seeds: readonly bigint[] | undefined;
-  readonly timeoutMs: number;
-  readonly expect: ScenarioExpectations;
-}
-
 
 const ms = (what: string) => integer(1, MAX_MS, `${what} in milliseconds from 1 to ${MAX_MS}`);
 const bound = () => z.number({ error: expected('a number') }).min(0, { error: expected('a non-negative number') });
@@ -203,24 +106,6 @@ export function parseComparison(value: string | number): Comparison | undefined 
   const op = (m[1] ?? '==') as CompareOp;
   const n = Number(m[2]);
   return { op, value: n, text: `${op} ${n}` };
-}
-
-/** Whether `actual OP value` holds. */
-export function compare(actual: number, c: Comparison): boolean {
-  switch (c.op) {
-    case '==':
-      return actual === c.value;
-    case '!=':
-      return actual !== c.value;
-    case '>=':
-      return actual >= c.value;
-    case '<=':
-      return actual <= c.value;
-    case '>':
-      return actual > c.value;
-    case '<':
-      return actual < c.value;
-  }
 }
 
 const comparisonSchema = z
@@ -415,11 +300,6 @@ function allowedFields(_input: unknown, path: readonly PropertyKey[]): readonly 
   return ALLOWED[parent]?.split(', ') ?? [];
 }
 
-/** Placeholder values used to validate plans before a run gives the real ones. */
-function placeholders(dir: string): ScenarioVariables {
-  return { workdir: '/sysfault-workdir', port: '1', seed: '0', scenarioDir: dir };
-}
-
 function validateScenario(input: unknown, origin: Origin): Scenario {
   const parsed = scenarioSchema.safeParse(input);
   if (!parsed.success) {
@@ -536,27 +416,4 @@ function loadPlanFile(path: string, vars: ScenarioVariables, origin: Origin): No
     return fail(origin, ['plan'], false, 'plan', `cannot read plan file ${path}: ${readProblem(err)}`, path);
   }
   return parsePlanText(interpolate(text, vars), path);
-}
-
-/** The plan of one run as a plan object, with the run's variables replaced (validated again by run()). */
-export function scenarioPlan(s: Scenario, vars: ScenarioVariables): PlanInput {
-  if (s.plan.kind === 'file') return parseDocumentText(interpolate(readDocumentFile(s.plan.path, 'plan'), vars), s.plan.path).value as PlanInput;
-  return interpolateDeep(s.plan.value, vars) as PlanInput;
-}
-
-const VARIABLE = new RegExp(`\\$\\{(${SCENARIO_VARIABLES.join('|')})\\}`, 'g');
-
-/** Replaces `${workdir}`, `${port}`, `${seed}` and `${scenarioDir}`; leaves any other `${...}` as written. */
-export function interpolate(text: string, vars: ScenarioVariables): string {
-  return text.replace(VARIABLE, (_, name: keyof ScenarioVariables) => vars[name]);
-}
-
-/** {@link interpolate} on every string inside a JSON-like value. */
-export function interpolateDeep(value: unknown, vars: ScenarioVariables): unknown {
-  if (typeof value === 'string') return interpolate(value, vars);
-  if (Array.isArray(value)) return value.map((v) => interpolateDeep(v, vars));
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateDeep(v, vars)]));
-  }
-  return value;
 }

@@ -31,6 +31,7 @@ import type { FsModel, FsModelName } from '../run/fs-models.js';
 import { verifyPointStates } from './point-states.js';
 import { checkStateOptions } from './state-options.js';
 import { seededPick } from './seeded.js';
+import { checkShard, shareOf, type Shard, type ShardRecord } from '../common/shard.js';
 
 /** Options of {@link crashSweep}. */
 export interface CrashSweepOptions {
@@ -80,6 +81,8 @@ export interface CrashSweepOptions {
   env?: Readonly<Record<string, string>> | undefined;
   /** Only this crash point (a failure's replay does this); its working directory is kept. */
   point?: number | undefined;
+  /** Run only this shard's share of the points (`K/N`); needs `seed`, so that every shard takes the same sample. */
+  shard?: string | { index: number; total: number } | undefined;
   /** Keep the working directories (default: only with `point`). */
   keep?: boolean | undefined;
   /** Progress events. */
@@ -134,7 +137,32 @@ export interface SweepReport {
   /** Additive: crash states verified in all (each point's pessimistic state counts one). */
   states: number;
   /** Additive: the runs' warnings (RunResult.warnings), one per code, naming the points that had it. */
-  warnings: RunWarning[];
+  warnings: SweepWarning[];
+  /** Additive: the swept command (absolute path, then its arguments), the verify command, the sample asked for. */
+  command: string[];
+  verify: string | string[];
+  sample?: number;
+  /** Additive, only in a shard's report: which shard, of how many points in all (`sysfault sweep merge`). */
+  shard?: ShardRecord;
+}
+
+/** A sweep's warning: one code's run warning, and the points whose runs had it (in order). */
+export interface SweepWarning extends RunWarning {
+  /** Additive: the points, also named at the end of the message. */
+  points: number[];
+}
+
+/**
+ * A sweep's warnings from each code's first message and its points: the points sorted and named in the
+ * message, the warnings in the order of their first point (so a sweep and its merged shards list them alike).
+ */
+export function sweepWarnings(found: readonly { code: string; message: string; points: readonly number[] }[]): SweepWarning[] {
+  return found
+    .map(({ code, message, points }) => {
+      const sorted = [...points].sort((a, b) => a - b);
+      return { code, message: `${message} (point ${sorted.join(', ')})`, points: sorted };
+    })
+    .sort((a, b) => (a.points[0] ?? 0) - (b.points[0] ?? 0));
 }
 
 const VERIFY_OUTPUT_MAX = 64 * 1024;
@@ -181,7 +209,8 @@ export async function crashSweep(options: CrashSweepOptions): Promise<SweepRepor
       });
     }
     if (!o.keep) rmSync(join(base, 'point-0'), { recursive: true, force: true });
-    const points = o.point !== undefined ? [o.point] : samplePoints(total, o.sample, o.seed);
+    const selected = o.point !== undefined ? [o.point] : samplePoints(total, o.sample, o.seed);
+    const points = o.shard ? shareOf(selected, o.shard) : selected;
     o.onProgress?.({ type: 'counted', points: total, total: points.length });
 
     // 2. every point, `jobs` at a time
@@ -237,7 +266,11 @@ export async function crashSweep(options: CrashSweepOptions): Promise<SweepRepor
       durationMs: Math.round((performance.now() - started) * 10) / 10,
       fs: o.fs.name,
       states,
-      warnings: [...warned].map(([code, w]) => ({ code, message: `${w.message} (point ${w.points.sort((a, b) => a - b).join(', ')})` })),
+      warnings: sweepWarnings([...warned].map(([code, w]) => ({ code, message: w.message, points: w.points }))),
+      command: [o.command, ...o.args],
+      verify: typeof o.verify === 'string' ? o.verify : [...o.verify],
+      ...(o.sample !== undefined && { sample: o.sample }),
+      ...(o.shard && { shard: { index: o.shard.index, total: o.shard.total, of: selected.length } }),
     };
   } catch (err) {
     if (err instanceof CommandError) throw new UsageError(err.message, { field: 'command', value: o.command });
@@ -263,6 +296,7 @@ interface Sweep {
   timeout: number;
   env: Record<string, string>;
   point: number | undefined;
+  shard: Shard | undefined;
   keep: boolean;
   fs: FsModel;
   states: number;
@@ -322,6 +356,11 @@ function checkSweepOptions(options: CrashSweepOptions): Sweep {
   }
   const sample = options.sample === undefined ? undefined : positiveInt('sample', options.sample);
   const point = options.point === undefined ? undefined : positiveInt('point', options.point);
+  const shard = options.shard === undefined ? undefined : checkShard(options.shard);
+  if (shard && point !== undefined) throw new UsageError('shard: cannot be combined with point', { field: 'shard', value: options.shard });
+  if (shard && options.seed === undefined) {
+    throw new UsageError('shard: needs a seed (every shard must take the same sample and report the same seed)', { field: 'shard', value: options.shard });
+  }
   const jobs = options.jobs === undefined ? Math.max(1, Math.min(4, availableParallelism())) : positiveInt('jobs', options.jobs);
   const timeout = options.timeout === undefined ? DEFAULT_TIMEOUT_MS : positiveInt('timeout', options.timeout);
   let seed: bigint;
@@ -353,6 +392,7 @@ function checkSweepOptions(options: CrashSweepOptions): Sweep {
     timeout,
     env,
     point,
+    shard,
     keep: options.keep ?? point !== undefined,
     onProgress: options.onProgress,
     signal: options.signal,

@@ -4,7 +4,7 @@
  */
 import type { ExitInfo, Engine, RunResult } from '../common/run-result.js';
 import type { RunHandle } from '../run/handle.js';
-import type { Scope } from './file.js';
+import type { Scope } from './template.js';
 import type { ServiceSpec, TimelineEntry, TopologyEndReason, TopologyHandle, TopologyOptions, TopologyResult, TopologySpec } from './types.js';
 
 /** One start of one replica: its own sysfault run. */

@@ -24,12 +24,14 @@ import { z } from 'zod';
 import { UsageError } from '../common/errors.js';
 import { describePlanIssues } from '../plan/issues.js';
 import { show } from '../common/text.js';
-import { loadTopology } from './file.js';
+import { loadTopology } from './load.js';
 import { TopologyRun } from './run.js';
 import type { TimelineEntry, TopologyHandle, TopologyInput, TopologyOptions, TopologyResult, TopologySpec } from './types.js';
 
-export { loadTopology, parseTopologyText, TopologyError, expandTemplate } from './file.js';
-export type { LoadTopologyOptions } from './file.js';
+export { loadTopology, parseTopologyText } from './load.js';
+export { TopologyError } from './schema.js';
+export { expandTemplate } from './template.js';
+export type { LoadTopologyOptions } from './load.js';
 export { topologyMetrics, sampleStats } from './metrics.js';
 export { parseSampleLine } from './workload.js';
 export type * from './types.js';

@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { UsageError } from '../common/errors.js';
 import type { ExitInfo } from '../common/run-result.js';
+import { killGroupRemains } from '../run/terminate.js';
 import { round, type TopologyHost } from './host.js';
 import type { WorkloadContext, WorkloadSample } from './types.js';
 
@@ -116,7 +117,12 @@ export class Workload {
         });
       };
       child.once('error', (e) => finish({ code: 127, signal: null }, e.message));
-      child.once('exit', (code, signal) => finish({ code, signal }, null));
+      child.once('exit', (code, signal) => {
+        // The workload is over when its command is: what it left running in its group goes too (and lets go of
+        // the output pipes, which would otherwise hold the workload's end until it exits).
+        killGroupRemains(child);
+        finish({ code, signal }, null);
+      });
     });
   }
 

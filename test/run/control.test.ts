@@ -209,4 +209,29 @@ describe.each(engines)('%s engine', (engine) => {
     });
     expect(lines).toEqual([result.runId]);
   });
+
+  it('clockOrigin puts a fault on performance.now()\'s clock: after the step that caused it, before its event', async () => {
+    const dir = scratch();
+    const handle = spawn(fixture('c/pacer'), [dir, '0', '0', 'gate'], {
+      engine,
+      plan: plan([{ syscalls: ['fsync'], path: '**/pacer.bin', action: { errno: 'EIO' } }]),
+      stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: 30_000,
+    });
+    const out = lineReader(handle.stdout);
+    await out.next((l) => l === 'open pacer.bin ok', 'open');
+    for (let i = 0; i < 3; i++) {
+      const fault = nextFault(handle);
+      const stepped = performance.now();
+      handle.stdin?.write('\n');
+      const f = await fault;
+      const seen = performance.now();
+      const at = handle.clockOrigin + f.tMs;
+      expect(at).toBeGreaterThanOrEqual(stepped);
+      expect(at).toBeLessThanOrEqual(seen);
+      await out.next((l) => l.startsWith(`fsync ${i} `), `fsync ${i}`);
+    }
+    handle.stdin?.end();
+    await handle.result;
+  });
 });

@@ -19,24 +19,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { run, spawn } from '../../src/index.js';
 import type { Engine, RunResult } from '../../src/index.js';
-import { fixture, plan, runCli, runFixture, scratch, type CliOutcome } from '../helpers.js';
+import { fixture, liveStart, plan, runCli, runFixture, scratch, type CliOutcome } from '../helpers.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = join(root, 'dist', 'cli', 'main.js');
 const engines: Engine[] = ['preload', 'seccomp'];
 const FSYNC_COUNTED = [{ syscalls: ['fsync'], after: 1_000_000, action: { errno: 'EIO' } }];
-
-/** The start time of a live process (field 22 of /proc/PID/stat), or undefined when it is gone or a zombie. */
-function liveStart(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
-    return fields[19];
-  } catch {
-    return undefined;
-  }
-}
 
 function parentOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { catalogueJUnit, loadScenario, runCatalogue, runScenario, type ScenarioRunReport } from '../../src/index.js';
 import { xmlEscape } from '../../src/scenario/formats.js';
 import { expectScenario, runPlan } from '../../src/vitest.js';
-import { fixture, runCli, scratch, type CliOutcome } from '../helpers.js';
+import { fixture, liveStart, runCli, scratch, type CliOutcome } from '../helpers.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const examples = join(root, 'examples', 'scenarios');
@@ -277,6 +277,28 @@ describe('setup, workload and timeboxes', () => {
       { tmpDir: scratch() },
     );
     expect(reports).toPassScenario();
+  });
+
+  it('a workload or verify command that leaves a background process in its group leaves nothing running', async () => {
+    // The workload's background sleep lets go of the output pipe; the verify command's keeps it (so waiting for
+    // the output to close waits for it), and ends sooner, so that the workload's is still there to be seen.
+    const t0 = Date.now();
+    const [report] = await runScenario(
+      {
+        version: 1,
+        name: 'leftovers',
+        command: ['sh', '-c', 'sleep 0.3'],
+        workload: { command: ['sh', '-c', 'sleep 60 >/dev/null 2>&1 & echo "background $!"'] },
+        plan: { version: 1, rules: [] },
+        expect: { exit: 0, workload: { exit: 0 }, verify: { command: ['sh', '-c', 'sleep 30 & echo "background $!"'], stdout: { matches: ['^background \\d+$'] } } },
+      },
+      { tmpDir: scratch(), keep: 'none' },
+    );
+    expect(report?.reason).toBe('all 4 expectations met');
+    const pids = [report?.workload?.stdout, report?.verify?.stdout].map((text) => Number(/^background (\d+)$/m.exec(text ?? '')?.[1]));
+    expect(pids.every((pid) => pid > 1)).toBe(true);
+    for (const pid of pids) await expect.poll(() => liveStart(pid), { timeout: 2000 }).toBeUndefined();
+    expect(Date.now() - t0).toBeLessThan(20_000);
   });
 
   it('a run is timeboxed, and so is a catalogue: what runs is killed, the rest is reported not run', async () => {

@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/** The newest mtime of the files ending in `ext` under `dir`, subfolders included. */
 function newest(dir: string, ext: string): number {
   if (!existsSync(dir)) return 0;
   return Math.max(

@@ -21,7 +21,7 @@ import {
   type WorkloadContext,
   type WorkloadSample,
 } from '../../src/index.js';
-import { fixture, scratch } from '../helpers.js';
+import { fixture, liveStart, scratch } from '../helpers.js';
 
 const KVSTORE = fixture('rust/kvstore');
 const API = fixture('go/api-static');
@@ -172,6 +172,21 @@ describe('starting', () => {
     expect(result.instances[0]?.incarnations[0]).toMatchObject({ endedBy: 'stop', exit: { code: null, signal: 'SIGTERM' } });
     expect(of(result, 'not-ready').map((e) => e.serviceId)).toEqual(['sleeper.0']);
     expect(result.readyMs).toBeNull();
+  });
+
+  it('a workload command that leaves a background process in its group leaves nothing running', async () => {
+    const result = await run({
+      version: 1,
+      services: [{ name: 'a', command: '/bin/sleep', args: ['30'] }],
+      // One background sleep lets go of the output pipe, the other keeps it (so waiting for the output to close
+      // waits for it) and ends sooner, so that the first is still there to be seen.
+      workload: { command: 'sh', args: ['-c', 'sleep 60 >/dev/null 2>&1 & echo "background $!"; sleep 30 &'] },
+    });
+    expect(result.reason).toBe('workload-exit');
+    expect(result.durationMs).toBeLessThan(20_000);
+    const pid = Number(/^background (\d+)$/m.exec(readFileSync(result.workload?.logFile ?? '', 'utf8'))?.[1]);
+    expect(pid).toBeGreaterThan(1);
+    await expect.poll(() => liveStart(pid), { timeout: 2000 }).toBeUndefined();
   });
 
   it('a command that is not found rejects before anything starts', async () => {

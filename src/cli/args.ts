@@ -184,7 +184,7 @@ export function commandHelp(command: CommandName): string {
 export function topHelp(): string {
   const lines = COMMANDS.map((c) => {
     const usage = c.usage.length > 26 ? '...' : c.usage;
-    return `  ${`${c.name}${usage ? ` ${usage}` : ''}`.padEnd(37)} ${c.summary}`;
+    return `  ${`${c.name}${usage ? ` ${usage}` : ''}`.padEnd(39)} ${c.summary}`;
   });
   return [
     'Usage: sysfault <command> [options]',

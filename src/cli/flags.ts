@@ -176,17 +176,6 @@ export const COMMANDS: readonly CommandSpec[] = [
       'makes none of the chosen calls is one: it says what the run called instead).',
   },
   {
-    name: 'schema',
-    usage: 'plan|scenario|topology',
-    summary: 'print the JSON Schema of a file format (shipped as schema/*.schema.json)',
-    positionals: 'files',
-    completeArgs: ['plan', 'scenario', 'topology'],
-    description:
-      'Prints the JSON Schema of plan, scenario or topology files, generated from the validator. The package ships\n' +
-      'them as schema/<name>.schema.json: name one in a file\'s "$schema" (YAML: a "# yaml-language-server:\n' +
-      '$schema=..." comment) for an editor to complete and check it.',
-  },
-  {
     name: 'sweep merge',
     usage: '[options] SHARD.json...',
     summary: 'join the --json reports of a sweep run with --shard (docs/scale-out.md)',
@@ -196,6 +185,17 @@ export const COMMANDS: readonly CommandSpec[] = [
       'Joins the --json reports of every shard of one sweep (sysfault sweep --shard K/N ...) into the report the\n' +
       'unsplit sweep gives: the same JSON, page, summary and exit status (0 when every point verified, 1 when any\n' +
       'failed). Exit 125 when the files are not each shard of one sweep exactly once.',
+  },
+  {
+    name: 'schema',
+    usage: 'plan|scenario|topology',
+    summary: 'print the JSON Schema of a file format (shipped as schema/*.schema.json)',
+    positionals: 'files',
+    completeArgs: ['plan', 'scenario', 'topology'],
+    description:
+      'Prints the JSON Schema of plan, scenario or topology files, generated from the validator. The package ships\n' +
+      'them as schema/<name>.schema.json: name one in a file\'s "$schema" (YAML: a "# yaml-language-server:\n' +
+      '$schema=..." comment) for an editor to complete and check it.',
   },
   {
     name: 'completion',

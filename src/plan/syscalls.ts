@@ -79,6 +79,20 @@ export function alternativesOf(syscalls: Iterable<string>, known: SyscallTable =
   return known.names.filter((name) => out.has(name));
 }
 
+/**
+ * Alternatives a program may make thousands of times a second (reads and writes of every kind): counting them
+ * costs nothing in-process, but a supervisor round trip each under the seccomp engine, which does not watch them
+ * just to explain a rule that matched nothing (the rare ones, syncs, copies and opens, it does watch).
+ */
+export const BUSY_ALTERNATIVES: ReadonlySet<string> = new Set([
+  ...(SYSCALL_GROUPS['read-family'] ?? []),
+  ...(SYSCALL_GROUPS['write-family'] ?? []),
+  'recvfrom',
+  'recvmsg',
+  'sendto',
+  'sendmsg',
+]);
+
 /** A syscall table: names in bitmask order, and each name's index (its bit). */
 export interface SyscallTable {
   readonly names: readonly string[];

@@ -17,7 +17,7 @@ import { decodeWaitStatus, formatAction, runWarnings, seedForResult } from './re
 import { firstLine } from '../common/text.js';
 import { signalNumber } from '../plan/signals.js';
 import { killStragglers } from './terminate.js';
-import { alternativesOf, syscallTable } from '../plan/syscalls.js';
+import { alternativesOf, BUSY_ALTERNATIVES, syscallTable } from '../plan/syscalls.js';
 import type { Engine, FaultRecord, RuleStats, RunResult, SyscallCounts } from '../common/run-result.js';
 import type { NormalizedPlan } from '../plan/types.js';
 import type { RunOptions } from './types.js';
@@ -145,7 +145,8 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
     this.#names = syscallTable().names;
     const used = new Set(setup.plan.rules.flatMap((r) => r.syscalls));
     this.#named = this.#names.flatMap((name, i) => (used.has(name) ? [i] : []));
-    this.#alternatives = alternativesOf(used);
+    // count-only alternatives (to say what a program called instead): under seccomp, not the busy ones
+    this.#alternatives = alternativesOf(used).filter((s) => setup.engine !== 'seccomp' || !BUSY_ALTERNATIVES.has(s));
 
     const { native, plan, seed, engine, options } = setup;
     // An empty plan names no syscall: there is nothing to notify, so no seccomp filter. A power cut needs
@@ -437,7 +438,14 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
       rules,
       faults: log.entries.map((e) => this.#record(e)).sort((a, b) => a.seq - b.seq),
       dropped: log.dropped,
-      warnings: runWarnings({ plan: this.plan, rules, calls, dropped: log.dropped, treeUnreached: counts?.treeUnreached ?? 0 }),
+      warnings: runWarnings({
+        plan: this.plan,
+        rules,
+        calls,
+        watched: new Set([...this.#named.map((i) => this.#names[i] ?? ''), ...this.#alternatives]),
+        dropped: log.dropped,
+        treeUnreached: counts?.treeUnreached ?? 0,
+      }),
       runId: this.runId,
       timedOut: this.#timedOut,
       aborted: this.#aborted,

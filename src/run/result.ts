@@ -55,6 +55,8 @@ export interface WarningFacts {
   rules: readonly RuleStats[];
   /** Calls of a syscall the run counted: those the plan names and their alternatives (alternativesOf). */
   calls: (syscall: string) => number;
+  /** The syscalls the run counted (named ones and the alternatives it watched). */
+  watched: ReadonlySet<string>;
   dropped: number;
   /** Whole-tree crashes that found no tree (the native counter). */
   treeUnreached: number;
@@ -102,7 +104,12 @@ function whyNothingMatched(rule: NormalizedRule, facts: WarningFacts): string {
     return `the program called ${made}, none matching ${filters.length > 0 ? filters.join(', ') : 'its filters'}`;
   }
   const never = rule.syscalls.length === 1 ? `${rule.syscalls[0]} was never called` : `none of ${rule.syscalls.join(', ')} was called`;
-  const instead = alternativesOf(rule.syscalls).filter((s) => facts.calls(s) > 0);
-  if (instead.length === 0) return never;
+  const alternatives = alternativesOf(rule.syscalls);
+  const instead = alternatives.filter((s) => facts.calls(s) > 0);
+  if (instead.length === 0) {
+    const unwatched = alternatives.filter((s) => !facts.watched.has(s));
+    if (unwatched.length === 0) return never;
+    return `${never} (not watched, each being a supervisor round trip under seccomp: ${unwatched.join(', ')}; name them in a rule to see whether the program called them)`;
+  }
   return `${never}; the program called ${instead.map((s) => `${s} ${times(facts.calls(s))}`).join(', ')} instead`;
 }

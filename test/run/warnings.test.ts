@@ -57,6 +57,22 @@ describe.each(engines)('%s engine', (engine) => {
     ]);
   });
 
+  it('a rule on pwrite64 that matched nothing names write: counted in-process, or said to be unwatched under seccomp', async () => {
+    const dir = scratch();
+    const result = await run('sh', ['-c', `echo hi > ${join(dir, 'out')}`], { engine, stdio: 'ignore', faults: ['pwrite64:path=**/out=EIO'] });
+    expect(result.exit).toEqual({ code: 0, signal: null });
+    expect(readFileSync(join(dir, 'out'), 'utf8')).toBe('hi\n');
+    const never = 'rule rule-0 matched nothing: pwrite64 was never called';
+    expect(result.warnings).toEqual([
+      engine === 'preload'
+        ? { code: 'rule-matched-nothing', message: `${never}; the program called write once instead` }
+        : {
+            code: 'rule-matched-nothing',
+            message: `${never} (not watched, each being a supervisor round trip under seccomp: write, writev, pwritev, pwritev2, sendto, sendmsg; name them in a rule to see whether the program called them)`,
+          },
+    ]);
+  });
+
   it('a run whose rules all matched has no warnings, and says why the engine', async () => {
     const { result } = await runFixture('rust/fileio', [scratch(), '1'], { engine, plan: plan([{ syscalls: ['fsync'], action: { errno: 'EIO' } }]) });
     expect(result.warnings).toEqual([]);

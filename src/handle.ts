@@ -18,7 +18,7 @@ import { firstLine } from './runtime.js';
 import { signalNumber } from './signals.js';
 import { killStragglers } from './stragglers.js';
 import { syscallTable } from './syscalls.js';
-import type { Engine, FaultRecord, NormalizedPlan, RuleStats, RunOptions, RunResult, SyscallCounts } from './types.js';
+import type { Engine, FaultRecord, NormalizedPlan, RuleStats, RunOptions, RunResult, RunWarning, SyscallCounts } from './types.js';
 
 /** Events of a {@link RunHandle}. */
 export interface RunEvents {
@@ -89,6 +89,8 @@ export interface RunSetup {
   engineReason: string;
   shim: string;
   preloadLib: string | undefined;
+  /** The Go agent library, when the fast path is to be loaded into a Go target (seccomp engine). */
+  goAgent?: string | undefined;
   options: RunOptions;
   /** The power cut, baseline recorded (issue 5); undefined without the powercut option. */
   powercut?: PowercutSetup | undefined;
@@ -126,6 +128,8 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
   #timers: NodeJS.Timeout[] = [];
   #onAbort: (() => void) | undefined;
   #seen: FaultRecord[] = [];
+  #warnings: RunWarning[] = [];
+  #fastPath: string[] = [];
   #seenSeqs = new Set<number>();
   #wake: (() => void)[] = [];
   #settle!: { resolve: (r: RunResult) => void; reject: (e: unknown) => void };
@@ -181,8 +185,10 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
     const numbers = native.syscallNumbers();
     const notified = new Set(this.#named.map((i) => numbers[i]));
     if (powercut) for (const name of ['fsync', 'fdatasync']) notified.add(numbers[this.#names.indexOf(name)]);
+    const agent = seccomp ? setup.goAgent : undefined;
     const shimArgs = [
       ...(seccomp ? ['--seccomp', [...notified].join(',')] : []),
+      ...(agent !== undefined ? ['--gate', '--go-agent', agent, '--shm', session.shmPath] : []),
       ...(setup.preloadLib !== undefined ? ['--preload', setup.preloadLib] : []),
       '--',
       setup.executable,
@@ -310,6 +316,16 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
       case 'error':
         this.#nativeError ??= { message: event.message, execErrno: event.execErrno };
         break;
+      case 'warning': {
+        const tab = event.message.indexOf('\t');
+        this.#warnings.push(
+          tab < 0 ? { code: 'engine', message: event.message } : { code: event.message.slice(0, tab), message: event.message.slice(tab + 1) },
+        );
+        break;
+      }
+      case 'fastPath':
+        this.#fastPath.push(event.message);
+        break;
       case 'exit':
         this.#endedAt = performance.now();
         // -1: the shim vanished without reporting (killed from outside): end what is left of the tree.
@@ -431,6 +447,8 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
       runId: this.runId,
       timedOut: this.#timedOut,
       aborted: this.#aborted,
+      warnings: [...this.#warnings],
+      fastPath: [...this.#fastPath],
     };
   }
 

@@ -60,6 +60,12 @@ export function spawn(command: string, args: readonly string[] = [], options: Ru
   }
   const shim = nativeFile('shim');
   const preloadLib = engine === 'preload' ? nativeFile('preload') : undefined;
+  // auto on a Go binary: the in-process agent decides what it can, the supervisor the rest (no power cut:
+  // its shadows are the supervisor's). SYSFAULT_FAST_PATH=0 turns it off.
+  const goAgent =
+    detection?.kind === 'go' && options.powercut === undefined && env.SYSFAULT_FAST_PATH !== '0'
+      ? nativeFile('goagent')
+      : undefined;
 
   const powercut = preparePowercut(native, options.powercut, cwd, plan);
   try {
@@ -76,6 +82,7 @@ export function spawn(command: string, args: readonly string[] = [], options: Ru
       engineReason: detection ? detection.reason : 'chosen',
       shim,
       preloadLib,
+      goAgent,
       options,
       powercut,
     });

@@ -158,6 +158,16 @@ export interface RunResult {
   aborted: boolean;
   /** Additive: present when the run had a `powercut` option. */
   powercut?: PowercutReport;
+  /** Additive: what the engines could not see or do in this run (each also in the CLI summary). */
+  warnings: RunWarning[];
+  /** Additive: the processes that ran on the in-process fast path (the Go agent), one line each. */
+  fastPath: string[];
+}
+
+/** Something the run could not see or do, e.g. `fast-path-unavailable`. */
+export interface RunWarning {
+  code: string;
+  message: string;
 }
 
 /** One stdio entry, as child_process takes it. */

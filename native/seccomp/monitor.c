@@ -608,6 +608,10 @@ static void on_message(struct run *r, char *buf, ssize_t n, int fd) {
   case 'X':
     r->status = v, r->exited = 1, r->done = 1;
     break;
+  case 'W':
+  case 'A':
+    if (r->m->cb.on_notice) r->m->cb.on_notice(r->m->cb.ctx, buf[0], buf + 1);
+    break;
   default: break;
   }
   if (fd >= 0) close(fd);
@@ -725,7 +729,7 @@ static void step(struct run *r) {
   for (size_t i = 0; i < nios; i++) p[FIXED + i] = (struct pollfd){ r->ios.v[i].io_fd, r->ios.v[i].io_events, 0 };
   /* Preload: woken by the log's futex thread; still look every tick while an entry is half written, or
    * when that thread could not be started. */
-  int timeout = r->m->seccomp || (r->log_thread_on && !r->log_stuck_since) ? -1 : PRELOAD_TICK_MS;
+  int timeout = (r->log_thread_on && !r->log_stuck_since) || (r->m->seccomp && !r->log_thread_on) ? -1 : PRELOAD_TICK_MS;
   if (nios && (timeout < 0 || timeout > IO_CHECK_MS)) timeout = IO_CHECK_MS;
   if (nios) timeout = mon_net_io_timeout(r, nios, timeout);
   if (poll(p, FIXED + nios, timeout) < 0 && errno != EINTR) {
@@ -791,7 +795,8 @@ void sf_monitor_run(struct sf_monitor *m) {
     r->broken = 1;
     sf_monitor_request_kill(m, SIGKILL);
   }
-  if (!m->seccomp && m->shm && !r->broken) log_waiter_start(r);
+  /* the preload library, and the Go agent under seccomp, append to the log from inside the target */
+  if (m->shm && !r->broken) log_waiter_start(r);
   while (!r->done) step(r);
   log_waiter_stop(r);
   drop_held(r); /* after 'X' every task is gone: no held call can be answered */

@@ -1,8 +1,11 @@
 /*
  * sysfault-shim: the target's parent. Started by Node with the control socket as fd 3 (protocol in
  * native/seccomp/monitor.h):
- *   sysfault-shim [--seccomp NR,NR,...] [--no-wait-killable] [--preload LIB] -- /abs/path/to/target argv0 args...
+ *   sysfault-shim [--seccomp NR,NR,...] [--no-wait-killable] [--preload LIB] [--gate] [--go-agent LIB --shm PATH]
+ *                 -- /abs/path/to/target argv0 args...
  * --preload puts LIB first in the target's LD_PRELOAD (only the target's: the shim itself is never preloaded).
+ * --gate lets every syscall made from the gate page (native/goagent/agent.h) through the filter; --go-agent
+ * loads the Go agent LIB into the target at its exec (native/goagent/load.h), with the run's shared region.
  * It forks the target, installs the seccomp user-notification filter in the child right before execve
  * (--seccomp), hands the listener to the monitor, reports the pid and the exit status, signals the whole
  * tree on request and kills it when the controller goes away. Plain C, no sysfault core code.
@@ -25,6 +28,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -32,6 +36,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "../goagent/agent.h"
+#include "../goagent/load.h"
 
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
@@ -50,6 +57,8 @@ struct facts {
   volatile int listener_fd;
   volatile int fail_errno;   /* setup failure: errno, with fail_stage */
   volatile int exec_errno;   /* execve failed */
+  volatile int traced;       /* the Go agent: the child is traced and will stop at its exec */
+  volatile int trace_errno;  /* the Go agent: PTRACE_TRACEME failed */
   char fail_stage[64];
 };
 
@@ -59,6 +68,8 @@ static struct {
   int seccomp;
   int wait_killable;
   char *preload;
+  int gate;
+  char *go_agent, *shm;
   char *path;
   char **argv;
 } opt = { .wait_killable = 1 };
@@ -67,6 +78,8 @@ static pid_t orig_ppid;
 static pid_t target_pid = -1;
 static int target_status;
 static int target_done;
+static struct sf_goagent agent;
+static int agent_ready;
 
 static void die_setup(const char *msg) {
   fprintf(stderr, "sysfault-shim: %s\n", msg);
@@ -84,6 +97,12 @@ static void parse_args(int argc, char **argv) {
       opt.wait_killable = 0;
     } else if (strcmp(argv[i], "--preload") == 0 && i + 1 < argc && strcmp(argv[i + 1], "--") != 0) {
       opt.preload = argv[++i];
+    } else if (strcmp(argv[i], "--gate") == 0) {
+      opt.gate = 1;
+    } else if (strcmp(argv[i], "--go-agent") == 0 && i + 1 < argc && strcmp(argv[i + 1], "--") != 0) {
+      opt.go_agent = argv[++i];
+    } else if (strcmp(argv[i], "--shm") == 0 && i + 1 < argc && strcmp(argv[i + 1], "--") != 0) {
+      opt.shm = argv[++i];
     } else if (strcmp(argv[i], "--seccomp") == 0 && i + 1 < argc && strcmp(argv[i + 1], "--") != 0) {
       char *s = argv[++i], *end;
       opt.seccomp = 1;
@@ -98,7 +117,8 @@ static void parse_args(int argc, char **argv) {
         s = *end ? end + 1 : end;
       }
     } else if (!bad) {
-      int valued = strcmp(argv[i], "--preload") == 0 || strcmp(argv[i], "--seccomp") == 0;
+      int valued = strcmp(argv[i], "--preload") == 0 || strcmp(argv[i], "--seccomp") == 0 ||
+                   strcmp(argv[i], "--go-agent") == 0 || strcmp(argv[i], "--shm") == 0;
       snprintf(why, sizeof why, valued ? "option %s needs a value" : "unknown option \"%.60s\"", argv[i]);
       bad = why;
     }
@@ -108,7 +128,7 @@ static void parse_args(int argc, char **argv) {
   opt.argv = &argv[i + 2];
   if (bad) {
     fprintf(stderr, "sysfault-shim: %s; running the target without faults\n", bad);
-    opt.seccomp = 0, opt.nnrs = 0, opt.preload = NULL;
+    opt.seccomp = 0, opt.nnrs = 0, opt.preload = NULL, opt.gate = 0, opt.go_agent = NULL;
   }
 }
 
@@ -259,7 +279,7 @@ static void child_fail(struct facts *f, const char *stage) {
 }
 
 static int install_filter(struct facts *f) {
-  struct sock_filter prog[8 + MAX_NRS];
+  struct sock_filter prog[16 + MAX_NRS];
   int n = 0, k = opt.nnrs;
   prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
   prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
@@ -267,6 +287,15 @@ static int install_filter(struct facts *f) {
   prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
   prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, __X32_SYSCALL_BIT, 0, 1);
   prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+  if (opt.gate) { /* a call from the gate page passes: the fast path decided it already */
+    uint32_t ip = (uint32_t)offsetof(struct seccomp_data, instruction_pointer);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ip + 4);
+    prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(SF_GATE_ADDR >> 32), 0, 3);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ip);
+    prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (uint32_t)SF_GATE_ADDR + (uint32_t)SF_GATE_SIZE, 1, 0);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+  }
   for (int i = 0; i < k; i++)
     prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)opt.nrs[i], (uint8_t)(k - i), 0);
   prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
@@ -301,6 +330,11 @@ static void run_child(struct facts *f, const sigset_t *orig_mask, pid_t shim) {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != shim) _exit(EXIT_SETUP);
   sigprocmask(SIG_SETMASK, orig_mask, NULL);
   if (opt.preload && set_preload(opt.preload) != 0) child_fail(f, "setting LD_PRELOAD");
+  if (agent_ready) {
+    int err = sf_goagent_child(&agent);
+    f->trace_errno = err;
+    f->traced = err == 0;
+  }
   if (opt.seccomp) {
     int fd = install_filter(f);
     f->listener_fd = fd;
@@ -350,8 +384,32 @@ static int hand_over_listener(pid_t pid, struct facts *f) {
    * With ours open those calls just wait, unanswered, for the SIGKILL. Never inherited: the target was
    * forked before, and we exec nothing. */
   (void)fd;
-  kill(pid, SIGCONT);
+  if (f->traced)
+    ptrace(PTRACE_CONT, pid, NULL, NULL); /* the SIGSTOP was a ptrace stop: resume, dropping it */
+  else
+    kill(pid, SIGCONT);
   return 0;
+}
+
+/* The Go agent: load it at the child's exec stop (or say why not). 'A' fast path on, 'W' a warning. */
+static void load_agent(pid_t pid, struct facts *f) {
+  char msg[300], line[400];
+  if (!f->traced) {
+    snprintf(line, sizeof line, "fast-path-unavailable\tthe Go fast path is off, the supervisor handles every call: "
+             "ptrace is not permitted here (%s)", strerror(f->trace_errno));
+    send_msg('W', line, strlen(line));
+    return;
+  }
+  int st = 0, rc = sf_goagent_after_exec(&agent, pid, &st, msg, sizeof msg);
+  if (rc == 1) {
+    target_status = st, target_done = 1;
+  } else if (rc == 0) {
+    snprintf(line, sizeof line, "pid %d: %s", (int)pid, msg);
+    send_msg('A', line, strlen(line));
+  } else {
+    snprintf(line, sizeof line, "fast-path-unavailable\tthe Go fast path is off, the supervisor handles every call: %s", msg);
+    send_msg('W', line, strlen(line));
+  }
 }
 
 /* The target ended: report why, after its whole tree is gone. */
@@ -426,6 +484,17 @@ int main(int argc, char **argv) {
   if (f == MAP_FAILED) die_setup("mmap failed");
   f->listener_fd = -1;
 
+  if (opt.go_agent && opt.seccomp && opt.gate) {
+    char why[200], line[300];
+    if (!opt.shm || sf_goagent_prepare(&agent, opt.go_agent, opt.shm, why, sizeof why) != 0) {
+      snprintf(line, sizeof line, "fast-path-unavailable\tthe Go fast path is off, the supervisor handles every call: %s",
+               opt.shm ? why : "no shared region given");
+      send_msg('W', line, strlen(line));
+    } else {
+      agent_ready = 1;
+    }
+  }
+
   pid_t shim = getpid();
   target_pid = fork();
   if (target_pid < 0) {
@@ -446,6 +515,8 @@ int main(int argc, char **argv) {
     send_int('X', EXIT_SETUP << 8);
     return 0;
   }
+  if (agent_ready && !target_done) load_agent(target_pid, f);
+  if (agent_ready) close(agent.memfd), close(agent.shm_fd);
 
   struct pollfd pfd[2] = { { sfd, POLLIN, 0 }, { CTL_FD, POLLIN, 0 } };
   for (;;) {

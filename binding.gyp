@@ -35,6 +35,7 @@
       "sources": [
         "native/preload/preload.c",
         "native/preload/preload-net.c",
+        "native/preload/gate.c",
         "native/core/plan.c",
         "native/core/decide.c",
         "native/core/shm.c",

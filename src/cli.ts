@@ -58,6 +58,8 @@ Options:
                         | powercut | powercut-after
   --seed N            seed (default: the plan's, else random; always reported)
   --engine E          auto (default), preload or seccomp
+  --io-uring MODE     report (default: a process that sets up io_uring is reported) or deny (io_uring_setup
+                        fails with ENOSYS, so that programs fall back to plain syscalls)
   --timeout MS        kill the command's whole process tree after MS milliseconds (or Ns); exit 124
   --powercut GLOB     power cut: the files matching GLOB (under the current directory) lose what was never
                         fsynced when a powercut action fires (docs/crash-consistency.md)
@@ -76,6 +78,7 @@ const RUN_OPTIONS = {
   fault: { type: 'string', multiple: true },
   seed: { type: 'string' },
   engine: { type: 'string' },
+  'io-uring': { type: 'string' },
   timeout: { type: 'string' },
   powercut: { type: 'string' },
   'powercut-when': { type: 'string' },
@@ -131,6 +134,7 @@ async function runCommand(argv: readonly string[]): Promise<number> {
   if (command === undefined) throw new UsageError('run: missing command (usage: sysfault run [options] -- CMD [ARGS...])');
 
   const engine = oneOf('--engine', values.engine ?? 'auto', ['auto', 'preload', 'seccomp']);
+  const ioUring = oneOf('--io-uring', values['io-uring'], ['report', 'deny']);
   const seed = seedText('--seed', values.seed);
   const timeout = durationMs('--timeout', values.timeout);
   const faults: RuleInput[] = (values.fault ?? []).map((spec) => parseFault(spec, '--fault'));
@@ -145,6 +149,7 @@ async function runCommand(argv: readonly string[]): Promise<number> {
     faults,
     seed,
     engine: engine satisfies EngineOption,
+    ioUring,
     timeout,
     stdio: 'inherit',
     ...(values.powercut !== undefined && {

@@ -91,6 +91,8 @@ export interface RunSetup {
   preloadLib: string | undefined;
   /** The Go agent library, when the fast path is to be loaded into a Go target (seccomp engine). */
   goAgent?: string | undefined;
+  /** Preload engine with the supervisor as its net (a seccomp filter that lets the library's own calls through). */
+  net?: boolean;
   options: RunOptions;
   /** The power cut, baseline recorded (issue 5); undefined without the powercut option. */
   powercut?: PowercutSetup | undefined;
@@ -151,7 +153,8 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
     // An empty plan names no syscall: there is nothing to notify, so no seccomp filter. A power cut needs
     // fsync and fdatasync (the monitor does them and records the synced state).
     const powercut = setup.powercut;
-    const seccomp = engine === 'seccomp' && (this.#named.length > 0 || powercut !== undefined);
+    const seccomp =
+      (engine === 'seccomp' || setup.net === true) && (this.#named.length > 0 || powercut !== undefined);
     const bytes = compilePlan(plan, seed);
     try {
       this.clockOrigin = performance.now(); // the shared region's start time is taken when it is created
@@ -171,6 +174,7 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
     const env: Record<string, string> = { ...setup.env, SYSFAULT_RUN_ID: this.runId };
     // The shim adds the preload library to the target's LD_PRELOAD itself, so that it is never preloaded.
     if (setup.preloadLib !== undefined) env.SYSFAULT_SHM = session.shmPath;
+    if (setup.preloadLib !== undefined && seccomp) env.SYSFAULT_GATE = '1';
     // A blackhole connects the target's socket to a listener that drops SYNs; under seccomp the monitor (this
     // process) uses it directly, the preload library learns its ports here.
     if (setup.preloadLib !== undefined && plan.rules.some((r) => r.action.type === 'blackhole')) {
@@ -188,7 +192,8 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
     const agent = seccomp ? setup.goAgent : undefined;
     const shimArgs = [
       ...(seccomp ? ['--seccomp', [...notified].join(',')] : []),
-      ...(agent !== undefined ? ['--gate', '--go-agent', agent, '--shm', session.shmPath] : []),
+      ...(agent !== undefined ? ['--gate', '--go-agent', agent, '--shm', session.shmPath] : seccomp && setup.net ? ['--gate'] : []),
+      ...(options.ioUring === 'deny' ? ['--io-uring', 'deny'] : seccomp ? ['--io-uring', 'watch'] : []),
       ...(setup.preloadLib !== undefined ? ['--preload', setup.preloadLib] : []),
       '--',
       setup.executable,

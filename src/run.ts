@@ -52,6 +52,14 @@ export function spawn(command: string, args: readonly string[] = [], options: Ru
     engine = choice;
   }
   const native = requireBinding();
+  // auto on anything else: the preload library, with the supervisor as its net for what it cannot see
+  // (glibc's own calls, a child that dropped LD_PRELOAD, a static or Go child). SYSFAULT_NET=0 turns it off.
+  const net =
+    choice === 'auto' &&
+    engine === 'preload' &&
+    options.powercut === undefined &&
+    env.SYSFAULT_NET !== '0' &&
+    seccompProblem(native.kernelFeatures()) === undefined;
   if (engine === 'seccomp') {
     const problem = seccompProblem(native.kernelFeatures());
     if (problem) {
@@ -83,6 +91,7 @@ export function spawn(command: string, args: readonly string[] = [], options: Ru
       shim,
       preloadLib,
       goAgent,
+      net,
       options,
       powercut,
     });

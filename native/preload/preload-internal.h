@@ -16,6 +16,11 @@ extern __thread int sf_guard __attribute__((tls_model("initial-exec")));
 enum { STALL_NONE = 0, STALL_ON = 1, STALL_PASS = 2 };
 extern uint8_t sf_stall_state[SF_FD_TABLE];
 
+/* gate.c: set by sf_count, taken by the next REAL(): that call is made from the gate page (raw) */
+extern __thread int sf_gate_next __attribute__((tls_model("initial-exec")));
+void sf_gate_setup(void);
+long sf_raw(long nr, ...);
+
 /* preload-net.c */
 int sf_stall_begin(int fd, uint64_t until, int end);
 int sf_stall_wait(int fd, uint64_t start);

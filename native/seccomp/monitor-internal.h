@@ -99,6 +99,7 @@ struct heldvec {
 
 struct run {
   struct sf_monitor *m;
+  int uring_reported; /* an io_uring_setup was seen (and said) */
   int listener, timer_fd;
   struct seccomp_notif *req;
   struct seccomp_notif_resp *resp;

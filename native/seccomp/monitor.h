@@ -28,6 +28,8 @@
 extern "C" {
 #endif
 
+#define SF_NR_IO_URING_SETUP 425 /* x86-64: notified only to be reported (the shim's --io-uring watch) */
+
 struct sf_monitor_callbacks {
   void *ctx;
   void (*on_started)(void *ctx, int pid);

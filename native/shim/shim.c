@@ -6,6 +6,7 @@
  * --preload puts LIB first in the target's LD_PRELOAD (only the target's: the shim itself is never preloaded).
  * --gate lets every syscall made from the gate page (native/goagent/agent.h) through the filter; --go-agent
  * loads the Go agent LIB into the target at its exec (native/goagent/load.h), with the run's shared region.
+ * --io-uring watch notifies io_uring_setup (the monitor reports it); deny fails it with ENOSYS in the filter.
  * It forks the target, installs the seccomp user-notification filter in the child right before execve
  * (--seccomp), hands the listener to the monitor, reports the pid and the exit status, signals the whole
  * tree on request and kills it when the controller goes away. Plain C, no sysfault core code.
@@ -69,6 +70,7 @@ static struct {
   int wait_killable;
   char *preload;
   int gate;
+  int io_uring; /* 0: nothing, 1: watch (notify io_uring_setup, to report it), 2: deny (ENOSYS) */
   char *go_agent, *shm;
   char *path;
   char **argv;
@@ -99,6 +101,9 @@ static void parse_args(int argc, char **argv) {
       opt.preload = argv[++i];
     } else if (strcmp(argv[i], "--gate") == 0) {
       opt.gate = 1;
+    } else if (strcmp(argv[i], "--io-uring") == 0 && i + 1 < argc &&
+               (strcmp(argv[i + 1], "watch") == 0 || strcmp(argv[i + 1], "deny") == 0)) {
+      opt.io_uring = strcmp(argv[++i], "deny") == 0 ? 2 : 1;
     } else if (strcmp(argv[i], "--go-agent") == 0 && i + 1 < argc && strcmp(argv[i + 1], "--") != 0) {
       opt.go_agent = argv[++i];
     } else if (strcmp(argv[i], "--shm") == 0 && i + 1 < argc && strcmp(argv[i + 1], "--") != 0) {
@@ -296,11 +301,22 @@ static int install_filter(struct facts *f) {
     prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
     prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
   }
+  if (opt.io_uring == 2 || (opt.io_uring == 1 && opt.seccomp)) { /* io_uring_setup: fail it, or report it */
+    prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 425, 0, 1);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+                                             opt.io_uring == 2 ? SECCOMP_RET_ERRNO | ENOSYS : SECCOMP_RET_USER_NOTIF);
+  }
   for (int i = 0; i < k; i++)
     prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)opt.nrs[i], (uint8_t)(k - i), 0);
   prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
   prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
   struct sock_fprog fprog = { .len = (unsigned short)n, .filter = prog };
+
+  if (!opt.seccomp) { /* --io-uring deny alone: a filter with nothing to notify, no listener */
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(f, "seccomp: prctl(PR_SET_NO_NEW_PRIVS)");
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) != 0) child_fail(f, "seccomp: seccomp(SECCOMP_SET_MODE_FILTER)");
+    return -1;
+  }
 
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(f, "seccomp: prctl(PR_SET_NO_NEW_PRIVS)");
   long fd = -1;
@@ -335,6 +351,7 @@ static void run_child(struct facts *f, const sigset_t *orig_mask, pid_t shim) {
     f->trace_errno = err;
     f->traced = err == 0;
   }
+  if (!opt.seccomp && opt.io_uring == 2) install_filter(f);
   if (opt.seccomp) {
     int fd = install_filter(f);
     f->listener_fd = fd;

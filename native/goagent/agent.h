@@ -32,10 +32,18 @@
 #define SF_NR_DECIDE 2 /* a named syscall the agent decides (else: made outside the gate, for the supervisor) */
 #define SF_NR_FDBOOK 4 /* opens, closes or replaces descriptors: the agent's descriptor facts follow it */
 
+/* Patched stubs (the index of their resume address): Go's Syscall6, and the runtime's own write and read
+ * (runtime.write1, runtime.read: `MOVL $nr, AX; SYSCALL`, the netpoller's wake-ups among others). */
+#define SF_STUB_SYSCALL6 0
+#define SF_STUB_WRITE1 1
+#define SF_STUB_READ 2
+#define SF_STUBS 3
+
 /* Offsets used by entry.S (checked against the struct in agent.c). */
-#define SF_CONF_RESUME 8
-#define SF_CONF_NCLAIM 16
-#define SF_CONF_FLAGS 64
+#define SF_CONF_NCLAIM 8
+#define SF_CONF_KEY_FS 12
+#define SF_CONF_RESUME 48
+#define SF_CONF_FLAGS 80
 #define SF_CONF_MAP (SF_CONF_FLAGS + SF_AGENT_NRS)
 #define SF_CONF_SLOTS (SF_CONF_MAP + SF_AGENT_MAP * 16)
 #define SF_SLOT_SIZE 32
@@ -62,13 +70,13 @@ struct sf_agent_fd {
 
 struct sf_agent_conf {
   uint64_t magic;
-  uint64_t resume;  /* the stub's address after its SYSCALL (entry.S jumps back there) */
   uint32_t nclaim;  /* slots handed out (may exceed SF_AGENT_SLOTS) */
-  uint32_t pad0;
+  uint32_t key_fs;  /* 1: a thread is known by its FS base (rdfsbase); 0: by its M (g.m, Syscall6 only) */
   uint64_t gate;    /* SF_GATE_ADDR: sf_gate_syscall6 there */
   struct sf_shm *shm;
   struct sf_agent_fd *fds; /* SF_AGENT_FDS entries */
-  uint64_t pad1[2];
+  uint64_t pad0;
+  uint64_t resume[4]; /* by SF_STUB_*: where each patched stub goes on after its SYSCALL (0: not patched) */
   uint8_t nr_flags[SF_AGENT_NRS];
   struct { uint64_t key, slot; } map[SF_AGENT_MAP];
   struct sf_agent_slot slots[SF_AGENT_SLOTS];

@@ -1,5 +1,6 @@
 /*
- * sf_go_entry: where Go's patched Syscall6 stub jumps (native/goagent/agent.h has the picture).
+ * sf_go_entry: where Go's patched Syscall6 stub jumps (native/goagent/agent.h has the picture); sf_go_write1 and
+ * sf_go_read: the runtime's own write and read stubs.
  * At entry, as in Syscall6 (Go's register ABI): AX = number, BX CX DI SI R8 R9 = arguments 1..6, R14 = g, the
  * goroutine's stack in SP. Free: DX R10 R11 R12 R13. Back at the stub's `cmp rax, -4095` with AX = result and
  * DX = argument 3 (what the kernel leaves there); R14, R15, BP and SP as they were; no SSE register touched.
@@ -18,17 +19,62 @@ sf_go_entry:
         lea r11, [rip + sf_agent_conf]
         test byte ptr [r11 + SF_CONF_FLAGS + rax], SF_NR_HOOK
         jnz .Lhook
-.Lraw:  /* the stub's own instructions; a named syscall made here goes to the supervisor */
+.Lraw:  /* the stub's own instructions; a named syscall made here goes to the supervisor. AX bits 16+: the stub */
+        mov r12, rax
+        shr r12, 16
+        and eax, 0xffff
+        lea r13, [rip + sf_agent_conf]
         mov r10, rsi
         mov rdx, rdi
         mov rsi, rcx
         mov rdi, rbx
         syscall
-        jmp qword ptr [rip + sf_agent_conf + SF_CONF_RESUME]
+        jmp qword ptr [r13 + SF_CONF_RESUME + r12 * 8]
+        .size sf_go_entry, . - sf_go_entry
 
-.Lhook: /* find this thread's slot: open addressing on the M pointer */
-        mov r12, qword ptr [r14 + SF_GO_G_M]
-        test r12, r12
+/* runtime.write1 and runtime.read (ABI0: DI SI DX are the syscall's arguments, AX is set by the patched MOVL):
+ * the same hook, their arguments moved to Syscall6's registers and the stub's index in AX bits 16+ */
+        .globl sf_go_write1
+        .hidden sf_go_write1
+        .type sf_go_write1, @function
+sf_go_write1:
+        mov eax, 1
+        lea r11, [rip + sf_agent_conf]
+        test byte ptr [r11 + SF_CONF_FLAGS + 1], SF_NR_HOOK
+        jnz 1f
+        syscall
+        jmp qword ptr [rip + sf_agent_conf + SF_CONF_RESUME + SF_STUB_WRITE1 * 8]
+1:      mov eax, 1 | (SF_STUB_WRITE1 << 16)
+        jmp .Lstub_hook
+        .size sf_go_write1, . - sf_go_write1
+
+        .globl sf_go_read
+        .hidden sf_go_read
+        .type sf_go_read, @function
+sf_go_read:
+        xor eax, eax
+        lea r11, [rip + sf_agent_conf]
+        test byte ptr [r11 + SF_CONF_FLAGS + 0], SF_NR_HOOK
+        jnz 1f
+        syscall
+        jmp qword ptr [rip + sf_agent_conf + SF_CONF_RESUME + SF_STUB_READ * 8]
+1:      mov eax, 0 | (SF_STUB_READ << 16)
+.Lstub_hook:
+        mov rbx, rdi
+        mov rcx, rsi
+        mov rdi, rdx
+        xor esi, esi
+        xor r8d, r8d
+        xor r9d, r9d
+        /* fall through: r11 = conf */
+
+.Lhook: /* find this thread's slot: open addressing on its FS base, or its M (g.m) */
+        cmp dword ptr [r11 + SF_CONF_KEY_FS], 0
+        je 2f
+        rdfsbase r12
+        jmp 3f
+2:      mov r12, qword ptr [r14 + SF_GO_G_M]
+3:      test r12, r12
         jz .Lraw
         imul r13, r12, 0x2545f491
         shr r13, 7
@@ -53,13 +99,10 @@ sf_go_entry:
         mov r10d, 1
         lock xadd dword ptr [r11 + SF_CONF_NCLAIM], r10d
         cmp r10d, SF_AGENT_SLOTS
-        jae .Lnone
+        jae .Lraw /* no slot left: this thread's calls all go to the supervisor (its entry's slot stays 0) */
         imul r10, r10, SF_SLOT_SIZE
         lea r10, [r11 + SF_CONF_SLOTS + r10]
         mov qword ptr [r11 + SF_CONF_MAP + rdx + 8], r10
-        jmp .Lfound
-.Lnone: /* no slot left: this thread's calls all go to the supervisor (entry slot stays 0) */
-        jmp .Lraw
 
 .Lfound:
         mov r13, qword ptr [r11 + SF_CONF_MAP + rdx + 8]
@@ -73,7 +116,7 @@ sf_go_entry:
         mov qword ptr [r13], rdx
         mov r12, rsp
         lea rsp, [rdx + SF_AGENT_LEVEL]
-        push r12                /* 72: the goroutine's SP */
+        push r12                /* 72: the caller's SP */
         push r13                /* 64: the slot */
         push r9                 /* 56: a6 */
         push r8                 /* 48: a5 */
@@ -81,16 +124,20 @@ sf_go_entry:
         push rdi                /* 32: a3 */
         push rcx                /* 24: a2 */
         push rbx                /* 16: a1 */
+        mov rdx, rax
+        shr rdx, 16
+        and eax, 0xffff
         push rax                /*  8: nr */
-        push 0                  /*  0: keeps SP 16-byte aligned at the call */
+        push qword ptr [r11 + SF_CONF_RESUME + rdx * 8] /* 0: where to go on (keeps SP 16-byte aligned) */
         lea rdi, [rsp + 8]
         call sf_go_hook
+        mov r12, qword ptr [rsp]
         mov rdx, qword ptr [rsp + 32]
         mov r13, qword ptr [rsp + 64]
         mov rsp, qword ptr [rsp + 72]
         add qword ptr [r13], SF_AGENT_LEVEL
-        jmp qword ptr [rip + sf_agent_conf + SF_CONF_RESUME]
-        .size sf_go_entry, . - sf_go_entry
+        jmp r12
+        .size sf_go_read, . - sf_go_read
 
 /* long sf_net_syscall6(long nr, long a0, ..., long a5): a syscall made outside the gate (the supervisor's) */
         .globl sf_net_syscall6

@@ -18,8 +18,17 @@
 const uint8_t sf_go_stub_bytes[SF_GO_STUB_LEN] = { 0x49, 0x89, 0xf2, 0x48, 0x89, 0xfa, 0x48, 0x89, 0xce, 0x48,
                                                    0x89, 0xdf, 0x0f, 0x05, 0x48, 0x3d, 0x01, 0xf0, 0xff, 0xff };
 
+const uint8_t sf_go_write1_bytes[SF_GO_RAW_LEN] = { 0x48, 0x8b, 0x7c, 0x24, 0x08, 0x48, 0x8b, 0x74, 0x24, 0x10,
+                                                    0x8b, 0x54, 0x24, 0x18, 0xb8, 0x01, 0x00, 0x00, 0x00, 0x0f,
+                                                    0x05, 0x89, 0x44, 0x24, 0x20, 0xc3 };
+const uint8_t sf_go_read_bytes[SF_GO_RAW_LEN] = { 0x90, 0x8b, 0x7c, 0x24, 0x08, 0x48, 0x8b, 0x74, 0x24, 0x10,
+                                                  0x8b, 0x54, 0x24, 0x18, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x0f,
+                                                  0x05, 0x89, 0x44, 0x24, 0x20, 0xc3 };
+
 static const char *const syscall6_names[] = { "internal/runtime/syscall/linux.Syscall6",
-                                              "runtime/internal/syscall.Syscall6" };
+                                              "runtime/internal/syscall.Syscall6", NULL };
+static const char *const write1_names[] = { "runtime.write1.abi0", "runtime.write1", NULL };
+static const char *const read_names[] = { "runtime.read.abi0", "runtime.read", NULL };
 
 struct image {
   const uint8_t *p;
@@ -44,15 +53,15 @@ static const Elf64_Shdr *section(const struct image *im, const char *name) {
   return NULL;
 }
 
-static int is_syscall6(const char *s, size_t max) {
-  for (size_t i = 0; i < sizeof syscall6_names / sizeof *syscall6_names; i++) {
-    size_t n = strlen(syscall6_names[i]);
-    if (n < max && memcmp(s, syscall6_names[i], n + 1) == 0) return 1;
+static int is_named(const char *s, size_t max, const char *const *names) {
+  for (size_t i = 0; names[i]; i++) {
+    size_t n = strlen(names[i]);
+    if (n < max && memcmp(s, names[i], n + 1) == 0) return 1;
   }
   return 0;
 }
 
-static uint64_t from_symtab(const struct image *im) {
+static uint64_t from_symtab(const struct image *im, const char *const *names) {
   for (size_t i = 0; i < im->shnum; i++) {
     const Elf64_Shdr *s = &im->sh[i];
     if (s->sh_type != SHT_SYMTAB || s->sh_link >= im->shnum || s->sh_entsize != sizeof(Elf64_Sym)) continue;
@@ -62,7 +71,7 @@ static uint64_t from_symtab(const struct image *im) {
     for (size_t k = 0; k < s->sh_size / sizeof *sym; k++) {
       if (ELF64_ST_TYPE(sym[k].st_info) != STT_FUNC || sym[k].st_name >= strs->sh_size) continue;
       const char *name = (const char *)im->p + strs->sh_offset + sym[k].st_name;
-      if (is_syscall6(name, strs->sh_size - sym[k].st_name)) return sym[k].st_value;
+      if (is_named(name, strs->sh_size - sym[k].st_name, names)) return sym[k].st_value;
     }
   }
   return 0;
@@ -118,7 +127,7 @@ static uint64_t module_text(const struct image *im, uint64_t pcln, uint64_t name
   return 0;
 }
 
-static uint64_t from_pclntab(const struct image *im) {
+static uint64_t from_pclntab(const struct image *im, const char *const *names_wanted) {
   const Elf64_Shdr *s = section(im, ".gopclntab");
   if (!s || !in_file(im, s->sh_offset, s->sh_size) || s->sh_size < 72) return 0;
   const uint8_t *h = im->p + s->sh_offset;
@@ -138,7 +147,7 @@ static uint64_t from_pclntab(const struct image *im) {
     int32_t name;
     memcpy(&name, h + pcln + funcoff + 4, 4);
     if (name < 0 || (uint64_t)name >= size - names) continue;
-    if (is_syscall6((const char *)h + names + name, size - names - (uint64_t)name)) return text + entry;
+    if (is_named((const char *)h + names + name, size - names - (uint64_t)name, names_wanted)) return text + entry;
   }
   return 0;
 }
@@ -178,9 +187,9 @@ int sf_go_elf_find(int fd, struct sf_go_elf *out, char *why, size_t whylen) {
       im.sh = (const Elf64_Shdr *)(im.p + eh->e_shoff), im.shnum = eh->e_shnum;
     out->pie = eh->e_type == ET_DYN;
     out->entry = eh->e_entry;
-    if ((out->stub = from_symtab(&im)))
+    if ((out->stub = from_symtab(&im, syscall6_names)))
       out->found = "symbol table";
-    else if ((out->stub = from_pclntab(&im)))
+    else if ((out->stub = from_pclntab(&im, syscall6_names)))
       out->found = "pclntab";
     else
       err = im.sh ? "Go's Syscall6 not found (neither in the symbol table nor in the pclntab)"
@@ -188,6 +197,18 @@ int sf_go_elf_find(int fd, struct sf_go_elf *out, char *why, size_t whylen) {
     const uint8_t *bytes = err ? NULL : at_vaddr(&im, out->stub, SF_GO_STUB_LEN);
     if (!err && (!bytes || memcmp(bytes, sf_go_stub_bytes, SF_GO_STUB_LEN) != 0))
       err = "Go's Syscall6 does not start with the instructions the agent replaces (unknown Go version?)";
+    /* the runtime's own write and read: patched too when they are exactly as expected, else left alone */
+    const char *const *raw_names[2] = { write1_names, read_names };
+    const uint8_t *raw_bytes[2] = { sf_go_write1_bytes, sf_go_read_bytes };
+    uint64_t *raw_out[2] = { &out->write1, &out->read };
+    for (int k = 0; k < 2 && !err; k++) {
+      uint64_t at = from_symtab(&im, raw_names[k]);
+      if (!at) at = from_pclntab(&im, raw_names[k]);
+      /* runtime.read's first instruction is one byte shorter: compare from where they agree */
+      int skip = k == 1 ? 1 : 0;
+      const uint8_t *b = at ? at_vaddr(&im, at, SF_GO_RAW_LEN - (size_t)skip) : NULL;
+      if (b && memcmp(b, raw_bytes[k] + skip, SF_GO_RAW_LEN - (size_t)skip) == 0) *raw_out[k] = at - (uint64_t)skip;
+    }
   }
   munmap(map, (size_t)st.st_size);
   if (err) snprintf(why, whylen, "%s", err);

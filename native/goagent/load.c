@@ -84,6 +84,7 @@ struct agent_lib {
   const Elf64_Phdr *ph;
   uint64_t image_size;
   uint64_t entry_off, conf_off; /* sf_go_entry, sf_agent_conf */
+  uint64_t write1_off, read_off; /* sf_go_write1, sf_go_read */
 };
 
 static int lib_parse(const struct sf_goagent *a, struct agent_lib *l, char *why, size_t whylen) {
@@ -107,7 +108,7 @@ static int lib_parse(const struct sf_goagent *a, struct agent_lib *l, char *why,
   }
   l->image_size = last_hi;
   const Elf64_Shdr *sh = (const Elf64_Shdr *)(p + eh->e_shoff);
-  l->entry_off = l->conf_off = 0;
+  l->entry_off = l->conf_off = l->write1_off = l->read_off = 0;
   for (int i = 0; i < eh->e_shnum; i++) {
     if (sh[i].sh_type == SHT_RELA && sh[i].sh_size) {
       /* relocations: only RELATIVE ones, applied in build_image */
@@ -126,11 +127,13 @@ static int lib_parse(const struct sf_goagent *a, struct agent_lib *l, char *why,
       if (sym[k].st_name >= strs->sh_size) continue;
       const char *name = (const char *)p + strs->sh_offset + sym[k].st_name;
       if (strcmp(name, "sf_go_entry") == 0) l->entry_off = sym[k].st_value;
+      if (strcmp(name, "sf_go_write1") == 0) l->write1_off = sym[k].st_value;
+      if (strcmp(name, "sf_go_read") == 0) l->read_off = sym[k].st_value;
       if (strcmp(name, "sf_agent_conf") == 0 && sym[k].st_size == sizeof(struct sf_agent_conf))
         l->conf_off = sym[k].st_value;
     }
   }
-  if (!l->entry_off || !l->conf_off || l->conf_off + sizeof(struct sf_agent_conf) > l->image_size)
+  if (!l->entry_off || !l->conf_off || !l->write1_off || !l->read_off || l->conf_off + sizeof(struct sf_agent_conf) > l->image_size)
     return fail(why, whylen, "%s", "the agent library does not match this loader (sf_go_entry, sf_agent_conf)");
   return 0;
 }
@@ -227,7 +230,7 @@ static long inject_mmap(struct tracee *t, uint64_t addr, uint64_t len, int prot,
   return inject(t, SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
 }
 
-static int aux_entry(pid_t pid, uint64_t *entry) {
+static int aux_value(pid_t pid, uint64_t type, uint64_t *value) {
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/auxv", (int)pid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -236,7 +239,7 @@ static int aux_entry(pid_t pid, uint64_t *entry) {
   ssize_t n = read(fd, aux, sizeof aux);
   close(fd);
   for (ssize_t i = 0; i + 1 < n / 8; i += 2)
-    if (aux[i] == AT_ENTRY) return *entry = aux[i + 1], 0;
+    if (aux[i] == type) return *value = aux[i + 1], 0;
   return -1;
 }
 
@@ -308,12 +311,13 @@ int sf_goagent_attach(struct sf_goagent *a, pid_t pid, char *why, size_t whylen)
   struct tracee t = { .pid = pid, .mem = -1 };
   const char *err = NULL;
   char detail[200] = "";
-  struct agent_lib lib;
+  struct agent_lib lib = { 0 };
   struct sf_go_elf go;
   unsigned char *img = NULL;
   struct sf_agent_conf *conf = NULL;
   int fds_open = 1;
   uint64_t stub = 0;
+  int patched = 0;
 
   if (ptrace(PTRACE_GETREGS, pid, NULL, &t.saved) != 0) BAD("cannot read the registers");
   t.at = t.saved.rip;
@@ -334,7 +338,7 @@ int sf_goagent_attach(struct sf_goagent *a, pid_t pid, char *why, size_t whylen)
   if (found != 0) BAD(detail);
   uint64_t bias = 0, entry;
   if (go.pie) {
-    if (aux_entry(pid, &entry) != 0) BAD("cannot read the auxiliary vector");
+    if (aux_value(pid, AT_ENTRY, &entry) != 0) BAD("cannot read the auxiliary vector");
     bias = entry - go.entry;
   }
   stub = go.stub + bias;
@@ -358,7 +362,22 @@ int sf_goagent_attach(struct sf_goagent *a, pid_t pid, char *why, size_t whylen)
   if (!conf || !img) BAD("out of memory");
   fill_conf(conf, &a->plan);
   conf->magic = SF_AGENT_MAGIC;
-  conf->resume = stub + SF_GO_STUB_RESUME;
+  conf->resume[SF_STUB_SYSCALL6] = stub + SF_GO_STUB_RESUME;
+  /* rdfsbase (FSGSBASE, HWCAP2 bit 1) knows a thread in any context: then the runtime's raw stubs can be
+   * patched too (there R14 is not always g) */
+  uint64_t hwcap2 = 0;
+  conf->key_fs = aux_value(pid, 26 /* AT_HWCAP2 */, &hwcap2) == 0 && (hwcap2 & 2);
+  uint64_t raw_at[2] = { 0, 0 };
+  const uint8_t *raw_bytes[2] = { sf_go_write1_bytes, sf_go_read_bytes };
+  for (int k = 0; k < 2 && conf->key_fs; k++) {
+    uint64_t at = (k == 0 ? go.write1 : go.read);
+    uint8_t code[SF_GO_RAW_LEN];
+    if (!at || mem_rw(&t, at + bias + (uint64_t)k, code + k, SF_GO_RAW_LEN - (size_t)k, 0) != 0 ||
+        memcmp(code + k, raw_bytes[k] + k, SF_GO_RAW_LEN - (size_t)k) != 0)
+      continue;
+    raw_at[k] = at + bias + SF_GO_RAW_PATCH;
+    conf->resume[k == 0 ? SF_STUB_WRITE1 : SF_STUB_READ] = at + bias + SF_GO_RAW_RESUME;
+  }
   conf->gate = SF_GATE_ADDR;
   conf->shm = (struct sf_shm *)shm;
   conf->fds = (struct sf_agent_fd *)(work + (long)SF_AGENT_SLOTS * SF_AGENT_STACK);
@@ -380,13 +399,20 @@ int sf_goagent_attach(struct sf_goagent *a, pid_t pid, char *why, size_t whylen)
     if ((uint64_t)at != base + lo) BAD("cannot map the agent's segments");
   }
 
-  /* the patch: jmp rel32 to sf_go_entry over the stub's first five bytes */
-  int64_t rel = (int64_t)(base + lib.entry_off) - (int64_t)(stub + 5);
-  if (rel != (int32_t)rel) BAD("the agent is not within 2 GB of Go's Syscall6");
-  uint8_t jmp[5] = { 0xe9 };
-  int32_t rel32 = (int32_t)rel;
-  memcpy(jmp + 1, &rel32, 4);
-  if (mem_rw(&t, stub, jmp, sizeof jmp, 1) != 0) BAD("cannot patch Go's Syscall6");
+  /* the patches: jmp rel32 to the agent over Syscall6's first five bytes, and over the raw stubs'
+   * MOVL $nr, AX (5 bytes) + SYSCALL (2, made NOPs: never reached) */
+  uint64_t sites[3] = { stub, raw_at[0], raw_at[1] };
+  uint64_t targets[3] = { base + lib.entry_off, base + lib.write1_off, base + lib.read_off };
+  for (int k = 0; k < 3; k++) {
+    if (!sites[k]) continue;
+    int64_t rel = (int64_t)targets[k] - (int64_t)(sites[k] + 5);
+    if (rel != (int32_t)rel) BAD("the agent is not within 2 GB of Go's stubs");
+    uint8_t jmp[7] = { 0xe9, 0, 0, 0, 0, 0x90, 0x90 };
+    int32_t rel32 = (int32_t)rel;
+    memcpy(jmp + 1, &rel32, 4);
+    if (mem_rw(&t, sites[k], jmp, k == 0 ? 5 : 7, 1) != 0) BAD("cannot patch Go's stubs");
+    patched++;
+  }
 
 out:
   if (t.code_written) {
@@ -409,7 +435,8 @@ out:
              fds_open ? " (two sysfault descriptors stay open in the target)" : "");
     return -1;
   }
-  snprintf(why, whylen, "Syscall6 patched at %#llx (found in the %s)", (unsigned long long)stub, go.found);
+  snprintf(why, whylen, "Syscall6 patched at %#llx (found in the %s)%s", (unsigned long long)stub, go.found,
+           patched == 3 ? ", and the runtime's write and read" : "");
   return 0;
 }
 

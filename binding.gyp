@@ -17,6 +17,8 @@
         "native/seccomp/monitor.c",
         "native/seccomp/monitor-io.c",
         "native/seccomp/monitor-net.c",
+        "native/seccomp/monitor-exec.c",
+        "native/goagent/goelf.c",
         "native/seccomp/features.c"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
@@ -54,6 +56,7 @@
       "sources": [
         "native/shim/shim.c",
         "native/goagent/load.c",
+        "native/goagent/follow.c",
         "native/goagent/goelf.c",
         "native/core/plan.c",
         "native/core/decide.c",

@@ -74,6 +74,8 @@ export interface RunHandle extends EventEmitter<RunEvents> {
 }
 
 const EXIT_WAIT_AFTER_SHIM_MS = 10_000;
+/** execve, execveat (x86-64): notified when the Go agent follows execs. */
+const EXEC_NRS = [59, 322];
 
 /** Everything spawn() checked and chose. */
 export interface RunSetup {
@@ -189,6 +191,7 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
     const numbers = native.syscallNumbers();
     const notified = new Set(this.#named.map((i) => numbers[i]));
     if (powercut) for (const name of ['fsync', 'fdatasync']) notified.add(numbers[this.#names.indexOf(name)]);
+    if (seccomp && setup.goAgent !== undefined) for (const nr of EXEC_NRS) notified.add(nr); // exec following
     const agent = seccomp ? setup.goAgent : undefined;
     const shimArgs = [
       ...(seccomp ? ['--seccomp', [...notified].join(',')] : []),

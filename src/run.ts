@@ -68,10 +68,11 @@ export function spawn(command: string, args: readonly string[] = [], options: Ru
   }
   const shim = nativeFile('shim');
   const preloadLib = engine === 'preload' ? nativeFile('preload') : undefined;
-  // auto on a Go binary: the in-process agent decides what it can, the supervisor the rest (no power cut:
-  // its shadows are the supervisor's). SYSFAULT_FAST_PATH=0 turns it off.
+  // auto on a Go binary, or on anything with the net: the in-process agent decides what it can in every Go
+  // program of the tree (exec followed), the supervisor the rest (no power cut: its shadows are the
+  // supervisor's). SYSFAULT_FAST_PATH=0 turns it off.
   const goAgent =
-    detection?.kind === 'go' && options.powercut === undefined && env.SYSFAULT_FAST_PATH !== '0'
+    (detection?.kind === 'go' || net) && options.powercut === undefined && env.SYSFAULT_FAST_PATH !== '0'
       ? nativeFile('goagent')
       : undefined;
 

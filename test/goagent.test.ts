@@ -107,10 +107,11 @@ describe('Go fast path', () => {
     expect(out.result.counts.fsync).toEqual({ calls: 100, faulted: seen.fsync?.err, delayed: 0 });
   });
 
-  it('fork/exec from Go: the child (a new image) is counted exactly too', async () => {
+  it('fork/exec from Go: the Go child gets the fast path too (exec followed), counts exact', async () => {
     const dir = scratch();
     const out = await runFixture('gotc/agentstorm-go1.22-static', ['spawn', dir, '5'], { plan: stormPlan });
-    expect(out.result.fastPath.length).toBeGreaterThanOrEqual(1);
+    expect(out.result.fastPath).toHaveLength(2);
+    expect(out.result.fastPath[1]).toContain('exec followed');
     const seen = tally(out.lines);
     expect(out.lines.filter((l) => l.startsWith('parent line '))).toHaveLength(5);
     expect(out.result.counts.fsync).toEqual({ calls: 5, faulted: seen.fsync?.err, delayed: 0 });

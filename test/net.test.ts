@@ -33,6 +33,14 @@ describe('auto: preload with the supervisor as its net', () => {
       'fsync data-0.bin err EIO', 'fsync data-1.bin err EIO', 'fsync data-2.bin err EIO',
     ]);
     expect(out.result.counts.fsync).toEqual({ calls: 3, faulted: 3, delayed: 0 });
+    expect(out.result.fastPath).toEqual([expect.stringContaining('(exec followed): Syscall6 patched') as unknown as string]);
+    // and without the fast path, the supervisor alone: the same
+    const alone = await runFixture('/bin/sh', ['-c', `${fixture('go/fileio-static')} ${scratch()} 3`], {
+      plan: plan([{ syscalls: ['fsync', 'fdatasync'], action: { errno: 'EIO' } }]),
+      env: { SYSFAULT_FAST_PATH: '0' },
+    });
+    expect(alone.result.fastPath).toEqual([]);
+    expect(alone.result.counts.fsync).toEqual({ calls: 3, faulted: 3, delayed: 0 });
   });
 
   it('a child started with env -i (no LD_PRELOAD left) and a static child are still counted exactly', async () => {

@@ -186,6 +186,7 @@ int sf_go_elf_find(int fd, struct sf_go_elf *out, char *why, size_t whylen) {
     if (eh->e_shentsize == sizeof(Elf64_Shdr) && in_file(&im, eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr)))
       im.sh = (const Elf64_Shdr *)(im.p + eh->e_shoff), im.shnum = eh->e_shnum;
     out->pie = eh->e_type == ET_DYN;
+    out->is_go = section(&im, ".gopclntab") != NULL || section(&im, ".go.buildinfo") != NULL;
     out->entry = eh->e_entry;
     if ((out->stub = from_symtab(&im, syscall6_names)))
       out->found = "symbol table";

@@ -24,6 +24,7 @@ struct sf_go_elf {
   uint64_t entry;    /* e_entry */
   int pie;           /* ET_DYN: add the load bias */
   const char *found; /* "symbol table" or "pclntab" */
+  int is_go;         /* a Go executable (a .gopclntab or .go.buildinfo section), whether or not Syscall6 is usable */
 };
 
 /* 0, or -1 with a reason (not a Go x86-64 executable, no Syscall6, ...). Reads the file behind fd. */

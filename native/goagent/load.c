@@ -41,7 +41,8 @@ static int fail(char *why, size_t whylen, const char *fmt, const char *detail) {
 
 int sf_goagent_prepare(struct sf_goagent *a, const char *lib_path, const char *shm_path, char *why, size_t whylen) {
   memset(a, 0, sizeof *a);
-  a->memfd = a->shm_fd = -1;
+  a->shm_fd = -1;
+  snprintf(a->shm_path, sizeof a->shm_path, "%s", shm_path);
   int fd = open(lib_path, O_RDONLY | O_CLOEXEC);
   struct stat st;
   if (fd < 0 || fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(Elf64_Ehdr) || st.st_size > (64 << 20)) {
@@ -65,15 +66,11 @@ int sf_goagent_prepare(struct sf_goagent *a, const char *lib_path, const char *s
             sf_plan_decode((const char *)shm + shm->plan_offset, shm->plan_size, &a->plan, err, sizeof err) != 0;
   munmap(map, a->shm_size);
   if (bad) return fail(why, whylen, "%s", err);
-  a->memfd = (int)syscall(SYS_memfd_create, "sysfault-goagent", MFD_CLOEXEC);
-  if (a->memfd < 0) return fail(why, whylen, "memfd_create: %s", strerror(errno));
   return 0;
 }
 
-int sf_goagent_child(struct sf_goagent *a) {
+int sf_goagent_child(void) {
   if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) != 0) return errno ? errno : EPERM;
-  fcntl(a->memfd, F_SETFD, 0);
-  fcntl(a->shm_fd, F_SETFD, 0);
   return 0;
 }
 
@@ -195,9 +192,12 @@ static void fill_conf(struct sf_agent_conf *c, const struct sf_plan *plan) {
 
 /* ---- the tracee ---- */
 
+#define PATH_MAX_AGENT 256
+
 struct tracee {
   pid_t pid;
   int mem;
+  int memfd, shm_fd; /* in the target */
   struct user_regs_struct saved;
   uint64_t at; /* where the injected `syscall` is */
   uint8_t code[2];
@@ -280,7 +280,7 @@ static uint64_t near_range(pid_t pid, uint64_t near, uint64_t size) {
 }
 
 static int build_image(const struct sf_goagent *a, const struct agent_lib *l, uint64_t base,
-                       const struct sf_agent_conf *conf, unsigned char *img) {
+                       const struct sf_agent_conf *conf, unsigned char *img, int memfd) {
   memset(img, 0, l->image_size + PAGE);
   for (int i = 0; i < l->eh->e_phnum; i++) {
     const Elf64_Phdr *ph = &l->ph[i];
@@ -298,7 +298,7 @@ static int build_image(const struct sf_goagent *a, const struct agent_lib *l, ui
   memcpy(img + l->conf_off, conf, sizeof *conf);
   static const uint8_t gate[] = SF_GATE_CODE;
   memcpy(img + l->image_size, gate, sizeof gate);
-  return pwrite(a->memfd, img, l->image_size + PAGE, 0) == (ssize_t)(l->image_size + PAGE) ? 0 : -1;
+  return pwrite(memfd, img, l->image_size + PAGE, 0) == (ssize_t)(l->image_size + PAGE) ? 0 : -1;
 }
 
 static int prot_of(uint32_t flags) {
@@ -308,14 +308,14 @@ static int prot_of(uint32_t flags) {
 #define BAD(msg) do { err = (msg); goto out; } while (0)
 
 int sf_goagent_attach(struct sf_goagent *a, pid_t pid, char *why, size_t whylen) {
-  struct tracee t = { .pid = pid, .mem = -1 };
+  struct tracee t = { .pid = pid, .mem = -1, .memfd = -1, .shm_fd = -1 };
   const char *err = NULL;
   char detail[200] = "";
   struct agent_lib lib = { 0 };
   struct sf_go_elf go;
   unsigned char *img = NULL;
   struct sf_agent_conf *conf = NULL;
-  int fds_open = 1;
+  int memfd = -1;
   uint64_t stub = 0;
   int patched = 0;
 
@@ -327,8 +327,10 @@ int sf_goagent_attach(struct sf_goagent *a, pid_t pid, char *why, size_t whylen)
   /* a `syscall` to inject with, at the entry point (put back before detaching): first, so that the two
    * descriptors can be closed in the target whatever happens next */
   static const uint8_t syscall_insn[2] = { 0x0f, 0x05 };
-  if (mem_rw(&t, t.at, t.code, 2, 0) != 0 || mem_rw(&t, t.at, (void *)syscall_insn, 2, 1) != 0)
-    BAD("cannot write the target's memory");
+  if (mem_rw(&t, t.at, t.code, 2, 0) != 0 || mem_rw(&t, t.at, (void *)syscall_insn, 2, 1) != 0) {
+    snprintf(detail, sizeof detail, "cannot write the target's memory at %#llx (%s)", (unsigned long long)t.at, strerror(errno));
+    BAD(detail);
+  }
   t.code_written = 1;
   snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
   int exe = open(path, O_RDONLY | O_CLOEXEC);
@@ -350,10 +352,22 @@ int sf_goagent_attach(struct sf_goagent *a, pid_t pid, char *why, size_t whylen)
   uint64_t base = near_range(pid, stub, lib.image_size);
   if (!base) BAD("no free address range within 2 GB of Go's Syscall6");
   long work = inject_mmap(&t, 0, WORK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  long shm = inject_mmap(&t, 0, a->shm_size, PROT_READ | PROT_WRITE, MAP_SHARED, a->shm_fd, 0);
+  if (work < 0 && work > -4096) BAD("cannot map the agent's work area in the target");
+  /* the target opens the image (a memfd of ours, one per process: a private mapping of a file shares its
+   * clean pages with every other mapping of it) and the shared region by their /proc paths, written into
+   * its work area first; both closed in the target before it runs */
+  memfd = (int)syscall(SYS_memfd_create, "sysfault-goagent", MFD_CLOEXEC);
+  if (memfd < 0) BAD("memfd_create failed");
+  char paths[2][PATH_MAX_AGENT];
+  snprintf(paths[0], sizeof paths[0], "/proc/%d/fd/%d", (int)getpid(), memfd);
+  snprintf(paths[1], sizeof paths[1], "%s", a->shm_path);
+  if (mem_rw(&t, (uint64_t)work, paths, sizeof paths, 1) != 0) BAD("cannot write the target's memory");
+  t.memfd = (int)inject(&t, SYS_openat, AT_FDCWD, work, O_RDONLY | O_CLOEXEC, 0, 0, 0);
+  t.shm_fd = (int)inject(&t, SYS_openat, AT_FDCWD, work + PATH_MAX_AGENT, O_RDWR | O_CLOEXEC, 0, 0, 0);
+  if (t.memfd < 0 || t.shm_fd < 0) BAD("the target cannot open the agent's image or the shared region");
+  long shm = inject_mmap(&t, 0, a->shm_size, PROT_READ | PROT_WRITE, MAP_SHARED, t.shm_fd, 0);
   long reserve = inject_mmap(&t, base, lib.image_size, PROT_NONE,
                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_NORESERVE, -1, 0);
-  if (work < 0 && work > -4096) BAD("cannot map the agent's work area in the target");
   if (shm < 0 && shm > -4096) BAD("cannot map the shared region in the target");
   if ((uint64_t)reserve != base) BAD("cannot reserve the agent's range near Go's Syscall6");
 
@@ -386,16 +400,16 @@ int sf_goagent_attach(struct sf_goagent *a, pid_t pid, char *why, size_t whylen)
     conf->slots[i].top = conf->slots[i].base + SF_AGENT_STACK;
     conf->slots[i].shm_slot = -2;
   }
-  if (ftruncate(a->memfd, (off_t)(lib.image_size + PAGE)) != 0 || build_image(a, &lib, base, conf, img) != 0)
+  if (ftruncate(memfd, (off_t)(lib.image_size + PAGE)) != 0 || build_image(a, &lib, base, conf, img, memfd) != 0)
     BAD("cannot write the agent's image");
-  long gate = inject_mmap(&t, SF_GATE_ADDR, PAGE, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED_NOREPLACE, a->memfd,
+  long gate = inject_mmap(&t, SF_GATE_ADDR, PAGE, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED_NOREPLACE, t.memfd,
                           lib.image_size);
   if ((uint64_t)gate != SF_GATE_ADDR) BAD("cannot map the gate page (its address is taken)");
   for (int i = 0; i < lib.eh->e_phnum; i++) {
     const Elf64_Phdr *ph = &lib.ph[i];
     if (ph->p_type != PT_LOAD) continue;
     uint64_t lo = ph->p_vaddr & ~(PAGE - 1), hi = ROUND_UP(ph->p_vaddr + ph->p_memsz);
-    long at = inject_mmap(&t, base + lo, hi - lo, prot_of(ph->p_flags), MAP_PRIVATE | MAP_FIXED, a->memfd, lo);
+    long at = inject_mmap(&t, base + lo, hi - lo, prot_of(ph->p_flags), MAP_PRIVATE | MAP_FIXED, t.memfd, lo);
     if ((uint64_t)at != base + lo) BAD("cannot map the agent's segments");
   }
 
@@ -416,23 +430,21 @@ int sf_goagent_attach(struct sf_goagent *a, pid_t pid, char *why, size_t whylen)
 
 out:
   if (t.code_written) {
-    inject(&t, SYS_close, a->memfd, 0, 0, 0, 0, 0);
-    inject(&t, SYS_close, a->shm_fd, 0, 0, 0, 0, 0);
-    fds_open = 0;
+    if (t.memfd >= 0) inject(&t, SYS_close, t.memfd, 0, 0, 0, 0, 0);
+    if (t.shm_fd >= 0) inject(&t, SYS_close, t.shm_fd, 0, 0, 0, 0, 0);
     if (mem_rw(&t, t.at, t.code, 2, 1) != 0) { /* it would run our `syscall`: it must not run at all */
       kill(pid, SIGKILL);
       err = "cannot restore the entry point after injecting (target killed)";
     }
   }
-  if (fds_open && !err) err = "internal: descriptors left open";
+  if (memfd >= 0) close(memfd);
   ptrace(PTRACE_SETREGS, pid, NULL, &t.saved);
   ptrace(PTRACE_DETACH, pid, NULL, NULL);
   if (t.mem >= 0) close(t.mem);
   free(img);
   free(conf);
   if (err) {
-    snprintf(why, whylen, "%s%s", err,
-             fds_open ? " (two sysfault descriptors stay open in the target)" : "");
+    snprintf(why, whylen, "%s", err);
     return -1;
   }
   snprintf(why, whylen, "Syscall6 patched at %#llx (found in the %s)%s", (unsigned long long)stub, go.found,

@@ -1,8 +1,8 @@
 /*
  * Loading the Go agent into a target (native/goagent/agent.h has the picture). Used by the shim:
- *   sf_goagent_prepare   before fork: reads the agent library and the run's plan, makes the memfd
- *   sf_goagent_child     in the child before execve: PTRACE_TRACEME, the two fds kept across exec
- *   sf_goagent_attach    at the child's exec stop: maps the agent, patches Syscall6, detaches
+ *   sf_goagent_prepare   before fork: reads the agent library and the run's plan
+ *   sf_goagent_child     in the child before execve: PTRACE_TRACEME
+ *   sf_goagent_attach    at a traced process's exec stop: maps the agent, patches Syscall6, detaches
  */
 #ifndef SYSFAULT_GOAGENT_LOAD_H
 #define SYSFAULT_GOAGENT_LOAD_H
@@ -13,8 +13,8 @@
 #include "../core/sysfault.h"
 
 struct sf_goagent {
-  int memfd;       /* the agent's image and gate page (kept open across the child's exec, closed there after) */
   int shm_fd;      /* the run's shared region */
+  char shm_path[256]; /* its path, for the target to open */
   size_t shm_size;
   unsigned char *lib; /* the agent library's bytes */
   size_t lib_size;
@@ -23,10 +23,10 @@ struct sf_goagent {
 
 /* 0, or -1 with a reason. */
 int sf_goagent_prepare(struct sf_goagent *a, const char *lib_path, const char *shm_path, char *why, size_t whylen);
-/* In the forked child: 0 (traced, fds kept), or an errno (not traced: the fds are closed on exec). */
-int sf_goagent_child(struct sf_goagent *a);
-/* The child stopped after execve (SIGTRAP). Patches it (0) or leaves it untouched (-1 and a reason); either
- * way the fds are closed in the child when that can be done and it is detached. */
+/* In the forked child: 0 (traced), or an errno. */
+int sf_goagent_child(void);
+/* A traced process stopped after execve. Patches it (0) or leaves it untouched (-1 and a reason); either way
+ * it is detached. */
 int sf_goagent_attach(struct sf_goagent *a, pid_t pid, char *why, size_t whylen);
 /* Resumes the traced child (stopped or not) until its exec stop, then sf_goagent_attach: 0 patched, -1 not (msg
  * says why), 1 the child ended first (*status). */

@@ -542,6 +542,7 @@ static void on_notification(struct run *r) {
                        "interception (--io-uring deny makes io_uring_setup fail with ENOSYS)");
   }
   h.d.rule = -1;
+  if (h.sys < 0 && n->data.arch == AUDIT_ARCH_X86_64 && mon_is_exec(h.nr) && mon_exec_hold(r, &h)) return;
   if (h.sys < 0 || !r->m->shm || !r->m->plan) {
     mon_continue_call(r, &h);
     return;
@@ -598,6 +599,7 @@ static void on_message(struct run *r, char *buf, ssize_t n, int fd) {
   buf[n] = 0;
   switch (buf[0]) {
   case 'P':
+    r->target_pid = v;
     if (r->m->cb.on_started) r->m->cb.on_started(r->m->cb.ctx, v);
     break;
   case 'L':
@@ -612,6 +614,13 @@ static void on_message(struct run *r, char *buf, ssize_t n, int fd) {
   }
   case 'X':
     r->status = v, r->exited = 1, r->done = 1;
+    break;
+  case 'g': /* the shim is ready for an exec held here (monitor-exec.c) */
+    if (n == 9) {
+      uint64_t id;
+      memcpy(&id, buf + 1, sizeof id);
+      mon_exec_answered(r, id);
+    }
     break;
   case 'W':
   case 'A':

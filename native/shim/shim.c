@@ -39,6 +39,8 @@
 #include <unistd.h>
 
 #include "../goagent/agent.h"
+#include "../goagent/follow.h"
+#include "../goagent/goelf.h"
 #include "../goagent/load.h"
 
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
@@ -81,7 +83,8 @@ static pid_t target_pid = -1;
 static int target_status;
 static int target_done;
 static struct sf_goagent agent;
-static int agent_ready;
+static int agent_ready; /* the agent can be loaded: into Go programs the tree executes (exec following) */
+static int agent_first; /* and into the target itself, a Go executable: traced from its own exec */
 
 static void die_setup(const char *msg) {
   fprintf(stderr, "sysfault-shim: %s\n", msg);
@@ -244,10 +247,16 @@ static int signal_tree_once(int sig) {
   return live;
 }
 
+
 static void reap(void) {
   int st;
   pid_t p;
-  while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+  while ((p = waitpid(-1, &st, WNOHANG | __WALL)) > 0) {
+    char kind, msg[400];
+    if (agent_ready && sf_follow_event(&agent, p, st, &kind, msg, sizeof msg)) {
+      if (kind) send_msg(kind, msg, strlen(msg));
+      continue;
+    }
     if (p == target_pid) {
       target_status = st;
       target_done = 1;
@@ -346,8 +355,8 @@ static void run_child(struct facts *f, const sigset_t *orig_mask, pid_t shim) {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != shim) _exit(EXIT_SETUP);
   sigprocmask(SIG_SETMASK, orig_mask, NULL);
   if (opt.preload && set_preload(opt.preload) != 0) child_fail(f, "setting LD_PRELOAD");
-  if (agent_ready) {
-    int err = sf_goagent_child(&agent);
+  if (agent_first) {
+    int err = sf_goagent_child();
     f->trace_errno = err;
     f->traced = err == 0;
   }
@@ -463,6 +472,14 @@ static void on_control(void) {
   ssize_t n = recv(CTL_FD, buf, sizeof buf, MSG_DONTWAIT);
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) kill_all_and_exit(); /* controller gone */
   int sig;
+  if (n == 13 && buf[0] == 'G') { /* an execve of a Go binary, held by the supervisor: catch its exec */
+    int tid;
+    memcpy(&tid, buf + 1, sizeof tid);
+    if (agent_ready) sf_follow_begin(tid);
+    buf[4] = 'g'; /* 'g' + the notification id (bytes 5..12), the answer the supervisor waits for */
+    send(CTL_FD, buf + 4, 9, MSG_NOSIGNAL);
+    return;
+  }
   if (n == 1 + (ssize_t)sizeof sig && buf[0] == 'K') {
     memcpy(&sig, buf + 1, sizeof sig);
     if (sig > 0 && sig < _NSIG) signal_tree(sig);
@@ -509,6 +526,10 @@ int main(int argc, char **argv) {
       send_msg('W', line, strlen(line));
     } else {
       agent_ready = 1;
+      int fd = open(opt.path, O_RDONLY | O_CLOEXEC);
+      struct sf_go_elf go;
+      agent_first = fd >= 0 && (sf_go_elf_find(fd, &go, why, sizeof why), go.is_go);
+      if (fd >= 0) close(fd);
     }
   }
 
@@ -532,8 +553,7 @@ int main(int argc, char **argv) {
     send_int('X', EXIT_SETUP << 8);
     return 0;
   }
-  if (agent_ready && !target_done) load_agent(target_pid, f);
-  if (agent_ready) close(agent.memfd), close(agent.shm_fd);
+  if (agent_first && !target_done) load_agent(target_pid, f);
 
   struct pollfd pfd[2] = { { sfd, POLLIN, 0 }, { CTL_FD, POLLIN, 0 } };
   for (;;) {

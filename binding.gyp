@@ -38,6 +38,7 @@
         "native/preload/preload.c",
         "native/preload/preload-net.c",
         "native/preload/gate.c",
+        "native/preload/watch.c",
         "native/core/plan.c",
         "native/core/decide.c",
         "native/core/shm.c",

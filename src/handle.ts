@@ -74,6 +74,8 @@ export interface RunHandle extends EventEmitter<RunEvents> {
 }
 
 const EXIT_WAIT_AFTER_SHIM_MS = 10_000;
+/** A log entry that is a note, not a fault (SF_ACT_NOTE, native/core/sysfault.h). */
+const ACTION_NOTE = 255;
 /** execve, execveat (x86-64): notified when the Go agent follows execs. */
 const EXEC_NRS = [59, 322];
 
@@ -263,7 +265,7 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
     if (this.#final) return this.#final.faults;
     const session = this.#session;
     if (!session) return [];
-    return session.faults(0).entries.map((e) => this.#record(e));
+    return session.faults(0).entries.filter((e) => e.action !== ACTION_NOTE).map((e) => this.#record(e));
   }
 
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
@@ -319,7 +321,8 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
         this.emit('started', event.pid);
         break;
       case 'fault':
-        this.#noteFault(this.#record(event.entry));
+        if (event.entry.action === ACTION_NOTE) this.#noteBlind(event.entry);
+        else this.#noteFault(this.#record(event.entry));
         break;
       case 'error':
         this.#nativeError ??= { message: event.message, execErrno: event.execErrno };
@@ -342,6 +345,16 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
         this.#maybeFinish();
         break;
     }
+  }
+
+  /** A note of the preload library (native/preload/watch.c): a program it cannot see. Once per program and kind. */
+  #noteBlind(e: NativeLogEntry): void {
+    const what =
+      e.value === 0
+        ? { code: 'preload-dropped', why: 'was started without LD_PRELOAD' }
+        : { code: 'preload-bypassed', why: `is ${e.value === 2 ? 'a Go' : 'a static'} executable, which bypasses libc` };
+    const message = `${e.target} ${what.why}: the preload engine does not see its calls (--engine auto or seccomp does)`;
+    if (!this.#warnings.some((w) => w.message === message)) this.#warnings.push({ code: what.code, message });
   }
 
   #noteFault(fault: FaultRecord): void {
@@ -450,7 +463,10 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
       exit: decodeWaitStatus(this.#waitStatus ?? -1),
       counts: this.#countsFrom(counts),
       rules: this.#rulesFrom(counts),
-      faults: log.entries.map((e) => this.#record(e)).sort((a, b) => a.seq - b.seq),
+      faults: log.entries
+        .filter((e) => e.action !== ACTION_NOTE || (this.#noteBlind(e), false))
+        .map((e) => this.#record(e))
+        .sort((a, b) => a.seq - b.seq),
       dropped: log.dropped,
       runId: this.runId,
       timedOut: this.#timedOut,

@@ -62,6 +62,32 @@ describe('auto: preload with the supervisor as its net', () => {
   });
 });
 
+describe('--engine preload (no filter) says what it cannot see', () => {
+  it('a Go child, a static child and a child without LD_PRELOAD: warnings, nothing counted from them', async () => {
+    const dir = scratch();
+    const script = [
+      `${fixture('go/fileio-static')} ${dir} 1`,
+      `env -i ${fixture('c/pacer')} ${dir} 1 0`,
+      `${fixture('c/static-loop')} fsync 3`,
+    ].join('; ');
+    const out = await runFixture('/bin/sh', ['-c', script], {
+      plan: plan([{ syscalls: ['fsync'], action: { errno: 'EIO' } }]),
+      engine: 'preload',
+    });
+    expect(out.result.counts.fsync).toEqual({ calls: 0, faulted: 0, delayed: 0 });
+    expect(out.result.faults).toEqual([]);
+    expect(out.result.warnings).toEqual([
+      { code: 'preload-bypassed', message: `${fixture('go/fileio-static')} is a Go executable, which bypasses libc: the preload engine does not see its calls (--engine auto or seccomp does)` },
+      { code: 'preload-dropped', message: `${fixture('c/pacer')} was started without LD_PRELOAD: the preload engine does not see its calls (--engine auto or seccomp does)` },
+      { code: 'preload-bypassed', message: `${fixture('c/static-loop')} is a static executable, which bypasses libc: the preload engine does not see its calls (--engine auto or seccomp does)` },
+    ]);
+    // under auto the net sees them all, and there is nothing to warn about
+    const auto = await runFixture('/bin/sh', ['-c', script], { plan: plan([{ syscalls: ['fsync'], action: { errno: 'EIO' } }]) });
+    expect(auto.result.warnings).toEqual([]);
+    expect(auto.result.counts.fsync).toEqual({ calls: 1 + 1 + 3, faulted: 5, delayed: 0 });
+  });
+});
+
 describe('io_uring', () => {
   const rules = plan([{ syscalls: ['fsync'], action: { errno: 'EIO' } }]);
 

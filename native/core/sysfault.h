@@ -61,7 +61,11 @@ enum sf_action {
   SF_ACT_TORN = 10,
   /* power cut: SIGKILL the whole tree at this call, and the run's power cut discards what was never synced */
   SF_ACT_POWERCUT = 11,
+  /* not a fault: a note of what an engine could not see (a log entry's value: enum sf_note; target: the
+   * program), reported as a warning */
+  SF_ACT_NOTE = 255,
 };
+enum sf_note { SF_NOTE_DROPPED = 0, SF_NOTE_STATIC = 1, SF_NOTE_GO = 2 };
 
 /* sf_rule.flags: 0..7 storage, 8..15 network. */
 enum sf_rule_flag { SF_FLAG_AFTER_CALL = 1u << 0 /* the action happens after the call completes */ };

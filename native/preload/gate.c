@@ -35,6 +35,8 @@ void sf_gate_setup(void) {
   sf_gate_fn = (long (*)(long, long, long, long, long, long, long))page;
 }
 
+int sf_gate_active(void) { return sf_gate_fn != NULL; }
+
 long sf_raw(long nr, ...) {
   va_list ap;
   long a[6];

@@ -19,6 +19,10 @@ extern uint8_t sf_stall_state[SF_FD_TABLE];
 /* gate.c: set by sf_count, taken by the next REAL(): that call is made from the gate page (raw) */
 extern __thread int sf_gate_next __attribute__((tls_model("initial-exec")));
 void sf_gate_setup(void);
+int sf_gate_active(void);
+
+/* preload.c: the run's shared region once attached, else NULL */
+struct sf_shm *sf_preload_shm(void);
 long sf_raw(long nr, ...);
 
 /* preload-net.c */

@@ -63,6 +63,7 @@ static __thread int sf_slot __attribute__((tls_model("initial-exec"))) = -2;
 enum { SF_UNINIT = 0, SF_INITIALIZING = 1, SF_ACTIVE = 2, SF_INACTIVE = 3 };
 static int sf_state;
 static struct sf_shm *sf_shm;
+struct sf_shm *sf_preload_shm(void) { return __atomic_load_n(&sf_state, __ATOMIC_ACQUIRE) == SF_ACTIVE ? sf_shm : NULL; }
 static struct sf_plan sf_plan;
 
 /* Power cut (issue 5): shadow copies of synced state, from SYSFAULT_SHADOW / SYSFAULT_POWERCUT(_FLAGS). */

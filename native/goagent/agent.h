@@ -14,8 +14,9 @@
 #define SYSFAULT_GOAGENT_H
 
 /* Fixed for the whole run (the filter is installed before the first exec): far from Go's arena hints
- * (k << 40 | 0xc0 << 32), PIE bases (0x55.., 0x56..) and the top-down mmap area. */
-#define SF_GATE_ADDR 0x200000000000ull
+ * (k << 40 | 0xc0 << 32), PIE bases (0x55.., 0x56..), the top-down mmap area, and AddressSanitizer's shadow
+ * (up to 0x10007fff7fff). Its low 32 bits are 0 (the filter compares the high word, then the low one). */
+#define SF_GATE_ADDR 0x300000000000ull
 #define SF_GATE_SIZE 4096ull
 
 #define SF_AGENT_MAGIC 0x31544e4741465353ull /* "SSFAGNT1" */

@@ -34,31 +34,26 @@ sf_go_entry:
 
 /* runtime.write1 and runtime.read (ABI0: DI SI DX are the syscall's arguments, AX is set by the patched MOVL):
  * the same hook, their arguments moved to Syscall6's registers and the stub's index in AX bits 16+ */
-        .globl sf_go_write1
-        .hidden sf_go_write1
-        .type sf_go_write1, @function
-sf_go_write1:
-        mov eax, 1
+/* one entry per raw stub: straight to the kernel when the plan does not care, else into the hook */
+        .macro RAW_STUB name, nr, index
+        .globl \name
+        .hidden \name
+        .type \name, @function
+\name:
+        mov eax, \nr
         lea r11, [rip + sf_agent_conf]
-        test byte ptr [r11 + SF_CONF_FLAGS + 1], SF_NR_HOOK
+        test byte ptr [r11 + SF_CONF_FLAGS + \nr], SF_NR_HOOK
         jnz 1f
         syscall
-        jmp qword ptr [rip + sf_agent_conf + SF_CONF_RESUME + SF_STUB_WRITE1 * 8]
-1:      mov eax, 1 | (SF_STUB_WRITE1 << 16)
+        jmp qword ptr [rip + sf_agent_conf + SF_CONF_RESUME + \index * 8]
+1:      mov eax, \nr | (\index << 16)
         jmp .Lstub_hook
-        .size sf_go_write1, . - sf_go_write1
+        .size \name, . - \name
+        .endm
 
-        .globl sf_go_read
-        .hidden sf_go_read
-        .type sf_go_read, @function
-sf_go_read:
-        xor eax, eax
-        lea r11, [rip + sf_agent_conf]
-        test byte ptr [r11 + SF_CONF_FLAGS + 0], SF_NR_HOOK
-        jnz 1f
-        syscall
-        jmp qword ptr [rip + sf_agent_conf + SF_CONF_RESUME + SF_STUB_READ * 8]
-1:      mov eax, 0 | (SF_STUB_READ << 16)
+        RAW_STUB sf_go_write1, 1, SF_STUB_WRITE1
+        RAW_STUB sf_go_read, 0, SF_STUB_READ
+
 .Lstub_hook:
         mov rbx, rdi
         mov rcx, rsi
@@ -137,7 +132,6 @@ sf_go_read:
         mov rsp, qword ptr [rsp + 72]
         add qword ptr [r13], SF_AGENT_LEVEL
         jmp r12
-        .size sf_go_read, . - sf_go_read
 
 /* long sf_net_syscall6(long nr, long a0, ..., long a5): a syscall made outside the gate (the supervisor's) */
         .globl sf_net_syscall6

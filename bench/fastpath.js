@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { chooseMode, execMeasured, ROOT, api } from './lib/exec.js';
 import { median } from './lib/stats.js';
-import { buildHttpd } from './lib/workload.js';
+import { buildHttpd, freePort } from './lib/workload.js';
 
 const { values } = parseArgs({
   options: { rounds: { type: 'string' }, 'http-sec': { type: 'string' }, 'http-rounds': { type: 'string' }, json: { type: 'string' } },
@@ -84,7 +84,7 @@ async function micro(program) {
 }
 
 async function httpOnce(bin, engine, plan) {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   const addr = `127.0.0.1:${port}`;
   const data = mkdtempSync(join(tmpdir(), 'sysfault-fastpath-'));
   let stop;
@@ -101,13 +101,17 @@ async function httpOnce(bin, engine, plan) {
     };
   }
   try {
-    for (let i = 0; i < 300; i++) {
-      const ok = await fetch(`http://${addr}/healthz`).then((r) => r.ok, () => false);
-      if (ok) break;
-      await new Promise((r) => setTimeout(r, 50));
+    let ready = false;
+    for (let i = 0; i < 300 && !ready; i++) {
+      ready = await fetch(`http://${addr}/healthz`).then((r) => r.ok, () => false);
+      if (!ready) await new Promise((r) => setTimeout(r, 50));
     }
+    if (!ready) throw new Error(`the server (${engine ?? 'bare'}) did not start on ${addr}`);
     await autocannon({ url: `http://${addr}/item`, connections: 10, duration: 0.5 });
     const r = await autocannon({ url: `http://${addr}/item`, connections: 10, duration: HTTP_SEC });
+    await stop();
+    stop = async () => {};
+    if (r.errors && result) throw new Error(`${r.errors} connection errors; the server: ${JSON.stringify(result.exit ?? result)}`);
     return { reqPerSec: r.requests.average, non2xx: r.non2xx, errors: r.errors, result };
   } finally {
     await stop();

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { chooseMode, api, ROOT } from './lib/exec.js';
-import { buildHttpd } from './lib/workload.js';
+import { buildHttpd, freePort } from './lib/workload.js';
 
 const { values } = parseArgs({ options: { minutes: { type: 'string' }, 'round-sec': { type: 'string' }, rate: { type: 'string' } } });
 const MINUTES = Number(values.minutes ?? 30);
@@ -65,7 +65,7 @@ const { mode, why } = await chooseMode('api');
 if (mode !== 'api') throw new Error(`bench/soak.js needs the API: ${why}`);
 const httpd = await buildHttpd();
 const data = mkdtempSync(join(tmpdir(), 'sysfault-soak-httpd-'));
-const port = 20000 + Math.floor(Math.random() * 20000);
+const port = await freePort();
 const server = api().spawn(httpd, [`127.0.0.1:${port}`, data], { plan: serverPlan, stdio: 'ignore' });
 const serverResult = server.result.catch((e) => ({ error: e.message }));
 for (let i = 0; i < 300 && !(await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)); i++) {

@@ -301,15 +301,6 @@ static int install_filter(struct facts *f) {
   prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
   prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, __X32_SYSCALL_BIT, 0, 1);
   prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
-  if (opt.gate) { /* a call from the gate page passes: the fast path decided it already */
-    uint32_t ip = (uint32_t)offsetof(struct seccomp_data, instruction_pointer);
-    prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ip + 4);
-    prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(SF_GATE_ADDR >> 32), 0, 3);
-    prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ip);
-    prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (uint32_t)SF_GATE_ADDR + (uint32_t)SF_GATE_SIZE, 1, 0);
-    prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-    prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-  }
   if (opt.io_uring == 2 || (opt.io_uring == 1 && opt.seccomp)) { /* io_uring_setup: fail it, or report it */
     prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 425, 0, 1);
     prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
@@ -318,6 +309,17 @@ static int install_filter(struct facts *f) {
   for (int i = 0; i < k; i++)
     prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)opt.nrs[i], (uint8_t)(k - i), 0);
   prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  /* A named syscall. With the gate, one made from the gate page passes (the fast path decided it already).
+   * Only named syscalls look at the instruction pointer: for the others the filter's answer depends on the
+   * number alone, so the kernel caches it and never runs the filter for them. */
+  if (opt.gate) {
+    uint32_t ip = (uint32_t)offsetof(struct seccomp_data, instruction_pointer);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ip + 4);
+    prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(SF_GATE_ADDR >> 32), 0, 3);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ip);
+    prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (uint32_t)SF_GATE_ADDR + (uint32_t)SF_GATE_SIZE, 1, 0);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  }
   prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
   struct sock_fprog fprog = { .len = (unsigned short)n, .filter = prog };
 

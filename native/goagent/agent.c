@@ -160,22 +160,27 @@ static inline void count(struct sf_agent_slot *slot, int sys) {
 #define NET(c) sf_net_syscall6((c)->nr, (c)->a[0], (c)->a[1], (c)->a[2], (c)->a[3], (c)->a[4], (c)->a[5])
 
 static long decide_call(struct go_call *c, int sys) {
-  struct sf_call call = { .sys = sys, .fd = call_fd(sys, c->a), .fd_kind = SF_FD_UNKNOWN };
+  int fd = call_fd(sys, c->a), kind = SF_FD_UNKNOWN;
+  uint64_t path_bits = 0;
   uint64_t candidates = CONF->rules_for[sys];
   if ((candidates & CONF->fd_rules) || (candidates & CONF->socket_net_rules)) {
     struct sf_agent_fd local, *info = &local;
-    if (call.fd >= 0 && call.fd < SF_AGENT_FDS) info = &CONF->fds[call.fd];
+    if (fd >= 0 && fd < SF_AGENT_FDS) info = &CONF->fds[fd];
     else local.state = FD_UNKNOWN;
-    if (UNLIKELY(info->state != FD_KNOWN)) fd_lookup(call.fd, info);
+    if (UNLIKELY(info->state != FD_KNOWN)) fd_lookup(fd, info);
     /* a delay or an address filter on a socket: the supervisor's (stalls, peers), before it is counted */
     if (info->kind == SF_FD_SOCKET && (candidates & CONF->socket_net_rules)) return NET(c);
-    call.fd_kind = info->kind;
-    call.path_bits = info->path_bits;
+    kind = info->kind;
+    path_bits = info->path_bits;
     candidates &= (~CONF->path_rules | info->path_bits) & CONF->kind_ok[info->kind < 4 ? info->kind : 0];
   }
   count(c->slot, sys);
   if (LIKELY(!candidates)) return REAL(c);
 
+  /* field by field: an aggregate initializer is a `rep stos` here (no SSE), slow to start on every call */
+  struct sf_call call;
+  call.sys = sys, call.fd = fd, call.fd_kind = kind, call.path_bits = path_bits, call.peer = NULL;
+  call.has_bytes = 0, call.sock_bytes = 0;
   struct sf_decision d;
   if (!sf_decide_counted(CONF->shm, &CONF->plan, &call, &d)) return REAL(c);
   int after = d.action == SF_ACT_KILL && (d.flags & SF_FLAG_AFTER_CALL);

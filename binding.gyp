@@ -1,4 +1,5 @@
 {
+  "includes": ["native/sources.gypi"],
   "target_defaults": {
     "cflags": ["-fvisibility=hidden", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
     "cflags_c": ["-std=gnu11"],
@@ -7,20 +8,7 @@
   "targets": [
     {
       "target_name": "sysfault",
-      "sources": [
-        "native/binding/addon.cc",
-        "native/core/plan.c",
-        "native/core/decide.c",
-        "native/core/shm.c",
-        "native/core/shadow.c",
-        "native/core/net.c",
-        "native/seccomp/monitor.c",
-        "native/seccomp/monitor-io.c",
-        "native/seccomp/monitor-net.c",
-        "native/seccomp/monitor-exec.c",
-        "native/goagent/goelf.c",
-        "native/seccomp/features.c"
-      ],
+      "sources": ["native/binding/addon.cc", "<@(core_sources)", "<@(monitor_sources)"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "cflags_cc": ["-std=c++17", "-fexceptions"],
       "cflags_cc!": ["-fno-exceptions"],
@@ -34,17 +22,7 @@
       "product_extension": "so",
       "product_dir": "<(PRODUCT_DIR)",
       "defines!": ["_LARGEFILE_SOURCE", "_FILE_OFFSET_BITS=64"],
-      "sources": [
-        "native/preload/preload.c",
-        "native/preload/preload-net.c",
-        "native/preload/gate.c",
-        "native/preload/watch.c",
-        "native/core/plan.c",
-        "native/core/decide.c",
-        "native/core/shm.c",
-        "native/core/shadow.c",
-        "native/core/net.c"
-      ],
+      "sources": ["<@(preload_sources)", "<@(core_sources)"],
       "cflags": ["-fPIC", "-ftls-model=initial-exec", "-fno-stack-protector", "-fomit-frame-pointer"],
       "configurations": { "Release": { "cflags!": ["-fno-omit-frame-pointer"] } },
       "ldflags": ["-Wl,-z,now"],
@@ -54,15 +32,7 @@
       "target_name": "sysfault-shim",
       "type": "executable",
       "product_dir": "<(PRODUCT_DIR)",
-      "sources": [
-        "native/shim/shim.c",
-        "native/goagent/load.c",
-        "native/goagent/follow.c",
-        "native/goagent/goelf.c",
-        "native/core/plan.c",
-        "native/core/decide.c",
-        "native/core/shm.c"
-      ]
+      "sources": ["native/shim/shim.c", "<@(goagent_loader_sources)", "<@(core_sources)"]
     },
     {
       "target_name": "libsysfault-goagent",
@@ -71,13 +41,7 @@
       "product_extension": "so",
       "product_dir": "<(PRODUCT_DIR)",
       "defines!": ["_LARGEFILE_SOURCE", "_FILE_OFFSET_BITS=64"],
-      "sources": [
-        "native/goagent/entry.S",
-        "native/goagent/agent.c",
-        "native/goagent/freestanding.c",
-        "native/core/decide.c",
-        "native/core/shm.c"
-      ],
+      "sources": ["<@(goagent_sources)"],
       "cflags": [
         "-fPIC", "-ffreestanding", "-fno-builtin", "-fno-tree-loop-distribute-patterns", "-mgeneral-regs-only",
         "-fno-stack-protector", "-fno-stack-clash-protection", "-U_FORTIFY_SOURCE", "-ffunction-sections",

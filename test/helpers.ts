@@ -1,6 +1,6 @@
 // Shared test helpers: run a fixture under sysfault and collect what the program itself printed.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -9,7 +9,9 @@ import { afterAll } from 'vitest';
 // @ts-expect-error plain ESM helper without types
 import { fixture as fixturePath } from './fixtures/build.mjs';
 import { spawn } from '../src/index.js';
-import type { PlanInput, RunOptions, RunResult } from '../src/types.js';
+import type { PlanInput } from '../src/plan/schema.js';
+import type { RunOptions } from '../src/run/types.js';
+import type { RunResult } from '../src/common/run-result.js';
 
 export const fixture = fixturePath as (name: string) => string;
 
@@ -99,16 +101,28 @@ export interface CliOutcome {
   stderr: string;
 }
 
-const cliPath = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli.js');
+const cliPath = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'main.js');
 
-/** Runs `node dist/cli.js ARGS` (with SYSFAULT_DEBUG cleared, so no stack is ever printed) and collects it. */
-export function runCli(args: readonly string[], options: { cwd?: string; timeout?: number } = {}): Promise<CliOutcome> {
+/** Runs `node dist/cli/main.js ARGS` (with SYSFAULT_DEBUG cleared, so no stack is ever printed; `env` added) and collects it. */
+export function runCli(args: readonly string[], options: { cwd?: string; timeout?: number; env?: Record<string, string> } = {}): Promise<CliOutcome> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [cliPath, ...args],
-      { cwd: options.cwd, timeout: options.timeout ?? 30_000, env: { ...process.env, SYSFAULT_DEBUG: '' } },
+      { cwd: options.cwd, timeout: options.timeout ?? 30_000, env: { ...process.env, SYSFAULT_DEBUG: '', ...options.env } },
       (err, stdout, stderr) => resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
     );
   });
+}
+
+/** The start time of a live process (field 22 of /proc/PID/stat), or undefined when it is gone or a zombie. */
+export function liveStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+    return fields[19];
+  } catch {
+    return undefined;
+  }
 }

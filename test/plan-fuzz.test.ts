@@ -14,10 +14,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compilePlan } from '../src/compile.js';
-import { binding } from '../src/native.js';
-import { normalizePlan } from '../src/plan.js';
-import type { PlanInput } from '../src/types.js';
+import { compilePlan } from '../src/plan/compile.js';
+import { binding } from '../src/native/binding.js';
+import { normalizePlan } from '../src/plan/load.js';
+import type { PlanInput } from '../src/plan/schema.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const core = join(root, 'native', 'core');

@@ -1,7 +1,7 @@
 // Runs one measured command, bare (child_process) or under sysfault (the API's run(), or the CLI as a fallback),
 // capturing its stdout and stderr through files, so that every variant is captured the same way.
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -31,11 +31,11 @@ let mode = null; // { kind: 'api', api } | { kind: 'cli', cli }
 /** Chooses how sysfault runs are made: 'api' (default when dist exports run) or 'cli'. */
 export async function chooseMode(prefer) {
   const { api, why } = await loadApi();
-  const cli = join(DIST, 'cli.js');
+  const cli = join(DIST, 'cli', 'main.js');
   if (prefer !== 'cli' && api) mode = { kind: 'api', api };
   else if (existsSync(cli)) mode = { kind: 'cli', cli };
   else mode = null;
-  return { mode: mode?.kind ?? null, why: mode ? null : why ?? 'dist/cli.js is missing (run: npm run build)' };
+  return { mode: mode?.kind ?? null, why: mode ? null : why ?? 'dist/cli/main.js is missing (run: npm run build)' };
 }
 
 export function api() {
@@ -136,4 +136,15 @@ export async function execMeasured(cmd, args, { sysfault = null, env, timeout = 
   if (!error && status.timedOut) error = `timed out after ${timeout} ms`;
   if (error && stderr.trim()) error += `: ${stderr.trim().split('\n').slice(-2).join(' / ')}`;
   return { stdout, stderr, code: status.code, signal: status.signal, timedOut: status.timedOut, error, result, wallMs };
+}
+
+/** Builds bench/tools/NAME.c into bench/.build/NAME when out of date; returns its path. */
+export function buildTool(name) {
+  const src = join(ROOT, 'bench', 'tools', `${name}.c`);
+  const out = join(ROOT, 'bench', '.build', name);
+  if (existsSync(out) && statSync(out).mtimeMs >= statSync(src).mtimeMs) return out;
+  mkdirSync(join(ROOT, 'bench', '.build'), { recursive: true });
+  execFileSync('gcc', ['-O2', '-Wall', '-o', `${out}.tmp`, src], { stdio: ['ignore', 'pipe', 'pipe'] });
+  renameSync(`${out}.tmp`, out);
+  return out;
 }

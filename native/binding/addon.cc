@@ -111,6 +111,7 @@ class Session : public Napi::ObjectWrap<Session> {
                        {
                            InstanceAccessor<&Session::ShmPath>("shmPath"),
                            InstanceAccessor<&Session::ChildFd>("childFd"),
+                           InstanceAccessor<&Session::StartNs>("startNs"),
                            InstanceMethod<&Session::ReleaseChildEnd>("releaseChildEnd"),
                            InstanceMethod<&Session::Start>("start"),
                            InstanceMethod<&Session::Counts>("counts"),
@@ -133,7 +134,7 @@ class Session : public Napi::ObjectWrap<Session> {
     uint32_t capacity = opts.Get("logCapacity").ToNumber().Uint32Value();
     std::string runId = opts.Get("runId").ToString().Utf8Value();
     seccomp_ = opts.Get("seccomp").ToBoolean().Value();
-    // Power cut (issue 5): { shadowDir, powercutGlob, powercutFlags }; the monitor records syncs there.
+    // Power cut (docs/crash-consistency.md): { shadowDir, powercutGlob, powercutFlags }; the monitor records syncs there.
     if (opts.Has("shadowDir") && opts.Get("shadowDir").IsString()) {
       shadow_ = std::make_unique<sf_shadow>();
       if (!FillShadow(env, opts.Get("shadowDir"), opts.Get("powercutGlob"), opts.Get("powercutFlags"), shadow_.get()))
@@ -174,6 +175,10 @@ class Session : public Napi::ObjectWrap<Session> {
     return Napi::String::New(info.Env(), "/proc/" + std::to_string(getpid()) + "/fd/" + std::to_string(memfd_));
   }
   Napi::Value ChildFd(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), childFd_); }
+  // The origin of the fault log's times (CLOCK_MONOTONIC ns, the clock of Node's process.hrtime).
+  Napi::Value StartNs(const Napi::CallbackInfo &info) {
+    return Napi::BigInt::New(info.Env(), static_cast<uint64_t>(shm_ ? shm_->start_ns : 0));
+  }
 
   void ReleaseChildEnd(const Napi::CallbackInfo &) {
     if (childFd_ >= 0) close(childFd_), childFd_ = -1;
@@ -239,6 +244,7 @@ class Session : public Napi::ObjectWrap<Session> {
     }
     o.Set("calls", calls), o.Set("faulted", faulted), o.Set("delayed", delayed);
     o.Set("matched", matched), o.Set("fired", fired);
+    o.Set("treeUnreached", static_cast<double>(shm_ ? Load(&shm_->tree_unreached) : 0));
     return o;
   }
 
@@ -320,6 +326,17 @@ Napi::Value SyscallNumbers(const Napi::CallbackInfo &info) {
   return a;
 }
 
+// Action names by wire code (native/core/actions.h), "" for a code no action has.
+Napi::Value ActionNames(const Napi::CallbackInfo &info) {
+  uint32_t n = 0;
+#define SF_X_COUNT(name, code, text) n = code + 1 > n ? code + 1 : n;
+  SF_ACTION_LIST(SF_X_COUNT)
+#undef SF_X_COUNT
+  Napi::Array a = Napi::Array::New(info.Env(), n);
+  for (uint32_t i = 0; i < n; i++) a.Set(i, sf_action_name(i) ? sf_action_name(i) : "");
+  return a;
+}
+
 // The process's blackhole listeners (network action "blackhole"; native/core/net.h), made on first use:
 // { port4, port6 } (0: none). The preload engine's targets get them in SYSFAULT_BLACKHOLE.
 Napi::Value NetSinks(const Napi::CallbackInfo &info) {
@@ -368,6 +385,7 @@ Napi::Value DecodePlan(const Napi::CallbackInfo &info) {
     j.Set("probThreshold", Napi::BigInt::New(env, r.prob_threshold));
     j.Set("fdKind", r.fd_kind);
     j.Set("action", r.action);
+    j.Set("actionName", sf_action_name(r.action) ? sf_action_name(r.action) : "");
     j.Set("value", r.value);
     j.Set("jitterMs", r.jitter_ms);
     j.Set("flags", r.flags);
@@ -428,6 +446,14 @@ Napi::Value ShadowRestore(const Napi::CallbackInfo &info) {
   return o;
 }
 
+// globMatch(glob, path): the engines' glob matching (a rule's path, the power cut's files), for TS callers.
+Napi::Value GlobMatch(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString() || !info[1].IsString()) throw Napi::TypeError::New(env, "globMatch: (glob, path) expected");
+  return Napi::Boolean::New(env, sf_glob_match(info[0].As<Napi::String>().Utf8Value().c_str(),
+                                               info[1].As<Napi::String>().Utf8Value().c_str()) != 0);
+}
+
 Napi::Value CreateSession(const Napi::CallbackInfo &info) {
   Napi::FunctionReference *ctor = info.Env().GetInstanceData<Napi::FunctionReference>();
   return ctor->New({info[0]});
@@ -438,12 +464,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<Napi::FunctionReference>(ctor);
   exports.Set("syscallNames", Napi::Function::New<SyscallNames>(env));
   exports.Set("syscallNumbers", Napi::Function::New<SyscallNumbers>(env));
+  exports.Set("actionNames", Napi::Function::New<ActionNames>(env));
   exports.Set("kernelFeatures", Napi::Function::New<KernelFeatures>(env));
   exports.Set("decodePlan", Napi::Function::New<DecodePlan>(env));
   exports.Set("netSinks", Napi::Function::New<NetSinks>(env));
   exports.Set("createSession", Napi::Function::New<CreateSession>(env));
   exports.Set("shadowBaseline", Napi::Function::New<ShadowBaseline>(env));
   exports.Set("shadowRestore", Napi::Function::New<ShadowRestore>(env));
+  exports.Set("globMatch", Napi::Function::New<GlobMatch>(env));
   return exports;
 }
 

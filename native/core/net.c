@@ -164,10 +164,10 @@ uint64_t sf_net_timeout_ns(int fd, int write) {
   return (uint64_t)tv.tv_sec * 1000000000ull + (uint64_t)tv.tv_usec * 1000ull;
 }
 
-int sf_net_broken(int fd) {
+int sf_net_readable(int fd) {
   struct pollfd p = { fd, POLLIN, 0 };
   if (rsys(SYS_poll, (long)&p, 1, 0, 0, 0) != 1) return 0;
-  return (p.revents & (POLLERR | POLLHUP)) != 0;
+  return (p.revents & (POLLIN | POLLERR | POLLHUP)) != 0;
 }
 
 int sf_net_sinks_parse(const char *text, struct sf_net_sinks *out) {

@@ -15,8 +15,10 @@
  *   peer's RST gives: the next read ECONNRESET, later reads 0 (EOF); a first write ECONNRESET, later writes EPIPE;
  *   epoll reports EPOLLIN|EPOLLOUT|EPOLLERR|EPOLLHUP|EPOLLRDHUP.
  * - SO_RCVLOWAT above what is queued makes poll/epoll report a TCP socket unreadable; lowering it again runs
- *   tcp_data_ready(), which wakes epoll (an edge-triggered waiter too) when data is queued. A read() itself is
- *   NOT held back by SO_RCVLOWAT on a non-blocking socket: the engines answer those reads themselves.
+ *   tcp_data_ready(), which wakes epoll (an edge-triggered waiter too) when data is queued or the peer's FIN
+ *   came. A read() itself is NOT held back by SO_RCVLOWAT on a non-blocking socket: the engines answer those
+ *   reads themselves. SO_RCVLOWAT cannot hide the peer's FIN (tcp_poll reports EPOLLIN|EPOLLRDHUP once the
+ *   receive side is shut down), an error, or a receive buffer fuller than the value the kernel caps it to.
  */
 #ifndef SYSFAULT_NET_H
 #define SYSFAULT_NET_H
@@ -72,8 +74,9 @@ uint64_t sf_net_timeout_ns(int fd, int write);
 /* 1 if the open file has O_NONBLOCK. */
 int sf_net_nonblocking(int fd);
 
-/* 1 if the socket is shut down or has a pending error (poll: POLLERR or POLLHUP). */
-int sf_net_broken(int fd);
+/* 1 if poll reports the socket readable now: data past SO_RCVLOWAT, or what SO_RCVLOWAT cannot hide (the
+ * peer's FIN, an error, a hang-up). */
+int sf_net_readable(int fd);
 
 /* "P4,P6" (the preload engine's SYSFAULT_BLACKHOLE) into sinks; 0 or -1. */
 int sf_net_sinks_parse(const char *text, struct sf_net_sinks *out);

@@ -94,7 +94,9 @@ static int decode_rule(const unsigned char *r, unsigned index, struct sf_rule *o
       return fail(err, errlen, "unknown action", index);
   }
   if (out->action != SF_ACT_DELAY && out->jitter_ms) return fail(err, errlen, "jitter without delay", index);
-  if (out->flags & ~(uint32_t)SF_FLAG_AFTER_CALL) return fail(err, errlen, "unknown flags", index);
+  if (out->flags & ~(uint32_t)(SF_FLAG_AFTER_CALL | SF_FLAG_TREE)) return fail(err, errlen, "unknown flags", index);
+  if ((out->flags & SF_FLAG_TREE) && out->action != SF_ACT_KILL && out->action != SF_ACT_POWERCUT)
+    return fail(err, errlen, "tree flag on an action other than kill or powercut", index);
   if ((out->flags & SF_FLAG_AFTER_CALL) && out->action != SF_ACT_KILL && out->action != SF_ACT_POWERCUT)
     return fail(err, errlen, "after-call flag on an action other than kill or powercut", index);
   if (out->value2 != 0 && out->action != SF_ACT_TORN && out->action != SF_ACT_RESET && out->action != SF_ACT_CLOSE) return fail(err, errlen, "second value set for an action that takes none", index);

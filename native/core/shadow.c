@@ -52,11 +52,8 @@ static void key_of(const struct statx *stx, char *buf, size_t len, int with_dev)
 
 /* The path of fd in this process (" (deleted)" cut off). */
 static int fd_path(int fd, char *buf, size_t len) {
-  char proc[48];
-  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-  ssize_t n = syscall(SYS_readlinkat, AT_FDCWD, proc, buf, len - 1);
-  if (n <= 0) return -1;
-  buf[n] = 0;
+  if (sf_fd_path(0, fd, buf, len) != 0 || !buf[0]) return -1;
+  size_t n = strlen(buf);
   static const char deleted[] = " (deleted)";
   size_t dl = sizeof deleted - 1;
   if ((size_t)n > dl && strcmp(buf + n - dl, deleted) == 0) buf[n - dl] = 0;
@@ -185,8 +182,34 @@ static int write_entries(const struct sf_shadow *s, int dirfd, const char *dirpa
 
 /* ---- recording a sync ---- */
 
+/* SF_SHADOW_SYNC_PARENT: the entries of the directory holding path (a file being synced), copied aside. */
+static void begin_parent(const struct sf_shadow *s, const char *path, struct sf_shadow_op *op) {
+  char dirpath[PATH_MAX], key[KEY_MAX];
+  op->parent = 0;
+  size_t len = strlen(path);
+  while (len > 1 && path[len - 1] != '/') len--;
+  if (len >= sizeof dirpath) return;
+  memcpy(dirpath, path, len);
+  dirpath[len > 1 ? len - 1 : len] = 0; /* "/a/b/f" -> "/a/b"; "/f" -> "/" */
+  int dirfd = r_open(AT_FDCWD, dirpath, O_RDONLY | O_DIRECTORY, 0);
+  struct statx stx;
+  if (dirfd < 0) return;
+  if (r_statx(dirfd, "", AT_EMPTY_PATH, &stx) == 0) {
+    key_of(&stx, key, sizeof key, 1);
+    snprintf(op->parent_final, sizeof op->parent_final, "%s/d-%s", s->dir, key);
+    tmp_name(s, op->parent_tmp, sizeof op->parent_tmp);
+    int out = r_open(AT_FDCWD, op->parent_tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (out >= 0) {
+      op->parent = write_entries(s, dirfd, dirpath, out) == 0;
+      r_close(out);
+      if (!op->parent) r_unlink(AT_FDCWD, op->parent_tmp);
+    }
+  }
+  r_close(dirfd);
+}
+
 int sf_shadow_begin(const struct sf_shadow *s, int fd, struct sf_shadow_op *op) {
-  op->kind = 0;
+  op->kind = 0, op->parent = 0;
   if (!s || !s->dir[0]) return 0;
   int saved = errno;
   char path[PATH_MAX], key[KEY_MAX];
@@ -212,6 +235,7 @@ int sf_shadow_begin(const struct sf_shadow *s, int fd, struct sf_shadow_op *op) 
     goto out;
   }
   op->kind = dir ? 2 : 1;
+  if (!dir && (s->flags & SF_SHADOW_SYNC_PARENT)) begin_parent(s, path, op);
 out:
   errno = saved;
   return op->kind;
@@ -222,6 +246,8 @@ void sf_shadow_end(const struct sf_shadow *s, struct sf_shadow_op *op, int synce
   if (!op->kind) return;
   int saved = errno;
   if (!synced || r_rename(op->tmp, op->final) != 0) r_unlink(AT_FDCWD, op->tmp);
+  if (op->parent && (!synced || r_rename(op->parent_tmp, op->parent_final) != 0)) r_unlink(AT_FDCWD, op->parent_tmp);
+  op->parent = 0;
   op->kind = 0;
   errno = saved;
 }

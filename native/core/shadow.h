@@ -1,5 +1,5 @@
 /*
- * Power cut support (issue 5): shadow copies of the last synced state of the files a power cut covers, and
+ * Power cut support (docs/crash-consistency.md): shadow copies of the last synced state of the files a power cut covers, and
  * the restore that applies a power cut. Shared by the preload engine (inside the target), the seccomp monitor
  * and the Node binding (baseline and restore).
  *
@@ -37,6 +37,9 @@ extern "C" {
 #endif
 
 #define SF_SHADOW_DROP_DIRTY 1u /* after an injected fsync error the file's unsynced data is dropped */
+/* File-system model (src/run/fs-models.ts): an fsync of a file also makes its directory's current entries
+ * durable, as a journaling file system's commit does (ext4 data=ordered, xfs, btrfs; posix does not). */
+#define SF_SHADOW_SYNC_PARENT 2u
 #define SF_SHADOW_GLOB_MAX 256
 #define SF_SHADOW_DIR_MAX 3072 /* leaves room for a file name after it within PATH_MAX */
 
@@ -51,6 +54,9 @@ struct sf_shadow_op {
   int kind; /* 0: nothing to record, 1: a file's contents, 2: a directory's entries */
   char tmp[PATH_MAX];
   char final[PATH_MAX];
+  int parent;             /* SF_SHADOW_SYNC_PARENT: the file's directory's entries were copied too */
+  char parent_tmp[PATH_MAX];
+  char parent_final[PATH_MAX];
 };
 
 /* Before fsync/fdatasync of fd (an fd valid in the calling process): copies the state the sync would make

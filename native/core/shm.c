@@ -1,9 +1,17 @@
-/* Layout and checks of the shared region: header + counters, then the compiled plan, then the fault log. */
+/* The shared region: its layout and checks (header + counters, then the compiled plan, then the fault log),
+ * the clock its times are kept in, and appending to the fault log. */
+#include <limits.h>
+#include <linux/futex.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "sysfault.h"
 
+#define LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define ALIGN64(x) (((x) + 63u) & ~(size_t)63u)
 
 size_t sf_shm_size(size_t plan_size, uint32_t log_capacity) {
@@ -57,4 +65,35 @@ uint64_t sf_shm_calls(const struct sf_shm *shm, int sys) {
 int sf_shm_claim_slot(struct sf_shm *shm) {
   uint32_t slot = __atomic_fetch_add(&shm->slots_claimed, 1, __ATOMIC_RELAXED);
   return slot < SF_CALL_SLOTS ? (int)slot : -1;
+}
+
+uint64_t sf_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- fault log: the first log_capacity entries are kept, later ones are counted in log_dropped ---- */
+
+void sf_log_fault(struct sf_shm *shm, const struct sf_decision *d, int sys, int pid, int tid, int fd,
+                  const char *target) {
+  uint64_t seq = ADD(&shm->log_next, 1);
+  if (seq >= shm->log_capacity) {
+    ADD(&shm->log_dropped, 1);
+    return;
+  }
+  struct sf_log_entry *e = &sf_shm_log(shm)[seq];
+  e->seq = seq;
+  e->t_ns = sf_now_ns() - shm->start_ns;
+  e->pid = pid, e->tid = tid, e->fd = fd;
+  e->rule = (uint16_t)d->rule, e->sys = (uint16_t)sys;
+  e->action = d->action, e->value = d->value;
+  size_t n = 0;
+  if (target)
+    for (; target[n] && n < SF_TARGET_MAX - 1; n++) e->target[n] = target[n];
+  e->target[n] = 0;
+  __atomic_store_n(&e->ready, 1, __ATOMIC_RELEASE);
+  ADD(&shm->log_wake, 1);
+  /* A shared (not private) futex: the waiter is the monitor thread of the controller, another process. */
+  if (LOAD(&shm->log_waiters)) syscall(SYS_futex, &shm->log_wake, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "actions.h"
 #include "syscalls.h"
 
 #ifdef __cplusplus
@@ -46,29 +47,20 @@ enum sf_shape {
 
 enum sf_fd_kind { SF_FD_ANY = 0, SF_FD_FILE = 1, SF_FD_SOCKET = 2, SF_FD_PIPE = 3, SF_FD_UNKNOWN = 255 };
 enum sf_action {
-  SF_ACT_NONE = 0, SF_ACT_ERRNO = 1, SF_ACT_DELAY = 2, SF_ACT_SHORT = 3, SF_ACT_KILL = 4,
-  /* 5..9: network actions (issue 4); 10..14: storage actions (issue 5). Append only. */
-  /* Network (sockets; native/core/net.h does the socket work for both engines):
-   *   refuse     connect: the kernel really refuses it (the socket connects to a loopback port that refuses)
-   *   blackhole  connect: it never completes (the socket connects to a listener whose full queue drops SYNs)
-   *   reset      I/O: the connection is reset (ECONNRESET, then EOF / EPIPE, the peer gets an RST) once `value`
-   *              bytes (0: at once) have passed on the socket in the call's direction; value2 > 0: after
-   *              value2 ms of silence from that call (no data reaches the program's reads meanwhile)
-   *   close      I/O: the same, but the connection ends as if the peer had closed it (EOF, EPIPE) */
-  SF_ACT_REFUSE = 5, SF_ACT_BLACKHOLE = 6, SF_ACT_RESET = 7, SF_ACT_CLOSE = 8,
-  /* torn write (write family): persist the first `value` bytes (value2 0), or value2 parts per million of the
-   * bytes asked (value2 1..1000000; -1: a seeded fraction, chosen per call), then SIGKILL before returning */
-  SF_ACT_TORN = 10,
-  /* power cut: SIGKILL the whole tree at this call, and the run's power cut discards what was never synced */
-  SF_ACT_POWERCUT = 11,
-  /* not a fault: a note of what an engine could not see (a log entry's value: enum sf_note; target: the
-   * program), reported as a warning */
-  SF_ACT_NOTE = 255,
+#define SF_X_ACTION(name, code, text) SF_ACT_##name = code,
+  SF_ACTION_LIST(SF_X_ACTION)
+#undef SF_X_ACTION
 };
+/* What a SF_ACT_NOTE log entry notes (its value): a program the preload engine cannot see (native/preload/watch.c). */
 enum sf_note { SF_NOTE_DROPPED = 0, SF_NOTE_STATIC = 1, SF_NOTE_GO = 2 };
+/* Its name in plans ("errno", "delay", ...), or NULL for a code no action has. */
+const char *sf_action_name(uint32_t action);
 
 /* sf_rule.flags: 0..7 storage, 8..15 network. */
-enum sf_rule_flag { SF_FLAG_AFTER_CALL = 1u << 0 /* the action happens after the call completes */ };
+enum sf_rule_flag {
+  SF_FLAG_AFTER_CALL = 1u << 0, /* the action happens after the call completes */
+  SF_FLAG_TREE = 1u << 1,       /* kill or power cut: the whole tree stops at the call, then dies (tree.h) */
+};
 
 /* An address filter: family 0 means "any host" (a ":port" filter); port 0 means any port. */
 struct sf_addr {
@@ -169,7 +161,9 @@ struct sf_shm {
   uint64_t log_dropped;  /* entries lost to a full log */
   char run_id[SF_RUN_ID_MAX];
   uint32_t log_waiters;  /* non-zero: a monitor sleeps on log_wake, so an append must FUTEX_WAKE it */
-  uint32_t pad0;
+  /* Whole-tree crashes (tree.h) that could not find the run's tree: only the crashing process died. The run's
+   * result warns about them (warnings, code tree-crash-unreached). */
+  uint32_t tree_unreached;
   uint64_t pad[1];
   struct sf_counter counts[SF_SYS_COUNT];
   struct sf_rule_stats rules[SF_MAX_RULES];
@@ -243,7 +237,26 @@ const char *sf_sys_name(int sys);
 int sf_sys_nr(int sys);
 int sf_sys_shape(int sys);
 int sf_sys_from_nr(long nr);
+/* The syscalls that read from (or write to) a socket's stream: the ones network actions act on. */
+static inline int sf_sys_sock_read(int sys) {
+  return sys == SF_SYS_read || sys == SF_SYS_readv || sys == SF_SYS_recvfrom || sys == SF_SYS_recvmsg;
+}
+static inline int sf_sys_sock_write(int sys) {
+  return sys == SF_SYS_write || sys == SF_SYS_writev || sys == SF_SYS_sendto || sys == SF_SYS_sendmsg;
+}
+
+/* CLOCK_MONOTONIC in ns: the clock of the shared region's times (start_ns, the fault log's t_ns). */
 uint64_t sf_now_ns(void);
+
+/* ---- what a descriptor refers to (paths.c; raw syscalls only, safe inside the preload wrappers) ---- */
+
+/* The target of /proc/<pid>/fd/<fd> (pid 0: this process) in buf, NUL-terminated. 0, or -1. */
+int sf_fd_path(int pid, int fd, char *buf, size_t len);
+/* The same for another link of /proc/<pid>/ ("cwd", "fd/3"). */
+int sf_proc_link(int pid, const char *what, char *buf, size_t len);
+/* base + "/" + rel (leading "./" dropped, no other normalisation: what both engines match path rules against).
+ * 0, or -1 when it does not fit in len. */
+int sf_path_join(const char *base, const char *rel, char *out, size_t len);
 
 #ifdef __cplusplus
 }

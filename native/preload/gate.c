@@ -16,7 +16,6 @@
 #include "../goagent/agent.h"
 #include "preload-internal.h"
 
-__thread int sf_gate_next __attribute__((tls_model("initial-exec")));
 static long (*sf_gate_fn)(long, long, long, long, long, long, long);
 
 void sf_gate_setup(void) {

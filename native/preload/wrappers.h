@@ -1,8 +1,9 @@
 /*
- * Every libc symbol the preload engine wraps, one line each, grouped by signature. preload.c expands each
- * group with the template for its signature. The second column is the syscall the kernel sees for that
- * function on x86_64 glibc (open() is openat, recv() is recvfrom, send() is sendto), so a plan means the same
- * under both engines. The third is the raw syscall used before the real symbol is resolved.
+ * Every libc symbol the preload engine wraps, one line each, grouped by signature. preload-wrap.c expands each
+ * group with the template for its signature (preload-open.c the open family's); the rest are hand-written
+ * (preload-calls.c). The second column is the syscall the kernel sees for that function on x86_64 glibc
+ * (open() is openat, recv() is recvfrom, send() is sendto), so a plan means the same under both engines. The
+ * third is the raw syscall used before the real symbol is resolved.
  */
 
 /* ssize_t f(int fd, [const] void *buf, size_t n); the last column is the buffer's qualifier */
@@ -74,3 +75,16 @@
 /* Functions wrapped only to keep the fd cache true: they create, replace or close descriptors. */
 #define SF_WRAP_FDRESET(X) X(close) X(socket) X(accept) X(accept4) X(pipe) X(pipe2) X(socketpair) X(dup2) \
   X(dup3) X(close_range) X(fopen) X(fopen64) X(fclose)
+
+/* Wrapped one by one (preload-calls.c): signatures no other wrapper shares. */
+#define SF_WRAP_SINGLE(X) X(connect) X(sync_file_range) X(sendfile) X(copy_file_range) X(splice)
+
+/* The groups preload-wrap.c generates with the split per-call path, and the rest. */
+#define SF_WRAP_GENERATED(X)                                                                                  \
+  SF_WRAP_RW(X) SF_WRAP_RW_CHK(X) SF_WRAP_PRW(X) SF_WRAP_PRW_CHK(X) SF_WRAP_VEC(X) SF_WRAP_PVEC(X)             \
+  SF_WRAP_PVEC2(X) SF_WRAP_SOCK(X) SF_WRAP_SYNC(X)
+#define SF_WRAP_OTHERS(X)                                                                                     \
+  SF_WRAP_SOCKTO(X) SF_WRAP_MSG(X) SF_WRAP_OPEN(X) SF_WRAP_OPEN2(X) SF_WRAP_OPENAT(X) SF_WRAP_OPENAT2(X)       \
+  SF_WRAP_CREAT(X) SF_WRAP_FDRESET(X) SF_WRAP_SINGLE(X)
+/* Every wrapped name: one real_<name> slot each, filled by the resolver. */
+#define SF_WRAP_ALL(X) SF_WRAP_GENERATED(X) SF_WRAP_OTHERS(X)

@@ -1,6 +1,8 @@
 /*
- * Private to the run monitor, shared by its three files:
- *   monitor.c      the loop, the control socket, notifications, answering, restarts, apply
+ * Private to the run monitor, shared by its files:
+ *   monitor.c          the loop, the control socket, notifications, answering, restarts, apply, the fault log
+ *   monitor-target.c   the target's memory and descriptors; describing a call for sf_decide
+ *   monitor-preload.c  the preload engine's log waiter (wakes the loop when the target logs a fault)
  *   monitor-io.c   short transfers done here, own syncs and kills after the call, parked I/O
  *   monitor-net.c  network actions (refuse, blackhole, reset, close, latency on TCP sockets)
  * The helpers they share are hidden (never exported from the addon) and prefixed mon_.
@@ -63,6 +65,7 @@ struct held {
   short io_events;
   int net_kind;         /* network actions: enum net_kind (0: none) */
   uint64_t io_deadline; /* a parked call is answered at this time if its fd is not ready by then (0: never) */
+  int net_nonblock;     /* NK_READABLE: the read does not block (it proceeds at the stall's end) */
   dev_t net_dev;        /* NK_READABLE: the stalled socket (inode) the read waits on */
   ino_t net_ino;
 };
@@ -141,13 +144,6 @@ struct call_info {
   char path[PATH_MAX]; /* the path opened, or the fd's link */
 };
 
-static inline int sock_write_sys(int sys) {
-  return sys == SF_SYS_write || sys == SF_SYS_writev || sys == SF_SYS_sendto || sys == SF_SYS_sendmsg;
-}
-static inline int sock_read_sys(int sys) {
-  return sys == SF_SYS_read || sys == SF_SYS_readv || sys == SF_SYS_recvfrom || sys == SF_SYS_recvmsg;
-}
-
 static inline int is_sync(int sys) { return sys == SF_SYS_fsync || sys == SF_SYS_fdatasync; }
 
 static inline int shadowing(const struct run *r) { return r->m->shadow && r->m->shadow->dir[0]; }
@@ -157,16 +153,26 @@ static inline int shadowing(const struct run *r) { return r->m->shadow && r->m->
 /* monitor.c */
 struct held *mon_vec_push(struct heldvec *v, const struct held *h);
 int mon_heap_push(struct heldvec *h, const struct held *e);
-ssize_t mon_read_mem(pid_t tid, uint64_t addr, void *buf, size_t len);
 int mon_id_valid(struct run *r, uint64_t id);
-int mon_fd_kind(pid_t tid, int fd, struct stat *st);
-pid_t mon_tgid_of(struct run *r, pid_t tid);
-int mon_target_fd(struct run *r, pid_t tid, int fd);
 void mon_tomb_add(struct run *r, const struct held *h);
 void mon_answer(struct run *r, struct held *h);
 void mon_continue_call(struct run *r, struct held *h);
 void mon_arm_timer(struct run *r);
 void mon_hold_delay(struct run *r, struct held *h);
+
+/* monitor-target.c */
+ssize_t mon_read_mem(pid_t tid, uint64_t addr, void *buf, size_t len);
+int mon_fd_kind(pid_t tid, int fd, struct stat *st);
+pid_t mon_tgid_of(struct run *r, pid_t tid);
+int mon_target_fd(struct run *r, pid_t tid, int fd);
+/* Fills what some rule for this syscall filters on. -1 when the task left the call meanwhile. */
+int mon_describe(struct run *r, const struct held *h, struct call_info *ci);
+/* What a fault hit, for the log: the path opened or the fd's, connect's address or the socket's peer. */
+void mon_fault_target(struct run *r, const struct held *h, struct call_info *ci, char *buf, size_t len);
+
+/* monitor-preload.c */
+void mon_log_waiter_start(struct run *r);
+void mon_log_waiter_stop(struct run *r);
 
 /* monitor-io.c */
 void mon_torn_measure(struct run *r, struct held *h);

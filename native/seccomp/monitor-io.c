@@ -205,7 +205,7 @@ void mon_start_short(struct run *r, struct held *h) {
   }
   h->io_nowait = io_mode(fd);
   if (h->io_nowait == IO_NOWAIT_SOCKET) { /* a blocking socket: parked no longer than its own timeout */
-    uint64_t t = sf_net_timeout_ns(fd, sock_write_sys(h->sys));
+    uint64_t t = sf_net_timeout_ns(fd, sf_sys_sock_write(h->sys));
     if (t) h->io_deadline = sf_now_ns() + t;
   }
   short_settle(r, h, fd, short_step(r, h, fd));

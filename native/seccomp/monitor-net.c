@@ -1,7 +1,7 @@
 /* The run monitor's network actions (see monitor.c). */
 #include "monitor-internal.h"
 
-/* ---- network actions (issue 4): refuse, blackhole, reset, close, and latency on TCP sockets ----
+/* ---- network actions (docs/network.md): refuse, blackhole, reset, close, and latency on TCP sockets ----
  * The socket work itself is in native/core/net.c (shared with the preload engine), done here on a copy of the
  * target's socket (pidfd_getfd: the same open file, so the very same socket). What the program then sees is
  * what the kernel says, through its own call or through our answer copied from the kernel's. */
@@ -57,63 +57,108 @@ static void net_park(struct run *r, struct held *h, int fd, short events, int32_
   }
 }
 
-/* A blocking read of a stalled socket: parked until the socket is readable, which it is not before the stall
- * ends (SO_RCVLOWAT), or until its SO_RCVTIMEO from the call's start, then EAGAIN as the kernel answers a
- * timeout. The call is never let run while the stall lasts: a blocking read started with SO_RCVLOWAT raised
- * would wait for that many bytes. */
-static void net_wait_readable(struct run *r, struct held *h, const struct stall *s, uint64_t start) {
-  int fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0);
-  if (fd < 0) {
+/* Ends a stall now: the reset or close it ends with (after a silence), SO_RCVLOWAT back (which wakes the
+ * program's poller if data or the peer's FIN waits), our copy closed. It stays as "released" until its read. */
+static void stall_release(struct stall *s) {
+  if (s->end) sf_net_end(s->fd, s->end == SF_ACT_RESET); /* after a silence: the reset or close itself */
+  sf_net_unstall(s->fd, s->orig_lowat);
+  close(s->fd);
+  s->fd = -1, s->until = sf_now_ns() + STALL_PASS_NS;
+}
+
+static struct stall *stall_of(struct run *r, dev_t dev, ino_t ino) {
+  for (size_t i = 0; i < r->nstalls; i++)
+    if (r->stalls[i].dev == dev && r->stalls[i].ino == ino) return &r->stalls[i];
+  return NULL;
+}
+
+/* A read of a socket whose stall is on (s->fd >= 0); `start` is when the call began (0: a restart, which keeps
+ * its first deadline). The cases are the preload engine's (sf_stalled_read in native/preload/preload-net.c):
+ * - non-blocking, and the socket looks unreadable to poll: EAGAIN at once (the program's poller sleeps until
+ *   the stall ends and SO_RCVLOWAT goes back);
+ * - non-blocking, and it looks readable all the same (the peer's FIN or an error, which SO_RCVLOWAT cannot
+ *   hide, or a full receive buffer): held until the stall ends, then it proceeds, so that the program's
+ *   poller does not spin on it and the data and the EOF arrive once, after the delay;
+ * - blocking: held until the stall ends, then parked until the socket is readable; or until its SO_RCVTIMEO
+ *   from the call's start, then EAGAIN as the kernel answers a timeout. The call is never let run while the
+ *   stall lasts: a blocking read started with SO_RCVLOWAT raised would wait for that many bytes. */
+static void net_stalled_read(struct run *r, struct held *h, const struct stall *s, uint64_t start) {
+  int nonblock = sf_net_nonblocking(s->fd) || msg_dontwait(h);
+  if (nonblock && !sf_net_readable(s->fd)) {
     h->err = -EAGAIN;
     mon_answer(r, h);
     return;
   }
-  uint64_t tmo = sf_net_timeout_ns(fd, 0);
-  h->net_kind = NK_READABLE;
-  if (start) h->io_deadline = tmo ? start + tmo : 0; /* start 0: a restart keeps its first deadline */
+  uint64_t tmo = nonblock ? 0 : sf_net_timeout_ns(s->fd, 0);
+  h->net_kind = NK_READABLE, h->net_nonblock = nonblock;
   h->net_dev = s->dev, h->net_ino = s->ino;
-  net_park(r, h, fd, POLLIN, -EAGAIN);
-}
-
-/* The restart of a read that waited on a stall: it waits again until the same deadline (or reads, the stall
- * being over). */
-void mon_net_rewait(struct run *r, struct held *h) {
-  for (size_t i = 0; i < r->nstalls; i++) {
-    struct stall *s = &r->stalls[i];
-    if (s->dev != h->net_dev || s->ino != h->net_ino || s->fd < 0) continue;
-    net_wait_readable(r, h, s, 0);
+  if (start) h->io_deadline = tmo ? start + tmo : 0;
+  h->deadline = h->io_deadline && h->io_deadline < s->until ? h->io_deadline : s->until;
+  if (mon_heap_push(&r->delays, h) != 0) {
+    h->err = -EAGAIN;
+    mon_answer(r, h);
     return;
   }
+  mon_arm_timer(r);
+}
+
+/* A read held by net_stalled_read, at the stall's end or its own deadline. */
+static void net_stalled_read_due(struct run *r, struct held *h) {
+  if (h->io_deadline && sf_now_ns() >= h->io_deadline) { /* its SO_RCVTIMEO came first */
+    h->cont = 0, h->val = 0, h->err = -EAGAIN;
+    mon_answer(r, h);
+    return;
+  }
+  struct stall *s = stall_of(r, h->net_dev, h->net_ino);
+  int fd = -1;
+  if (s && s->fd >= 0) {
+    if (!h->net_nonblock) fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0);
+    stall_release(s); /* its end is due at this very time: the stall's own timer finds it released */
+  }
+  if (s) stall_remove(r, s); /* this read is the delayed one: the next is decided as usual */
+  if (h->net_nonblock) {
+    mon_continue_call(r, h);
+    return;
+  }
+  if (fd < 0) fd = mon_target_fd(r, h->tid, (int)h->args[0]);
+  if (fd < 0) {
+    mon_continue_call(r, h);
+    return;
+  }
+  net_park(r, h, fd, POLLIN, -EAGAIN); /* until readable (the data or the EOF), or its SO_RCVTIMEO */
+}
+
+/* The restart of a read that waited on a stall: it waits again, to the same deadline, while the stall lasts. */
+void mon_net_rewait(struct run *r, struct held *h) {
+  struct stall *s = stall_of(r, h->net_dev, h->net_ino);
+  if (s && s->fd >= 0) {
+    net_stalled_read(r, h, s, 0);
+    return;
+  }
+  if (s) stall_remove(r, s);
   mon_continue_call(r, h);
 }
 
-/* A read of a stalled socket, before any decision: while the stall lasts, EAGAIN if it does not block, else
- * wait (net_wait_readable); unless the socket broke meanwhile (its error or hang-up is the kernel's to report).
- * The first read after the release is the delayed read itself and passes undecided. Counted as calls, never as
- * matches. */
+/* A read of a stalled socket, before any decision: see net_stalled_read. The first read after the release is
+ * the delayed read itself and passes undecided. Counted as calls, never as matches. */
 int mon_net_stalled(struct run *r, struct held *h) {
-  if (!r->nstalls || !sock_read_sys(h->sys)) return 0;
+  if (!r->nstalls || !sf_sys_sock_read(h->sys)) return 0;
   struct stat st;
   if (mon_fd_kind(h->tid, (int)h->args[0], &st) != SF_FD_SOCKET) return 0;
   struct stall *s = stall_find(r, st.st_dev, st.st_ino);
   if (!s) return 0;
   count_call(r, h->sys);
-  if (s->fd >= 0 && !sf_net_broken(s->fd)) {
-    if (sf_net_nonblocking(s->fd) || msg_dontwait(h)) {
-      h->err = -EAGAIN;
-      mon_answer(r, h);
-    } else {
-      net_wait_readable(r, h, s, sf_now_ns());
-    }
+  if (s->fd >= 0) {
+    net_stalled_read(r, h, s, sf_now_ns());
     return 1;
   }
-  if (s->fd < 0) stall_remove(r, s);
+  stall_remove(r, s);
   mon_continue_call(r, h);
   return 1;
 }
 
-/* Starts a stall of the socket fd (our copy; taken) until `until`: poll and epoll see it empty, and so do the
- * program's reads (mon_net_stalled), until SO_RCVLOWAT goes back, which wakes the program's poller (an
+/* Starts a stall of the socket fd (our copy; taken) until `until`: poll and epoll see it empty, and the
+ * program's reads wait or get EAGAIN (mon_net_stalled), until SO_RCVLOWAT goes back, which wakes the program's poller (an
  * edge-triggered one too) if data is there. NULL when it cannot be done. */
 static struct stall *net_stall(struct run *r, int fd, uint64_t until) {
   struct stat st;
@@ -150,12 +195,12 @@ static struct stall *net_stall(struct run *r, int fd, uint64_t until) {
 }
 
 /* SF_ACT_DELAY on a TCP socket read or write; 0 when it is not one (a plain held delay then).
- * - read: a stall of the socket for the delay (net_stall); the call itself gets EAGAIN if it does not block,
- *   else waits (net_wait_readable): the data comes after the delay, or the read times out at its SO_RCVTIMEO;
+ * - read: a stall of the socket for the delay (net_stall); the call itself is the first read of the stalled
+ *   socket (net_stalled_read): the data comes after the delay, or the read times out at its SO_RCVTIMEO;
  * - blocking write: held at most until the socket's SO_SNDTIMEO, then EAGAIN as the kernel answers a timeout;
  * - non-blocking write: held (the program's deadline lives in its runtime, out of sight; see docs). */
 int mon_net_delay(struct run *r, struct held *h) {
-  int rd = sock_read_sys(h->sys), wr = sock_write_sys(h->sys);
+  int rd = sf_sys_sock_read(h->sys), wr = sf_sys_sock_write(h->sys);
   if (!rd && !wr) return 0;
   int fd = mon_target_fd(r, h->tid, (int)h->args[0]);
   if (fd < 0) return 0;
@@ -164,18 +209,13 @@ int mon_net_delay(struct run *r, struct held *h) {
     return 0;
   }
   uint64_t now = sf_now_ns(), delay = (uint64_t)(h->d.value > 0 ? h->d.value : 0) * NS_PER_MS;
-  int nonblock = sf_net_nonblocking(fd) || msg_dontwait(h);
   if (rd) {
     struct stall *s = net_stall(r, fd, now + delay);
     if (!s) return 0;
-    if (nonblock) {
-      h->err = -EAGAIN;
-      mon_answer(r, h);
-    } else {
-      net_wait_readable(r, h, s, now);
-    }
+    net_stalled_read(r, h, s, now);
     return 1;
   }
+  int nonblock = sf_net_nonblocking(fd) || msg_dontwait(h);
   uint64_t tmo = nonblock ? 0 : sf_net_timeout_ns(fd, 1);
   close(fd);
   h->deadline = now + delay;
@@ -185,16 +225,13 @@ int mon_net_delay(struct run *r, struct held *h) {
 }
 
 void mon_net_timer(struct run *r, struct held *h) {
-  if (h->net_kind != NK_STALL_END) return;
-  for (size_t i = 0; i < r->nstalls; i++) {
-    struct stall *s = &r->stalls[i];
-    if ((uint64_t)s->dev != h->args[0] || (uint64_t)s->ino != h->args[1] || s->fd < 0) continue;
-    if (s->end) sf_net_end(s->fd, s->end == SF_ACT_RESET); /* after a silence: the reset or close itself */
-    sf_net_unstall(s->fd, s->orig_lowat); /* wakes the program's poller if data waits */
-    close(s->fd);
-    s->fd = -1, s->until = sf_now_ns() + STALL_PASS_NS;
+  if (h->net_kind == NK_READABLE) {
+    net_stalled_read_due(r, h);
     return;
   }
+  if (h->net_kind != NK_STALL_END) return;
+  struct stall *s = stall_of(r, (dev_t)h->args[0], (ino_t)h->args[1]);
+  if (s && s->fd >= 0) stall_release(s);
 }
 
 /* A copy of the call's socket, or -1 once the call is answered: EBADF as the kernel would, or let through
@@ -281,9 +318,8 @@ void mon_net_end(struct run *r, struct held *h) {
     struct stall *s = net_stall(r, fd, now + (uint64_t)h->d.value2 * NS_PER_MS);
     if (s) {
       if (!s->end) s->end = h->d.action;
-      if (!sock_read_sys(h->sys)) mon_continue_call(r, h);
-      else if (sf_net_nonblocking(s->fd) || msg_dontwait(h)) h->err = -EAGAIN, mon_answer(r, h);
-      else net_wait_readable(r, h, s, now);
+      if (!sf_sys_sock_read(h->sys)) mon_continue_call(r, h);
+      else net_stalled_read(r, h, s, now);
       return;
     }
     fd = mon_target_fd(r, h->tid, (int)h->args[0]); /* cannot stall: end it now */

@@ -23,10 +23,10 @@
  * a reply SEND reported as delivered (the woken task sees its interruption once it re-takes notify_lock);
  * that call's restart is then counted as a new call.
  */
-#include <linux/futex.h>
 #include <sys/syscall.h>
 
 #include "monitor-internal.h"
+#include "../core/tree.h"
 
 /* ---- small containers ---- */
 
@@ -88,207 +88,18 @@ static void heap_remove(struct heldvec *h, size_t i) {
 
 /* ---- the target ---- */
 
-ssize_t mon_read_mem(pid_t tid, uint64_t addr, void *buf, size_t len) {
-  struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
-  return process_vm_readv(tid, &local, 1, &remote, 1, 0);
-}
-
-/* A NUL-terminated string, read a page at a time: a read crossing into an unmapped page fails whole. */
-static int read_cstr(pid_t tid, uint64_t addr, char *buf, size_t cap) {
-  size_t got = 0;
-  while (got < cap - 1) {
-    size_t room = 4096 - ((addr + got) & 4095);
-    if (room > cap - 1 - got) room = cap - 1 - got;
-    ssize_t n = mon_read_mem(tid, addr + got, buf + got, room);
-    if (n <= 0) return -1;
-    if (memchr(buf + got, 0, (size_t)n)) return 0;
-    got += (size_t)n;
-  }
-  buf[cap - 1] = 0;
-  return 0;
-}
-
 int mon_id_valid(struct run *r, uint64_t id) {
   return ioctl(r->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
-static int proc_link(pid_t tid, const char *what, char *buf, size_t len) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/%s", (int)tid, what);
-  ssize_t n = readlink(path, buf, len - 1);
-  if (n < 0) return -1;
-  buf[n] = 0;
-  return 0;
-}
-
-static int fd_link(pid_t tid, int fd, char *buf, size_t len) {
-  char what[32];
-  snprintf(what, sizeof what, "fd/%d", fd);
-  return proc_link(tid, what, buf, len);
-}
-
-/* The kind of the file the fd refers to; st is what stat() says about that file. */
-int mon_fd_kind(pid_t tid, int fd, struct stat *st) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)tid, fd);
-  if (stat(path, st) != 0) return SF_FD_UNKNOWN;
-  return S_ISSOCK(st->st_mode) ? SF_FD_SOCKET : S_ISFIFO(st->st_mode) ? SF_FD_PIPE : SF_FD_FILE;
-}
-
-/* The thread group of a thread, cached per tid and revalidated by /proc/<tgid>/task/<tid>. */
-pid_t mon_tgid_of(struct run *r, pid_t tid) {
-  char path[64], buf[1024];
-  typeof(r->tgids[0]) *slot = &r->tgids[(unsigned)tid % 64];
-  if (slot->tid == tid) {
-    snprintf(path, sizeof path, "/proc/%d/task/%d", (int)slot->tgid, (int)tid);
-    if (access(path, F_OK) == 0) return slot->tgid;
-  }
-  snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return tid;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return tid;
-  buf[n] = 0;
-  char *line = strstr(buf, "\nTgid:");
-  if (!line) return tid;
-  slot->tid = tid;
-  slot->tgid = (pid_t)atoi(line + 6);
-  return slot->tgid;
-}
-
-/* A copy of the target thread's fd (pidfd_getfd needs ptrace access: the addon is the target's ancestor). */
-int mon_target_fd(struct run *r, pid_t tid, int fd) {
-  int pidfd = -1;
-  if (r->thread_pidfd) {
-    pidfd = sf_pidfd_open(tid, PIDFD_THREAD);
-    if (pidfd < 0 && errno == EINVAL) r->thread_pidfd = 0;
-  }
-  if (pidfd < 0) pidfd = sf_pidfd_open(mon_tgid_of(r, tid), 0);
-  if (pidfd < 0) return -1;
-  int copy = sf_pidfd_getfd(pidfd, fd);
-  int err = errno;
-  close(pidfd);
-  errno = err;
-  return copy;
-}
-
-/* ---- describing a call for sf_decide ---- */
-
-static int is_open(int sys) {
-  int shape = sf_sys_shape(sys);
-  return shape == SF_SHAPE_OPENAT || shape == SF_SHAPE_OPEN;
-}
-
-static int call_fd(const struct held *h) {
-  switch (sf_sys_shape(h->sys)) {
-  case SF_SHAPE_OPENAT:
-  case SF_SHAPE_OPEN: return -1;
-  case SF_SHAPE_MOVE: return (int)(h->sys == SF_SYS_sendfile ? h->args[0] : h->args[2]);
-  default: return (int)h->args[0];
-  }
-}
-
-/* The absolute form of the path being opened, joined like the preload engine does (no normalisation). */
-static int read_open_path(struct run *r, const struct held *h, char *out, size_t len) {
-  int at = sf_sys_shape(h->sys) == SF_SHAPE_OPENAT;
-  char rel[PATH_MAX], base[PATH_MAX];
-  if (read_cstr(h->tid, at ? h->args[1] : h->args[0], rel, sizeof rel) != 0 || !mon_id_valid(r, h->id)) return -1;
-  if (rel[0] == '/') {
-    snprintf(out, len, "%s", rel);
-    return 0;
-  }
-  int dirfd = at ? (int)h->args[0] : AT_FDCWD;
-  if ((dirfd == AT_FDCWD ? proc_link(h->tid, "cwd", base, sizeof base) : fd_link(h->tid, dirfd, base, sizeof base)) != 0) {
-    snprintf(out, len, "%s", rel);
-    return 0;
-  }
-  const char *p = rel;
-  while (p[0] == '.' && p[1] == '/') p += 2;
-  size_t bl = strcmp(base, "/") == 0 ? 0 : strlen(base), pl = strlen(p);
-  if (bl + 1 + pl >= len) return -1; /* longer than PATH_MAX: the kernel refuses it too */
-  memcpy(out, base, bl);
-  out[bl] = '/';
-  memcpy(out + bl + 1, p, pl + 1);
-  return 0;
-}
-
-/* The peer of a connected or accepted socket (getpeername on a copy), remembered by socket inode. */
-static void socket_peer(struct run *r, const struct held *h, const struct stat *st, struct call_info *ci) {
-  struct peer_memo *m = &r->peers[(unsigned)st->st_ino % PEER_MEMOS];
-  if (m->ino == st->st_ino && m->dev == st->st_dev) {
-    ci->peer = m->peer;
-    ci->call.peer = &ci->peer;
-    return;
-  }
-  struct sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-  int copy = mon_target_fd(r, h->tid, ci->call.fd);
-  if (copy < 0) return;
-  if (getpeername(copy, (struct sockaddr *)&ss, &len) == 0 &&
-      sf_addr_from_sockaddr((struct sockaddr *)&ss, len, &ci->peer) == 0) {
-    ci->call.peer = &ci->peer;
-    *m = (struct peer_memo){ .dev = st->st_dev, .ino = st->st_ino, .peer = ci->peer };
-  }
-  close(copy);
-}
-/* Reset/close after N bytes: what the socket has moved so far in the call's direction (TCP only). */
-static void socket_bytes(struct run *r, const struct held *h, struct call_info *ci) {
-  int copy = mon_target_fd(r, h->tid, ci->call.fd);
-  if (copy < 0) return;
-  if (sf_net_bytes(copy, sock_write_sys(h->sys), &ci->call.sock_bytes) == 0) ci->call.has_bytes = 1;
-  close(copy);
-}
-
-static int connect_peer(struct run *r, const struct held *h, struct call_info *ci) {
-  struct sockaddr_storage ss;
-  size_t len = h->args[2] < sizeof ss ? (size_t)h->args[2] : sizeof ss;
-  ssize_t n = mon_read_mem(h->tid, h->args[1], &ss, len);
-  if (n > 0 && !mon_id_valid(r, h->id)) return -1;
-  if (n > 0 && sf_addr_from_sockaddr((struct sockaddr *)&ss, (socklen_t)n, &ci->peer) == 0) ci->call.peer = &ci->peer;
-  return 0;
-}
-
-static void file_path_bits(struct run *r, const struct held *h, const struct stat *st, struct call_info *ci) {
-  struct path_memo *m = &r->paths[((unsigned)h->tid * 31u + (unsigned)ci->call.fd) % PATH_MEMOS];
-  if (m->tid == h->tid && m->fd == ci->call.fd && m->dev == st->st_dev && m->ino == st->st_ino) {
-    ci->call.path_bits = m->bits;
-    memcpy(ci->path, m->path, sizeof m->path);
-    return;
-  }
-  if (fd_link(h->tid, ci->call.fd, ci->path, sizeof ci->path) != 0) return;
-  ci->call.path_bits = sf_plan_path_bits(r->m->plan, ci->path);
-  *m = (struct path_memo){ .tid = h->tid, .fd = ci->call.fd, .dev = st->st_dev, .ino = st->st_ino, .bits = ci->call.path_bits };
-  size_t n = strnlen(ci->path, sizeof m->path - 1);
-  memcpy(m->path, ci->path, n);
-  m->path[n] = 0;
-}
-
-/* Fills what some rule for this syscall filters on. -1 when the task left the call meanwhile. */
-static int describe(struct run *r, const struct held *h, struct call_info *ci) {
-  const struct sf_plan *p = r->m->plan;
-  uint64_t bit = 1ull << h->sys;
-  ci->call = (struct sf_call){ .sys = h->sys, .fd = call_fd(h), .fd_kind = SF_FD_UNKNOWN };
-  ci->path[0] = 0;
-  if (is_open(h->sys)) {
-    if (!(p->path_used & bit)) return 0;
-    if (read_open_path(r, h, ci->path, sizeof ci->path) != 0) return mon_id_valid(r, h->id) ? 0 : -1;
-    ci->call.path_bits = sf_plan_path_bits(p, ci->path);
-    return 0;
-  }
-  if (ci->call.fd < 0 || !((p->path_used | p->kind_used | p->addr_used | p->bytes_used) & bit)) return 0;
-  struct stat st;
-  ci->call.fd_kind = mon_fd_kind(h->tid, ci->call.fd, &st);
-  if (ci->call.fd_kind == SF_FD_FILE && (p->path_used & bit)) file_path_bits(r, h, &st, ci);
-  if (p->addr_used & bit) {
-    if (h->sys == SF_SYS_connect) return connect_peer(r, h, ci);
-    if (ci->call.fd_kind == SF_FD_SOCKET) socket_peer(r, h, &st, ci);
-  }
-  if ((p->bytes_used & bit) && ci->call.fd_kind == SF_FD_SOCKET) socket_bytes(r, h, ci);
-  return 0;
-}
-
 /* ---- the fault log ---- */
+
+/* A crash of the whole tree: a power cut, or a SIGKILL with scope tree (SF_FLAG_TREE). Besides the stop-then-kill
+ * of sf_tree_crash, the shim is asked to SIGKILL what is left: it repeats until none is alive, which catches a
+ * process the bounded stop could not hold (one waiting in a seccomp notification keeps running). */
+static int crashes_tree(uint32_t action, uint32_t flags, int sig) {
+  return action == SF_ACT_POWERCUT || (action == SF_ACT_KILL && sig == SIGKILL && (flags & SF_FLAG_TREE));
+}
 
 /* Delivers every complete entry once, in order, whoever wrote it (the preload in the target, or us). */
 static void drain_log(struct run *r, int final) {
@@ -309,27 +120,16 @@ static void drain_log(struct run *r, int final) {
     struct sf_log_entry copy;
     memcpy(&copy, e, sizeof copy);
     r->log_cursor++, r->log_stuck_since = 0;
-    /* a power cut under the preload engine: the process killed itself, the rest of its tree goes too */
-    if (copy.action == SF_ACT_POWERCUT && !r->m->seccomp) sf_monitor_request_kill(r->m, SIGKILL);
+    /* a crash of the whole tree under the preload engine: the process killed itself, the rest goes too */
+    uint32_t flags = r->m->plan && copy.rule < r->m->plan->nrules ? r->m->plan->rules[copy.rule].flags : 0;
+    if (!r->m->seccomp && crashes_tree(copy.action, flags, copy.value)) sf_monitor_request_kill(r->m, SIGKILL);
     if (r->m->cb.on_fault) r->m->cb.on_fault(r->m->cb.ctx, &copy);
   }
 }
 
-static void fault_target(struct run *r, const struct held *h, struct call_info *ci, char *buf, size_t len) {
-  buf[0] = 0;
-  if (is_open(h->sys) && !ci->path[0] && read_open_path(r, h, ci->path, sizeof ci->path) != 0) ci->path[0] = 0;
-  if (h->sys == SF_SYS_connect && !ci->call.peer) connect_peer(r, h, ci); /* the address, as the preload logs */
-  if (ci->path[0])
-    snprintf(buf, len, "%s", ci->path);
-  else if (ci->call.peer) /* connect's address, or a socket's peer when a rule filters on it */
-    sf_addr_format(ci->call.peer, buf, len);
-  else if (ci->call.fd >= 0 && fd_link(h->tid, ci->call.fd, buf, len) != 0)
-    buf[0] = 0;
-}
-
 static void log_fault(struct run *r, const struct held *h, struct call_info *ci) {
   char target[SF_TARGET_MAX];
-  fault_target(r, h, ci, target, sizeof target);
+  mon_fault_target(r, h, ci, target, sizeof target);
   sf_log_fault(r->m->shm, &h->d, h->sys, mon_tgid_of(r, h->tid), h->tid, ci->call.fd, target);
   drain_log(r, 0);
 }
@@ -357,6 +157,7 @@ void mon_tomb_add(struct run *r, const struct held *h) {
 }
 
 static void post_kill_now(struct run *r, struct held *h) {
+  if (h->d.flags & SF_FLAG_TREE) sf_tree_crash(r->m->shm, mon_tgid_of(r, h->tid), mon_tgid_of(r, h->tid));
   kill(mon_tgid_of(r, h->tid), h->post_kill);
   if (h->tree_kill) sf_monitor_request_kill(r->m, SIGKILL);
   h->post_kill = 0;
@@ -493,7 +294,7 @@ static void apply(struct run *r, struct held *h) {
     break;
   case SF_ACT_KILL:
   case SF_ACT_POWERCUT: {
-    int sig = h->d.action == SF_ACT_POWERCUT ? SIGKILL : h->d.value, tree = h->d.action == SF_ACT_POWERCUT;
+    int sig = h->d.action == SF_ACT_POWERCUT ? SIGKILL : h->d.value, tree = crashes_tree(h->d.action, h->d.flags, sig);
     if (h->d.flags & SF_FLAG_AFTER_CALL) {
       mon_after_call(r, h, sig, tree);
       break;
@@ -501,6 +302,7 @@ static void apply(struct run *r, struct held *h) {
     /* Signal first. SIGKILL: fail the call (the task is dying; a CONTINUE could let the call run before the
      * kill lands). Another signal: the call proceeds (as under the preload engine); one whose default action
      * is fatal ends the task while it waits here, before the call. */
+    if (h->d.flags & SF_FLAG_TREE) sf_tree_crash(r->m->shm, mon_tgid_of(r, h->tid), mon_tgid_of(r, h->tid));
     kill(mon_tgid_of(r, h->tid), sig);
     if (tree) sf_monitor_request_kill(r->m, SIGKILL);
     if (sig == SIGKILL) {
@@ -551,7 +353,7 @@ static void on_notification(struct run *r) {
   if (resume_restart(r, &h)) return;
   if (mon_net_stalled(r, &h)) return;
   struct call_info ci;
-  if (describe(r, &h, &ci) != 0) return; /* the task left the call: it comes back as a new one, uncounted */
+  if (mon_describe(r, &h, &ci) != 0) return; /* the task left the call: it comes back as a new one, uncounted */
   if (!sf_decide(r->m->shm, r->m->plan, &ci.call, &h.d)) {
     if (!mon_net_cap(r, &h, &ci)) mon_continue_call(r, &h);
     return;
@@ -642,6 +444,11 @@ static void on_ctl(struct run *r) {
     struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof u.b };
     ssize_t n = recvmsg(r->m->ctl_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    /* The shim exited with a message of ours unread (a kill request that crossed its 'X': a power cut or a
+     * tree crash asks for one after killing the tree itself). Linux then flags our socket ECONNRESET
+     * (af_unix.c, unix_release_sock), and recvmsg reports that pending error once, before the messages
+     * still queued for us: read on, the 'X' is behind it. */
+    if (n < 0 && errno == ECONNRESET) continue;
     int fd = -1;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); n >= 0 && c; c = CMSG_NXTHDR(&msg, c)) {
       if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
@@ -670,54 +477,6 @@ static void on_wake(struct run *r) {
   char msg[5] = { 'K' };
   memcpy(msg + 1, &sig, sizeof sig);
   send(r->m->ctl_fd, msg, sizeof msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-}
-
-/* ---- preload engine: wake on appends to the shared fault log ----
- * The target appends fault entries itself; this thread sleeps on the log's futex word (which every append
- * bumps, waking it when log_waiters is set) and turns each wake-up into a readable eventfd for the loop. */
-
-static void *log_waiter_main(void *arg) {
-  struct run *r = arg;
-  uint32_t *word = &r->m->shm->log_wake;
-  uint32_t seen = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-  uint64_t one = 1;
-  /* Entries appended before `seen` was read (the target may fault before this thread runs) wake nobody:
-   * have the loop drain once now. */
-  if (write(r->log_efd, &one, sizeof one) < 0) { /* already readable */ }
-  while (!__atomic_load_n(&r->log_stop, __ATOMIC_ACQUIRE)) {
-    struct timespec limit = { 1, 0 }; /* belt and braces: a missed wake-up costs at most a second */
-    syscall(SYS_futex, word, FUTEX_WAIT, seen, &limit, NULL, 0);
-    uint32_t now = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-    if (now == seen) continue;
-    seen = now;
-    if (write(r->log_efd, &one, sizeof one) < 0) { /* already readable */ }
-  }
-  return NULL;
-}
-
-static void log_waiter_start(struct run *r) {
-  r->log_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (r->log_efd < 0) return;
-  __atomic_store_n(&r->m->shm->log_waiters, 1u, __ATOMIC_RELEASE);
-  if (pthread_create(&r->log_thread, NULL, log_waiter_main, r) == 0) {
-    r->log_thread_on = 1;
-    return;
-  }
-  __atomic_store_n(&r->m->shm->log_waiters, 0u, __ATOMIC_RELEASE);
-  close(r->log_efd);
-  r->log_efd = -1;
-}
-
-static void log_waiter_stop(struct run *r) {
-  if (r->log_thread_on) {
-    __atomic_store_n(&r->log_stop, 1, __ATOMIC_RELEASE);
-    __atomic_fetch_add(&r->m->shm->log_wake, 1, __ATOMIC_RELEASE); /* so that a wait about to start returns */
-    syscall(SYS_futex, &r->m->shm->log_wake, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
-    pthread_join(r->log_thread, NULL);
-    r->log_thread_on = 0;
-    __atomic_store_n(&r->m->shm->log_waiters, 0u, __ATOMIC_RELEASE);
-  }
-  if (r->log_efd >= 0) close(r->log_efd), r->log_efd = -1;
 }
 
 static struct pollfd *poll_set(struct run *r, size_t n) {
@@ -810,9 +569,9 @@ void sf_monitor_run(struct sf_monitor *m) {
     sf_monitor_request_kill(m, SIGKILL);
   }
   /* the preload library, and the Go agent under seccomp, append to the log from inside the target */
-  if (m->shm && !r->broken) log_waiter_start(r);
+  if (m->shm && !r->broken) mon_log_waiter_start(r);
   while (!r->done) step(r);
-  log_waiter_stop(r);
+  mon_log_waiter_stop(r);
   drop_held(r); /* after 'X' every task is gone: no held call can be answered */
   drain_log(r, 1);
   int status = r->exited ? r->status : -1;

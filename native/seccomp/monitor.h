@@ -51,7 +51,7 @@ struct sf_monitor {
   int seccomp;                /* expect a listener */
   volatile int pending_kill;  /* signal to forward, 0 for none */
   struct sf_monitor_callbacks cb;
-  /* Power cut (issue 5): when set (dir non-empty), fsync/fdatasync are done here on a copy of the target's
+  /* Power cut (docs/crash-consistency.md): when set (dir non-empty), fsync/fdatasync are done here on a copy of the target's
    * fd and the synced state is recorded in the shadow directory. Set after sf_monitor_init, before run. */
   const struct sf_shadow *shadow;
 };

@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../native/core/sysfault.h"
+#include "../../native/core/tree.h"
 
 static int passed, failed;
 #define CHECK(cond)                                                    \
@@ -187,12 +189,26 @@ static void test_threads(void) {
   free(shm);
 }
 
+/* A whole-tree crash from a process no sysfault-shim runs (this test): nothing is signalled, -1, and the miss
+ * is counted in the region (the run's result turns it into a warning). */
+static void test_tree_unreached(void) {
+  unsigned char plan[SF_WIRE_HEADER + SF_WIRE_RULE];
+  size_t len = encode(plan, 1, 1, 0, SF_UNLIMITED, SF_PROB_ALWAYS, SF_ACT_KILL, 9, NULL);
+  struct sf_shm *shm = new_shm(plan, len, 16, 1);
+  CHECK(sf_tree_crash(shm, getpid(), getpid()) == -1);
+  CHECK(sf_tree_crash(shm, getpid(), 0) == -1);
+  CHECK(shm->tree_unreached == 2);
+  CHECK(sf_tree_crash(NULL, getpid(), getpid()) == -1);
+  free(shm);
+}
+
 int main(void) {
   test_decode();
   test_glob();
   test_addr();
   test_determinism();
   test_threads();
+  test_tree_unreached();
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

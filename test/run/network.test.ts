@@ -1,0 +1,699 @@
+// Network faults (docs/network.md) as the programs see them: refused connects, connects that never complete, resets,
+// latency against the programs' own deadlines, partial outages by seed, and address scoping. Each program
+// reports what its runtime says (Go's net and net/http, tokio, blocking std::net); where a real counterpart can
+// be made on loopback (a closed port, a peer that resets, a peer that never answers), the program's transcript
+// under the fault must be the same as under the real thing. Timing windows: a deadline holds within 50 ms.
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { execFileSync, spawn as spawnChild, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { normalizePlan, parseFault } from '../../src/index.js';
+import type { Engine, RunResult } from '../../src/common/run-result.js';
+import type { PlanInput } from '../../src/plan/schema.js';
+import { echoServer, fixture, plan, runFixture, scratch, unusedPort } from '../helpers.js';
+
+const rustEngines: Engine[] = ['preload', 'seccomp'];
+// Servers started by the tests, stopped after the file (afterAll inside a test would not run).
+const cleanups: (() => void | Promise<void>)[] = [];
+afterAll(async () => {
+  for (const stop of cleanups) await stop();
+});
+const WINDOW = 50; // ms: how far past a deadline (or a delay) an operation may end
+
+interface NetRun {
+  lines: string[]; // the transcript, without the timing lines
+  ms: Record<string, number>; // "<op> <label>" -> milliseconds the program measured
+  endMs: Record<string, number>; // "<op> <label>" -> when it ended, in ms since the program started (where told)
+  result: RunResult;
+}
+
+/** Runs a fixture with FIXTURE_MS=1 and splits its timing lines off. */
+async function runNet(name: string, args: string[], p: PlanInput, engine?: Engine, seed?: number): Promise<NetRun> {
+  const { lines, result } = await runFixture(name, args, {
+    plan: p,
+    ...(engine ? { engine } : {}),
+    ...(seed !== undefined ? { seed } : {}),
+    env: { FIXTURE_MS: '1' },
+    timeout: 20_000,
+  });
+  const ms: Record<string, number> = {};
+  const endMs: Record<string, number> = {};
+  const transcript: string[] = [];
+  for (const line of lines) {
+    const m = /^ms (\S+) (\S+) (\d+)(?: (\d+))?$/.exec(line);
+    if (!m) transcript.push(line);
+    else {
+      ms[`${m[1]} ${m[2]}`] = Number(m[3]);
+      if (m[4] !== undefined) endMs[`${m[1]} ${m[2]}`] = Number(m[4]);
+    }
+  }
+  return { lines: transcript, ms, endMs, result };
+}
+
+/** Ports and local addresses vary from run to run. */
+function norm(lines: string[]): string[] {
+  return lines.map((l) =>
+    l
+      .replace(/(?:127\.0\.0\.1|\[::1\]):\d+->/g, '<local>->')
+      .replace(/127\.0\.0\.1:\d+/g, '<addr>')
+      .replace(/\[::1\]:\d+/g, '<addr6>'),
+  );
+}
+
+function within(ms: number | undefined, target: number): void {
+  expect(ms, 'the program measured this operation').toBeTypeOf('number');
+  expect(ms!).toBeGreaterThanOrEqual(target - 2);
+  expect(ms!).toBeLessThanOrEqual(target + WINDOW);
+}
+
+async function listen(server: Server, host: string): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const a = server.address();
+  if (!a || typeof a === 'string') throw new Error('no port');
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return a.port;
+}
+
+/** A line-echo server (`ping i` -> `pong i`) on host; `onLine` may answer instead (return true when it did). */
+async function lineServer(host: string, onLine?: (socket: Socket, index: number, line: string) => boolean) {
+  const errors: string[] = [];
+  const sockets = new Set<Socket>();
+  cleanups.push(() => sockets.forEach((s) => s.destroy()));
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    let buffered = '';
+    let index = 0;
+    socket.setEncoding('utf8');
+    socket.on('error', (e: NodeJS.ErrnoException) => errors.push(e.code ?? e.message));
+    socket.on('data', (data: string) => {
+      buffered += data;
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0 && !socket.destroyed) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        if (!onLine?.(socket, index++, line)) socket.write(`pong ${line.split(' ')[1] ?? ''}\n`);
+      }
+    });
+  });
+  const port = await listen(server, host);
+  return { port, errors };
+}
+
+/** A Go net/http server (the fixture), not under sysfault. */
+async function goHttpServer(): Promise<number> {
+  const child: ChildProcess = spawnChild(fixture('go/nethttp-static'), ['serve', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  cleanups.push(() => void child.kill('SIGKILL'));
+  return new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const m = /listening (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', () => reject(new Error(`nethttp serve exited: ${out}`)));
+  });
+}
+
+const { port } = await echoServer();
+const echo6 = await lineServer('::1');
+const addr = `127.0.0.1:${port}`;
+
+// ---------------------------------------------------------------------------------------------------------
+
+describe('refuse: the kernel refuses the connect', () => {
+  const rule = { syscalls: ['connect'], addr, action: { refuse: true as const } };
+
+  it.each(rustEngines)('blocking std::net and tokio (non-blocking) under %s: ConnectionRefused, as from a closed port', async (engine) => {
+    const closed = await unusedPort();
+    for (const bin of ['rust/netclient', 'rust/tokio_client']) {
+      const real = await runNet(bin, [`127.0.0.1:${closed}`, '1'], plan([]), engine);
+      const faulted = await runNet(bin, [addr, '1'], plan([rule]), engine);
+      expect(faulted.lines).toEqual([`connect ${addr} err ECONNREFUSED Connection refused (os error 111) kind=ConnectionRefused`]);
+      expect(norm(faulted.lines)).toEqual(norm(real.lines));
+      expect(faulted.result.counts.connect).toEqual({ calls: 1, faulted: 1, delayed: 0 });
+      expect(faulted.result.faults.map((f) => [f.syscall, f.action, f.target])).toEqual([['connect', 'refuse', addr]]);
+    }
+  });
+
+  it('Go net.Dial (netpoller, non-blocking connect): "connect: connection refused", as from a closed port', async () => {
+    const closed = await unusedPort();
+    const real = await runNet('go/dial-static', [`127.0.0.1:${closed}`, '1'], plan([]));
+    const faulted = await runNet('go/dial-static', [addr, '1'], plan([rule]));
+    expect(faulted.result.engine).toBe('seccomp');
+    expect(faulted.lines).toEqual([`connect ${addr} err ECONNREFUSED dial tcp ${addr}: connect: connection refused`]);
+    expect(norm(faulted.lines)).toEqual(norm(real.lines));
+  });
+
+  it('Go net/http client: the dial error inside the request error', async () => {
+    const httpPort = await goHttpServer();
+    const url = `http://127.0.0.1:${httpPort}/hello`;
+    const faulted = await runNet('go/nethttp-static', ['get', url, '2'], plan([{ ...rule, addr: `127.0.0.1:${httpPort}` }]));
+    expect(faulted.lines).toEqual([
+      `get 0 err ECONNREFUSED Get "${url}": dial tcp 127.0.0.1:${httpPort}: connect: connection refused`,
+      `get 1 err ECONNREFUSED Get "${url}": dial tcp 127.0.0.1:${httpPort}: connect: connection refused`,
+      'done',
+    ]);
+    const fine = await runNet('go/nethttp-static', ['get', url, '1'], plan([]));
+    expect(fine.lines).toEqual(['get 0 ok 200 hello', 'done']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+
+describe('blackhole: the connect never completes and the program\'s own timeout fires', () => {
+  const rule = { syscalls: ['connect'], addr, action: { blackhole: true as const } };
+
+  it('Go net.DialTimeout (300 ms): "i/o timeout" at 300 ms', async () => {
+    const r = await runNet('go/dial-static', [addr, '1', '300'], plan([rule]));
+    expect(r.lines).toEqual([`connect ${addr} err TIMEDOUT dial tcp ${addr}: i/o timeout`]);
+    within(r.ms[`connect ${addr}`], 300);
+  });
+
+  it('Go net/http client with a 300 ms dial timeout', async () => {
+    const httpPort = await goHttpServer();
+    const url = `http://127.0.0.1:${httpPort}/hello`;
+    const r = await runNet('go/nethttp-static', ['get', url, '1', '2000', '300'], plan([{ ...rule, addr: `127.0.0.1:${httpPort}` }]));
+    expect(r.lines).toEqual([`get 0 err TIMEDOUT Get "${url}": dial tcp 127.0.0.1:${httpPort}: i/o timeout`, 'done']);
+    within(r.ms['get 0'], 300);
+  });
+
+  it.each(rustEngines)('tokio::time::timeout and TcpStream::connect_timeout (300 ms) under %s', async (engine) => {
+    const tokio = await runNet('rust/tokio_client', [addr, '1', '300'], plan([rule]), engine);
+    expect(tokio.lines).toEqual([`connect ${addr} err TIMEDOUT deadline has elapsed kind=TimedOut`]);
+    within(tokio.ms[`connect ${addr}`], 300);
+    const std = await runNet('rust/netclient', [addr, '1', '0', '300'], plan([rule]), engine);
+    expect(std.lines).toEqual([`connect ${addr} err TIMEDOUT connection timed out kind=TimedOut`]);
+    within(std.ms[`connect ${addr}`], 300);
+    expect(std.result.faults.map((f) => f.action)).toEqual(['blackhole']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+
+describe('reset: ECONNRESET, then a dead connection, exactly as after a peer\'s RST', () => {
+  /** A peer that resets the connection when it gets its second line (after answering the first). */
+  async function resettingPeer() {
+    return lineServer('127.0.0.1', (socket, index) => {
+      if (index !== 1) return false;
+      socket.resetAndDestroy();
+      return true;
+    });
+  }
+  // the first reply ("pong 0\n") is 7 bytes: the reset comes on the read after it, whatever the read calls
+  const readReset = (a: string, syscalls: string[]) => ({ syscalls, addr: a, action: { reset: true as const, afterBytes: 7 } });
+  const writeReset = (a: string, syscalls: string[]) => ({ syscalls, addr: a, after: 1, limit: 1, action: { reset: true as const } });
+
+  it('Go: read reset mid-stream, then broken pipe and EOF; the peer sees the RST', async () => {
+    const real = await resettingPeer();
+    const realRun = await runNet('go/dial-static', [`127.0.0.1:${real.port}`, '3'], plan([]));
+    const peer = await lineServer('127.0.0.1');
+    const a = `127.0.0.1:${peer.port}`;
+    const r = await runNet('go/dial-static', [a, '3'], plan([readReset(a, ['read'])]));
+    expect(norm(r.lines)).toEqual([
+      'connect <addr> ok',
+      'send 0 ok',
+      'recv 0 ok pong 0',
+      'send 1 ok',
+      'recv 1 err ECONNRESET read tcp <local>-><addr>: read: connection reset by peer',
+      'send 2 err EPIPE write tcp <local>-><addr>: write: broken pipe',
+      'recv 2 err EOF EOF',
+      'done',
+    ]);
+    expect(norm(r.lines)).toEqual(norm(realRun.lines));
+    await new Promise((res) => setTimeout(res, 50));
+    expect(peer.errors).toEqual(['ECONNRESET']);
+    expect(r.result.faults.map((f) => [f.syscall, f.action, f.target])).toEqual([['read', 'reset:after=7', a]]);
+  });
+
+  it('Go: write reset: "write: connection reset by peer", then EOF and broken pipe', async () => {
+    const peer = await lineServer('127.0.0.1');
+    const a = `127.0.0.1:${peer.port}`;
+    const r = await runNet('go/dial-static', [a, '3'], plan([writeReset(a, ['write'])]));
+    expect(norm(r.lines)).toEqual([
+      'connect <addr> ok',
+      'send 0 ok',
+      'recv 0 ok pong 0',
+      'send 1 err ECONNRESET write tcp <local>-><addr>: write: connection reset by peer',
+      'recv 1 err EOF EOF',
+      'send 2 err EPIPE write tcp <local>-><addr>: write: broken pipe',
+      'recv 2 err EOF EOF',
+      'done',
+    ]);
+  });
+
+  it.each(rustEngines)('std::net and tokio under %s: ConnectionReset, then BrokenPipe and EOF, as with a real RST', async (engine) => {
+    const real = await resettingPeer();
+    for (const bin of ['rust/netclient', 'rust/tokio_client']) {
+      const realRun = await runNet(bin, [`127.0.0.1:${real.port}`, '3'], plan([]), engine);
+      const peer = await lineServer('127.0.0.1');
+      const a = `127.0.0.1:${peer.port}`;
+      const r = await runNet(bin, [a, '3'], plan([readReset(a, ['recvfrom'])]), engine);
+      expect(norm(r.lines)).toEqual([
+        'connect <addr> ok',
+        'send 0 ok',
+        'recv 0 ok pong 0',
+        'send 1 ok',
+        'recv 1 err ECONNRESET Connection reset by peer (os error 104) kind=ConnectionReset',
+        'send 2 err EPIPE Broken pipe (os error 32) kind=BrokenPipe',
+        'recv 2 err UNEXPECTEDEOF connection closed kind=UnexpectedEof',
+        'done',
+      ]);
+      expect(norm(r.lines)).toEqual(norm(realRun.lines));
+      await new Promise((res) => setTimeout(res, 50));
+      expect(peer.errors).toEqual(['ECONNRESET']);
+    }
+  });
+
+  it.each(rustEngines)('after N bytes (%s): the program reads exactly N bytes, then the reset', async (engine) => {
+    // "pong 0\n" is 7 bytes: with afterBytes 10 the second reply is cut after "pon", then reset.
+    const a = addr;
+    const rule = { syscalls: ['recvfrom'], addr: a, action: { reset: true as const, afterBytes: 10 } };
+    const r = await runNet('rust/netclient', [a, '3'], plan([rule]), engine);
+    expect(r.lines.slice(0, 5)).toEqual([
+      `connect ${a} ok`,
+      'send 0 ok',
+      'recv 0 ok pong 0',
+      'send 1 ok',
+      'recv 1 err ECONNRESET Connection reset by peer (os error 104) kind=ConnectionReset',
+    ]);
+    expect(r.result.faults.map((f) => f.action)).toEqual(['reset:after=10']);
+    // the same against a peer that really sends those 10 bytes and resets
+    const real = await lineServer('127.0.0.1', (socket, index) => {
+      if (index !== 1) return false;
+      socket.write('pon', () => socket.resetAndDestroy());
+      return true;
+    });
+    const realRun = await runNet('rust/netclient', [`127.0.0.1:${real.port}`, '3'], plan([]), engine);
+    expect(norm(r.lines)).toEqual(norm(realRun.lines));
+  });
+
+  it('Go: close (FIN) after N bytes: the program sees EOF mid-line', async () => {
+    const rule = { syscalls: ['read'], addr, action: { close: true as const, afterBytes: 10 } };
+    const r = await runNet('go/dial-static', [addr, '2'], plan([rule]));
+    expect(norm(r.lines)).toEqual(['connect <addr> ok', 'send 0 ok', 'recv 0 ok pong 0', 'send 1 ok', 'recv 1 err EOF EOF', 'done']);
+  });
+
+  it.each(rustEngines)('accepted sockets (%s): a tokio server\'s reads from its peer are reset; the client sees the RST', async (engine) => {
+    const { runFixtureBackground } = await backgroundRunner();
+    const server = await runFixtureBackground('rust/tokio_server', ['0'], engine, [
+      { syscalls: ['recvfrom'], addr: '127.0.0.0/8', limit: 1, action: { reset: true } },
+    ]);
+    const client = await new Promise<string>((resolve) => {
+      const s = createConnectionTo(server.port);
+      s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+      s.on('data', () => resolve('data'));
+      s.on('close', () => resolve('close'));
+    });
+    expect(client).toBe('ECONNRESET');
+    await server.output(/^recv /m);
+    const { lines, result } = await server.stop();
+    expect(lines.find((l) => l.startsWith('recv '))).toMatch(/^recv 127\.0\.0\.1:\d+ err ECONNRESET Connection reset by peer \(os error 104\) kind=ConnectionReset$/);
+    expect(result.faults.map((f) => [f.syscall, f.action])).toEqual([['recvfrom', 'reset']]);
+    expect(result.faults[0]!.target).toMatch(/^127\.0\.0\.1:\d+$/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+
+describe('latency: a 500 ms delay on socket reads, against the programs\' deadlines', () => {
+  const slow = (a: string, syscalls: string[]) => ({ syscalls, addr: a, limit: 1, action: { delayMs: 500 } });
+
+  it('Go net.Conn with a 100 ms read deadline: "i/o timeout" at 100 ms; without one the reply comes at 500 ms', async () => {
+    const r = await runNet('go/dial-static', [addr, '1', '100'], plan([slow(addr, ['read'])]));
+    expect(norm(r.lines)).toEqual([
+      'connect <addr> ok',
+      'send 0 ok',
+      'recv 0 err TIMEDOUT read tcp <local>-><addr>: i/o timeout',
+      'done',
+    ]);
+    within(r.ms['recv 0'], 100);
+    const patient = await runNet('go/dial-static', [addr, '2'], plan([slow(addr, ['read'])]));
+    expect(patient.lines).toEqual([`connect ${addr} ok`, 'send 0 ok', 'recv 0 ok pong 0', 'send 1 ok', 'recv 1 ok pong 1', 'done']);
+    within(patient.ms['recv 0'], 500);
+    expect(patient.ms['recv 1']).toBeLessThan(WINDOW);
+    expect(patient.result.counts.read!.delayed).toBe(1);
+  });
+
+  it('Go net/http client: Client.Timeout (100 ms) fires at 100 ms; with 2 s the response comes at 500 ms', async () => {
+    const httpPort = await goHttpServer();
+    const url = `http://127.0.0.1:${httpPort}/hello`;
+    const a = `127.0.0.1:${httpPort}`;
+    const r = await runNet('go/nethttp-static', ['get', url, '2', '100'], plan([slow(a, ['read'])]));
+    expect(r.lines).toEqual([
+      `get 0 err TIMEDOUT Get "${url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`,
+      'get 1 ok 200 hello',
+      'done',
+    ]);
+    within(r.ms['get 0'], 100);
+    const patient = await runNet('go/nethttp-static', ['get', url, '1', '2000'], plan([slow(a, ['read'])]));
+    expect(patient.lines).toEqual(['get 0 ok 200 hello', 'done']);
+    within(patient.ms['get 0'], 500);
+  });
+
+  it.each(rustEngines)('tokio::time::timeout (100 ms) under %s: TimedOut at 100 ms; with 2 s the reply comes at 500 ms', async (engine) => {
+    const r = await runNet('rust/tokio_client', [addr, '1', '100'], plan([slow(addr, ['recvfrom'])]), engine);
+    expect(r.lines).toEqual([`connect ${addr} ok`, 'send 0 ok', 'recv 0 err TIMEDOUT deadline has elapsed kind=TimedOut', 'done']);
+    within(r.ms['recv 0'], 100);
+    const patient = await runNet('rust/tokio_client', [addr, '2', '2000'], plan([slow(addr, ['recvfrom'])]), engine);
+    expect(patient.lines).toEqual([`connect ${addr} ok`, 'send 0 ok', 'recv 0 ok pong 0', 'send 1 ok', 'recv 1 ok pong 1', 'done']);
+    within(patient.ms['recv 0'], 500);
+    expect(patient.ms['recv 1']).toBeLessThan(WINDOW);
+  });
+
+  it.each(rustEngines)('blocking std::net with set_read_timeout (100 ms) under %s: WouldBlock at 100 ms, as from a silent peer', async (engine) => {
+    const silent = await lineServer('127.0.0.1', () => true);
+    const real = await runNet('rust/netclient', [`127.0.0.1:${silent.port}`, '1', '100'], plan([]), engine);
+    const r = await runNet('rust/netclient', [addr, '1', '100'], plan([slow(addr, ['recvfrom'])]), engine);
+    expect(r.lines).toEqual([
+      `connect ${addr} ok`,
+      'send 0 ok',
+      'recv 0 err EAGAIN Resource temporarily unavailable (os error 11) kind=WouldBlock',
+      'done',
+    ]);
+    expect(norm(r.lines)).toEqual(norm(real.lines));
+    within(r.ms['recv 0'], 100);
+    // a read timeout of 200 ms: the delayed reply is still on its way for the second read, which waits for it
+    const twice = await runNet('rust/netclient', [addr, '3', '200'], plan([slow(addr, ['recvfrom'])]), engine);
+    expect(twice.lines.filter((l) => l.startsWith('recv'))).toEqual([
+      'recv 0 err EAGAIN Resource temporarily unavailable (os error 11) kind=WouldBlock',
+      'recv 1 err EAGAIN Resource temporarily unavailable (os error 11) kind=WouldBlock',
+      'recv 2 ok pong 0',
+    ]);
+    within(twice.ms['recv 0'], 200);
+    within(twice.ms['recv 1'], 200);
+    // the reply was held until 500 ms after the first read began (the sends between the reads took some of that)
+    within(twice.endMs['recv 2']! - (twice.endMs['recv 0']! - twice.ms['recv 0']!), 500);
+    const patient = await runNet('rust/netclient', [addr, '1'], plan([slow(addr, ['recvfrom'])]), engine);
+    expect(patient.lines).toEqual([`connect ${addr} ok`, 'send 0 ok', 'recv 0 ok pong 0', 'done']);
+    within(patient.ms['recv 0'], 500);
+  });
+
+  it.each(rustEngines)('C, epoll edge-triggered, forking while its read is stalled (%s): both processes get their reply at 300 ms', async (engine) => {
+    const { lines, result } = await runFixture('c/netfork', [String(port)], {
+      engine,
+      plan: plan([{ syscalls: ['read'], addr: '127.0.0.1', action: { delayMs: 300 } }]),
+      timeout: 20_000,
+    });
+    const replies = lines.filter((l) => l.includes(' recv ')).sort();
+    expect(replies.map((l) => l.replace(/ ms=\d+$/, ''))).toEqual(['child recv ok pong 1', 'parent recv ok pong 0']);
+    for (const l of replies) within(Number(/ms=(\d+)$/.exec(l)![1]), 300);
+    expect(lines.slice(-2)).toEqual(['wait child ok 0', 'done']);
+    expect(result.counts.read!.delayed).toBe(2);
+  });
+
+  it.each(rustEngines)('seeded jitter (%s): the same seed gives the same delays, and the program sees them', async (engine) => {
+    const rule = { syscalls: ['recvfrom'], addr, action: { delayMs: 50, jitterMs: 100 } };
+    const a = await runNet('rust/tokio_client', [addr, '4'], plan([rule], 11), engine);
+    const b = await runNet('rust/tokio_client', [addr, '4'], plan([rule], 11), engine);
+    const delays = (r: NetRun) => r.result.faults.map((f) => f.action);
+    expect(delays(a)).toEqual(delays(b));
+    expect(new Set(delays(a)).size).toBeGreaterThan(1);
+    // each reply waited for the delay of the read that asked for it
+    const first = a.result.faults.filter((f) => f.syscall === 'recvfrom').map((f) => Number(/delay:(\d+)ms/.exec(f.action)![1]));
+    for (const [i, d] of first.slice(0, 4).entries()) {
+      expect(d).toBeGreaterThanOrEqual(50);
+      expect(d).toBeLessThanOrEqual(150);
+      within(a.ms[`recv ${i}`], d);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+
+describe('latency when the peer replied and closed: the data and the EOF come once, after the delay', () => {
+  // The reply and the peer's FIN are there before the delay is over: SO_RCVLOWAT cannot hide a FIN from poll,
+  // so a reader that polls must be held, not answered EAGAIN over and over (that made curl spin), and a
+  // blocking read must wait for the end of the delay instead of reading at once.
+  const replyAndClose = () =>
+    lineServer('127.0.0.1', (socket, _i, line) => {
+      socket.end(`pong ${line.split(' ')[1] ?? ''}\n`);
+      return true;
+    });
+  const ms = (lines: string[], prefix: string) => Number(/ms=(\d+)$/.exec(lines.find((l) => l.startsWith(prefix)) ?? '')?.[1]);
+
+  it.each(rustEngines)('C poll() loop (level-triggered) under %s: data and EOF at 300 ms, a handful of recv calls', async (engine) => {
+    const peer = await replyAndClose();
+    const target = `127.0.0.1:${peer.port}`;
+    const rule = { syscalls: ['recvfrom'], addr: target, limit: 1, action: { delayMs: 300 } };
+    const { lines, result } = await runFixture('c/pollread', [String(peer.port)], { engine, plan: plan([rule]), timeout: 20_000 });
+    expect(lines.map((l) => l.replace(/ ms=\d+$/, '').replace(/^recvs \d+$/, 'recvs'))).toEqual(['data pong 0', 'eof', 'recvs']);
+    within(ms(lines, 'data'), 300);
+    within(ms(lines, 'eof'), 300);
+    const recvs = Number(/^recvs (\d+)$/.exec(lines.at(-1)!)![1]);
+    expect(recvs).toBeLessThanOrEqual(4); // no spinning: a few EAGAINs at most, then the data, then the EOF
+    expect(result.counts.recvfrom).toEqual({ calls: recvs, faulted: 0, delayed: 1 });
+  });
+
+  it.each(rustEngines)('C poll() loop under %s, a delay on every read: the data at 300 ms, the EOF 300 ms later, two delays counted', async (engine) => {
+    const peer = await replyAndClose();
+    const rule = { syscalls: ['recvfrom'], addr: `127.0.0.1:${peer.port}`, action: { delayMs: 300 } };
+    const { lines, result } = await runFixture('c/pollread', [String(peer.port)], { engine, plan: plan([rule]), timeout: 20_000 });
+    expect(lines.map((l) => l.replace(/ ms=\d+$/, '').replace(/^recvs \d+$/, 'recvs'))).toEqual(['data pong 0', 'eof', 'recvs']);
+    within(ms(lines, 'data'), 300);
+    within(ms(lines, 'eof'), 600);
+    expect(result.counts.recvfrom!.delayed).toBe(2);
+    expect(result.counts.recvfrom!.calls).toBeLessThanOrEqual(6);
+  });
+
+  it.each(rustEngines)('blocking std::net under %s: the reply is read at 500 ms, not at once, and the delay is counted once', async (engine) => {
+    const peer = await replyAndClose();
+    const target = `127.0.0.1:${peer.port}`;
+    const r = await runNet('rust/netclient', [target, '1'], plan([{ syscalls: ['recvfrom'], addr: target, limit: 1, action: { delayMs: 500 } }]), engine);
+    expect(r.lines).toEqual([`connect ${target} ok`, 'send 0 ok', 'recv 0 ok pong 0', 'done']);
+    within(r.ms['recv 0'], 500);
+    expect(r.result.counts.recvfrom).toEqual({ calls: 1, faulted: 0, delayed: 1 });
+  });
+});
+
+describe('socket-read and socket-write match sockets only', () => {
+  // The groups hold read and write, which files and pipes use too: a rule naming them gets fd socket.
+  it.each(rustEngines)('socket-read=ECONNRESET under %s: read() of the socket fails, read() of a file does not', async (engine) => {
+    const file = join(scratch(), 'data.txt');
+    writeFileSync(file, 'hello\n');
+    const { lines, result } = await runFixture('c/pollread', [String(port), file, 'read'], {
+      engine,
+      plan: plan([parseFault('socket-read=ECONNRESET')]),
+      timeout: 20_000,
+    });
+    expect(lines).toEqual(['file ok 6', 'recv err ECONNRESET', 'recvs 1']);
+    expect(result.counts.read!.faulted).toBe(1);
+    if (engine === 'preload') expect(result.counts.read!.calls).toBe(2); // (seccomp also sees the loader's reads)
+  });
+
+  it.each(rustEngines)('socket-write=EPIPE under %s: send() fails, write() to a file leaves the same bytes as a bare run', async (engine) => {
+    const sent = await runFixture('c/pollread', [String(port)], { engine, plan: plan([parseFault('socket-write=EPIPE')]) });
+    expect(sent.result.counts.sendto).toEqual({ calls: 1, faulted: 1, delayed: 0 });
+    const bare = scratch();
+    execFileSync(fixture('c/cio'), [bare]);
+    const dir = scratch();
+    const { result } = await runFixture('c/cio', [dir], { engine, plan: plan([parseFault('socket-write=EPIPE')]) });
+    expect(readFileSync(join(dir, 'c.bin'))).toEqual(readFileSync(join(bare, 'c.bin')));
+    expect(result.counts.write!.calls).toBeGreaterThanOrEqual(1);
+    // the only writes faulted are the transcript's, to stdout: the test runner's end of it is a socket (libuv);
+    // under the preload engine stdio's own writes are glibc-internal and not seen at all
+    for (const f of result.faults) expect(f.target).toMatch(/^socket:/);
+  });
+
+  it('the group implies fd socket; another fd kind, or a syscall that acts on files, contradicts it', () => {
+    const rules = normalizePlan(plan([parseFault('socket-read=ECONNRESET'), { syscalls: ['socket-write', 'sendmsg'], action: { errno: 'EIO' } }, { syscalls: ['read'], action: { errno: 'EIO' } }])).rules;
+    expect(rules.map((r) => r.fd)).toEqual(['socket', 'socket', 'any']);
+    // a syscall that acts on files too would silently lose them in a sockets-only rule: it is an error instead
+    expect(() => normalizePlan(plan([{ syscalls: ['socket-write', 'fsync'], action: { errno: 'EIO' } }]))).toThrow(
+      'rules[0].syscalls: socket-write matches sockets only and cannot share a rule with fsync, which acts on files too: give fsync a rule of its own',
+    );
+    expect(() => normalizePlan(plan([{ syscalls: ['socket-read'], fd: 'file', action: { errno: 'EIO' } }]))).toThrow(
+      'rules[0].fd: socket-read matches sockets only, got fd "file" (read-family and write-family match any descriptor)',
+    );
+  });
+});
+
+describe('a Go net/http server under faults, a plain Go client', () => {
+  async function clientGet(url: string, count: number, timeoutMs: number): Promise<{ lines: string[]; ms: Record<string, number> }> {
+    const out = await new Promise<string>((resolve) => {
+      const child = spawnChild(fixture('go/nethttp-static'), ['get', url, String(count), String(timeoutMs)], {
+        env: { ...process.env, FIXTURE_MS: '1' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let text = '';
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => (text += d));
+      child.once('close', () => resolve(text));
+    });
+    const ms: Record<string, number> = {};
+    const lines: string[] = [];
+    for (const l of out.split('\n').filter((x) => x !== '')) {
+      const m = /^ms (\S+) (\S+) (\d+)$/.exec(l);
+      if (m) ms[`${m[1]} ${m[2]}`] = Number(m[3]);
+      else lines.push(l);
+    }
+    return { lines, ms };
+  }
+
+  it('the server\'s read of the request is reset: the client sees "connection reset by peer"; then it serves again', async () => {
+    const { runFixtureBackground } = await backgroundRunner();
+    const server = await runFixtureBackground('go/nethttp-static', ['serve', '0'], 'seccomp', [
+      // after the request's first byte: the client's connect is surely done, its read gets the reset
+      { syscalls: ['read'], addr: '127.0.0.1', limit: 1, action: { reset: true, afterBytes: 1 } },
+    ]);
+    const url = `http://127.0.0.1:${server.port}/hello`;
+    const { lines } = await clientGet(url, 2, 2000);
+    expect(lines[0]).toMatch(new RegExp(`^get 0 err ECONNRESET Get "${url.replace(/[.?]/g, '\\$&')}": read tcp 127\\.0\\.0\\.1:\\d+->127\\.0\\.0\\.1:${server.port}: read: connection reset by peer$`));
+    expect(lines.slice(1)).toEqual(['get 1 ok 200 hello', 'done']);
+    const { result } = await server.stop();
+    expect(result.faults.map((f) => [f.syscall, f.action])).toEqual([['read', 'reset:after=1']]);
+  });
+
+  it('the server reads the request 500 ms late: the client\'s Client.Timeout (100 ms) fires at 100 ms', async () => {
+    const { runFixtureBackground } = await backgroundRunner();
+    const server = await runFixtureBackground('go/nethttp-static', ['serve', '0'], 'seccomp', [
+      { syscalls: ['read'], addr: '127.0.0.1', limit: 1, action: { delayMs: 500 } },
+    ]);
+    const url = `http://127.0.0.1:${server.port}/hello`;
+    const { lines, ms } = await clientGet(url, 1, 100);
+    expect(lines).toEqual([`get 0 err TIMEDOUT Get "${url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`, 'done']);
+    within(ms['get 0'], 100);
+    await server.stop();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+
+describe('partial outage: a probability per address, reproducible by seed', () => {
+  const outage = (a: string) => ({ syscalls: ['connect'], addr: a, probability: 0.5, action: { refuse: true as const } });
+  const pattern = (r: NetRun, op: string) =>
+    r.lines.filter((l) => l.startsWith(`${op} `)).map((l) => (/ ok/.test(l) ? 'ok' : 'refused')).join(' ');
+
+  it('Go net/http, a new connection per request: some requests refused, the same ones for the same seed', async () => {
+    const httpPort = await goHttpServer();
+    const url = `http://127.0.0.1:${httpPort}/hello`;
+    const args = ['get', url, '16', '2000', '1000', 'redial'];
+    const a = await runNet('go/nethttp-static', args, plan([outage(`127.0.0.1:${httpPort}`)], 7));
+    const b = await runNet('go/nethttp-static', args, plan([outage(`127.0.0.1:${httpPort}`)], 7));
+    const c = await runNet('go/nethttp-static', args, plan([outage(`127.0.0.1:${httpPort}`)], 8));
+    expect(pattern(a, 'get')).toEqual(pattern(b, 'get'));
+    expect(pattern(a, 'get')).not.toEqual(pattern(c, 'get'));
+    expect(pattern(a, 'get')).toContain('ok');
+    expect(pattern(a, 'get')).toContain('refused');
+    expect(a.lines.filter((l) => l.includes(' err '))).toEqual(
+      a.lines.filter((l) => l.includes(' err ')).map((l) => l.replace(/^get (\d+) .*$/, `get $1 err ECONNREFUSED Get "${url}": dial tcp 127.0.0.1:${httpPort}: connect: connection refused`)),
+    );
+    expect(a.result.rules[0]).toEqual({ id: 'rule-0', matched: 16, fired: a.lines.filter((l) => l.includes(' err ')).length });
+  });
+
+  it('std::net under both engines: the same seed gives the same outage pattern, engine after engine', async () => {
+    const args = [addr, '16', '0', '0', 'redial'];
+    const runs = [];
+    for (const engine of rustEngines) runs.push(await runNet('rust/netclient', args, plan([outage(addr)], 7), engine));
+    expect(pattern(runs[0]!, 'connect')).toEqual(pattern(runs[1]!, 'connect'));
+    expect(pattern(runs[0]!, 'connect')).toContain('refused');
+    // and only that address: another one is untouched
+    const other = await runNet('rust/netclient', [`[::1]:${echo6.port}`, '4', '0', '0', 'redial'], plan([outage(addr)], 7), 'preload');
+    expect(pattern(other, 'connect')).toEqual('ok ok ok ok');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+
+describe('address scoping: connect\'s address and the peer of a connected socket, IPv4 and IPv6', () => {
+  const v4 = addr;
+  const v6 = `[::1]:${echo6.port}`;
+  // [filter, matches the IPv4 peer, matches the IPv6 peer]
+  const forms: [string, boolean, boolean][] = [
+    [`127.0.0.1:${port}`, true, false], // host:port
+    ['127.0.0.1', true, false], // host
+    ['localhost', true, false],
+    [`:${port}`, true, false], // :port (any host)
+    [`:${echo6.port}`, false, true],
+    ['127.0.0.0/8', true, false], // CIDR
+    [`127.0.0.0/8:${port}`, true, false], // CIDR with a port
+    ['10.0.0.0/8', false, false],
+    ['127.0.0.1:1', false, false],
+    [`[::1]:${echo6.port}`, false, true], // [v6]:port
+    ['::1', false, true], // v6 host
+    ['::/0', false, true], // every IPv6 address
+    [`[::1]/128:${echo6.port}`, false, true],
+    ['fd00::/8', false, false],
+  ];
+
+  it.each(rustEngines)('connect (%s): a refuse rule fires exactly for the addresses its filter names', async (engine) => {
+    for (const [filter, m4, m6] of forms) {
+      const rule = { syscalls: ['connect'], addr: filter, action: { refuse: true as const } };
+      for (const [target, expected] of [[v4, m4], [v6, m6]] as const) {
+        const r = await runNet('rust/netclient', [target, '1'], plan([rule]), engine);
+        expect([filter, target, r.lines[0]]).toEqual([
+          filter,
+          target,
+          expected ? `connect ${target} err ECONNREFUSED Connection refused (os error 111) kind=ConnectionRefused` : `connect ${target} ok`,
+        ]);
+      }
+    }
+  });
+
+  it.each(rustEngines)('reads (%s): a reset rule fires for the peer of the connected socket', async (engine) => {
+    for (const [filter, m4, m6] of forms) {
+      const rule = { syscalls: ['recvfrom'], addr: filter, action: { reset: true as const } };
+      for (const [target, expected] of [[v4, m4], [v6, m6]] as const) {
+        const r = await runNet('rust/netclient', [target, '1'], plan([rule]), engine);
+        expect([filter, target, r.lines[2]]).toEqual([
+          filter,
+          target,
+          expected ? 'recv 0 err ECONNRESET Connection reset by peer (os error 104) kind=ConnectionReset' : 'recv 0 ok pong 0',
+        ]);
+        if (expected) expect(r.result.faults[0]!.target).toBe(target);
+      }
+    }
+  });
+
+  it('Go (seccomp): connect and read filters on IPv4 forms', async () => {
+    for (const [filter, m4] of forms.filter(([, , m6]) => !m6)) {
+      const rule = { syscalls: ['read'], addr: filter, action: { reset: true as const } };
+      const r = await runNet('go/dial-static', [v4, '1'], plan([rule]));
+      expect([filter, norm(r.lines)[2]]).toEqual([
+        filter,
+        m4 ? 'recv 0 err ECONNRESET read tcp <local>-><addr>: read: connection reset by peer' : 'recv 0 ok pong 0',
+      ]);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+
+/** A fixture server running under sysfault in the background until stop(). */
+async function backgroundRunner() {
+  const { spawn } = await import('../../src/index.js');
+  return {
+    async runFixtureBackground(name: string, args: string[], engine: Engine, rules: PlanInput['rules']) {
+      const handle = spawn(fixture(name), args, { plan: plan(rules), engine, stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
+      let out = '';
+      handle.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+      const ended = new Promise<void>((resolve) => handle.stdout!.once('end', resolve));
+      const serverPort = await new Promise<number>((resolve, reject) => {
+        const check = () => {
+          const m = /listening (\d+)/.exec(out);
+          if (m) resolve(Number(m[1]));
+        };
+        handle.stdout!.on('data', check);
+        handle.result.then(() => reject(new Error(`server exited: ${out}`)), reject);
+      });
+      return {
+        port: serverPort,
+        /** Waits (up to 5 s) until the server has printed a line matching re. */
+        async output(re: RegExp) {
+          for (let i = 0; i < 500 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 10));
+        },
+        async stop() {
+          handle.kill('SIGKILL');
+          const result = await handle.result;
+          await ended;
+          return { lines: out.split('\n').filter((l) => l !== ''), result };
+        },
+      };
+    },
+  };
+}
+
+function createConnectionTo(p: number): Socket {
+  const s = createConnection(p, '127.0.0.1', () => s.write('ping 0\n'));
+  return s;
+}

@@ -8,6 +8,8 @@
 //   kind      a rule on write whose fd filter never matches (fd: socket; the loop writes a file)
 //   path      a rule on write whose path glob never matches
 //   unnamed   the plan names fdatasync only: write is a syscall it does not name
+//   counted   the plan names pwrite64 only: write is counted as its alternative (never faulted), so that a rule
+//             that matched nothing can say what the program called instead
 //
 // Usage: node bench/instructions.js [--calls N] [--rounds R] [--time-calls N] [--no-time] [--json FILE]
 // Needs `npm run build` (the addon, the preload library and dist/) and valgrind. docs/benchmarks.md has figures.
@@ -27,6 +29,7 @@ const VARIANTS = {
   kind: { label: 'rule on write, fd filter never matches', rule: { syscalls: ['write'], fd: 'socket', action: { errno: 'EIO' } } },
   path: { label: 'rule on write, path glob never matches', rule: { syscalls: ['write'], path: '**/never-matches', action: { errno: 'EIO' } } },
   unnamed: { label: 'write not named (plan names fdatasync)', rule: { syscalls: ['fdatasync'], action: { errno: 'EIO' } } },
+  counted: { label: 'write counted as an alternative (plan names pwrite64)', rule: { syscalls: ['pwrite64'], action: { errno: 'EIO' } } },
 };
 
 function parseArgs(argv) {

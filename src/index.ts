@@ -13,9 +13,9 @@
  * ```
  * @packageDocumentation
  */
-export { run, spawn } from './run/run.js';
+export { dryRun, run, spawn } from './run/run.js';
 export { decodeWaitStatus, formatAction, seedForResult } from './run/result.js';
-export type { RunHandle, RunEvents } from './run/run.js';
+export type { DryRun, RunHandle, RunEvents } from './run/run.js';
 export { loadPlan, parsePlanText, normalizePlan } from './plan/load.js';
 export type { ExtraRules } from './plan/load.js';
 export { parseFault } from './plan/fault.js';

@@ -130,9 +130,13 @@ int sf_plan_decode(const void *buf, size_t len, struct sf_plan *out, char *err, 
     if (err && errlen) snprintf(err, errlen, "compiled plan: bad header");
     return -1;
   }
-  uint32_t version = rd32(p + 8), nrules = rd32(p + 12), rule_size = rd32(p + 24);
-  if (version != 1 || rule_size != SF_WIRE_RULE || rd32(p + 28) != 0) {
+  uint32_t version = rd32(p + 8), nrules = rd32(p + 12), rule_size = rd32(p + 24), counted = rd32(p + 28);
+  if (version != 1 || rule_size != SF_WIRE_RULE) {
     if (err && errlen) snprintf(err, errlen, "compiled plan: unsupported version %u", version);
+    return -1;
+  }
+  if (SF_SYS_COUNT < 32 && (counted >> SF_SYS_COUNT) != 0) {
+    if (err && errlen) snprintf(err, errlen, "compiled plan: counted syscalls 0x%x out of range", counted);
     return -1;
   }
   if (nrules > SF_MAX_RULES || len != SF_WIRE_HEADER + (size_t)nrules * SF_WIRE_RULE) {
@@ -152,6 +156,8 @@ int sf_plan_decode(const void *buf, size_t len, struct sf_plan *out, char *err, 
     if (r->has_addr) out->addr_used |= r->syscalls;
     if ((r->action == SF_ACT_RESET || r->action == SF_ACT_CLOSE) && r->value > 0) out->bytes_used |= r->syscalls;
   }
+  out->counted = counted & ~out->named;
+  out->named |= counted;
   out->nrules = nrules;
   return 0;
 }

@@ -90,7 +90,9 @@ struct sf_rule {
 struct sf_plan {
   uint64_t seed;
   uint32_t nrules;
-  uint64_t named;      /* union of every rule's syscalls */
+  uint64_t named;      /* union of every rule's syscalls, and the counted ones */
+  uint64_t counted;    /* syscalls no rule names, counted (never faulted) so a report can say what a program
+                          called instead of a syscall a rule names (fdatasync for fsync, ...) */
   uint64_t path_used;  /* syscalls some rule filters by path */
   uint64_t kind_used;  /* syscalls some rule filters by fd kind */
   uint64_t addr_used;  /* syscalls some rule filters by address */
@@ -101,7 +103,8 @@ struct sf_plan {
 /*
  * Wire format of a compiled plan (written by src/plan.ts, read by sf_plan_decode; little-endian,
  * every field at a fixed offset, no pointers):
- *   header, 32 bytes: magic "SFPLAN\0\1" | u32 version=1 | u32 rule_count | u64 seed | u32 rule_size=512 | u32 0
+ *   header, 32 bytes: magic "SFPLAN\0\1" | u32 version=1 | u32 rule_count | u64 seed | u32 rule_size=512
+ *     | u32 counted (bit per syscall, as a rule's mask: count these calls too; 0 in plans from before it)
  *   rule_count rules of 512 bytes each:
  *     0 u64 syscalls  8 u64 after  16 u64 limit  24 u64 prob_threshold  32 u32 fd_kind  36 u32 action
  *     40 i32 value  44 u32 has_addr  48 u8 family  49 u8 prefix  50 u16 port  52 u8[16] addr

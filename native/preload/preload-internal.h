@@ -213,6 +213,15 @@ static inline void sf_call_init(struct sf_call *c, int sys, int fd) {
  * on a descriptor looks it up, when a rule of sys filters on descriptors). */
 static inline uint64_t sf_candidates_counted(int sys, int fd) {
   uint64_t candidates = sf_rules_for[sys];
+  if (!candidates) {
+    /* A syscall only counted (the alternative of one a rule names): no rule fires on it whatever the fd, so
+     * the fd's quiet bit lets its next calls pass in sf_route. Atomic: an fd_reset racing with this leaves
+     * the bit alone, never stale bits of the fd's previous file. */
+    uint32_t bit = 1u << sys;
+    if ((unsigned)fd < SF_FD_TABLE && !(__atomic_load_n(&sf_quiet[fd], __ATOMIC_RELAXED) & bit))
+      __atomic_fetch_or(&sf_quiet[fd], bit, __ATOMIC_RELAXED);
+    return 0;
+  }
   if ((candidates & sf_fd_rules) && fd >= 0 && fd < SF_FD_TABLE) {
     struct fd_info *info = &sf_fds[fd];
     if (UNLIKELY(info->state != FD_KNOWN)) fd_lookup_quietly(fd, info);

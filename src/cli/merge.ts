@@ -5,42 +5,26 @@
  * cannot be read).
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { readProblem } from '../common/document.js';
 import { UsageError } from '../common/errors.js';
 import { firstLine } from '../common/text.js';
 import type { ShardInput } from '../shard/merge.js';
-import { writableFile } from './flags.js';
+import { parseCommandLine, type CommandLine } from './args.js';
+import { writableFile } from './values.js';
 
-/** The flags of both merge commands; each takes the ones it names. */
-const OPTIONS = {
-  json: { type: 'string' },
-  junit: { type: 'string' },
-  html: { type: 'string' },
-  quiet: { type: 'boolean', short: 'q' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-/** `argv` of `sysfault <command>` -> its flags and the shard files; `--json`, `--junit`, `--html` checked writable. */
-export function parseMergeArgs(command: string, argv: readonly string[], allowed: readonly (keyof typeof OPTIONS)[]) {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: true });
-  } catch (err) {
-    throw new UsageError(`${command}: ${firstLine(err).split('. ')[0] ?? 'bad arguments'} (see sysfault ${command} --help)`);
+/**
+ * `argv` of `sysfault sweep merge` or `sysfault scenario merge` -> its command line (flags from flags.ts, the
+ * shard files as positionals); --json, --junit and --html checked writable. Undefined when --help was printed.
+ */
+export function parseMergeArgs(command: 'sweep merge' | 'scenario merge', argv: readonly string[]): CommandLine | undefined {
+  const line = parseCommandLine(command, argv);
+  if (line.printedHelp()) return undefined;
+  if (line.positionals.length === 0) throw new UsageError(`${command}: no shard reports given (usage: sysfault ${command} [options] SHARD.json...)`);
+  for (const flag of ['json', 'junit', 'html']) {
+    const file = line.has(flag) ? line.string(flag) : undefined;
+    if (file !== undefined) writableFile(`--${flag}`, file);
   }
-  const { values, positionals } = parsed;
-  for (const key of Object.keys(values)) {
-    if (!allowed.includes(key as keyof typeof OPTIONS)) throw new UsageError(`${command}: unknown option --${key} (see sysfault ${command} --help)`);
-  }
-  if (!values.help) {
-    if (positionals.length === 0) throw new UsageError(`${command}: no shard reports given (usage: sysfault ${command} [options] SHARD.json...)`);
-    for (const flag of ['json', 'junit', 'html'] as const) {
-      const file = values[flag];
-      if (file !== undefined) writableFile(`--${flag}`, file);
-    }
-  }
-  return { values, files: positionals };
+  return line;
 }
 
 /** The shard reports named, read and parsed as JSON. */

@@ -7,95 +7,52 @@
  * service was never ready, exited with stopOnServiceExit, or (without a workload) not every service exited
  * cleanly; 130 when interrupted; 125 for sysfault's own errors (a bad topology or plan file, bad flags).
  */
-import { parseArgs } from 'node:util';
-import { durationMs, wholeNumber, writableFile, writeFlagFile } from './flags.js';
+import { commandHelp, parseCommandLine } from './args.js';
+import { writableFile, writeFlagFile } from './values.js';
 import { EXIT_TIMEOUT, UsageError } from '../common/errors.js';
-import { firstLine } from '../common/text.js';
 import { signalNumber } from '../plan/signals.js';
 import { table } from '../run/summary.js';
 import { formatEntry, startTopology, timelineToJsonl } from '../topology/topology.js';
 import type { TopologyResult } from '../topology/types.js';
 import { renderTopologyPage } from '../report/topology-page.js';
 
-const HELP = `Usage: sysfault topology run [options] FILE
-
-Runs the services of a topology file (version 1, YAML or JSON), each under its own fault plan and its own
-sysfault run, in order and each once the previous one is ready; then the workload and the events (kills,
-rolling restarts, rule switches); ends everything together. See docs/topologies.md.
-
-Options:
-  --json FILE        write the result (timeline, samples, metrics, every run's result) as JSON
-  --jsonl FILE       write the timeline as JSON lines
-  --html FILE        write a self-contained HTML page: the timeline (services, restarts, faults) and the
-                     workload's error rate and latency over time
-  --timeout MS       overrides the file's timeoutMs (or Ns)
-  --var NAME=VALUE   value of \${vars.NAME} in the file (repeatable)
-  --dir DIR          scratch directory (\${dir}; default: a new one under the temp directory)
-  --echo             copy every service's output to stderr, each line prefixed with its service id
-  --max-entries N    timeline entries in the summary (default 60; 0 for all)
-  -q, --quiet        no summary on stderr
-  -h, --help         this help
-
-Exit status: the workload's (0 if it succeeded), 124 on the timeout, 1 when a service was never ready or
-crashed with stopOnServiceExit, 125 for sysfault's own errors (bad file or flags).
-`;
-
-const OPTIONS = {
-  json: { type: 'string' },
-  jsonl: { type: 'string' },
-  html: { type: 'string' },
-  timeout: { type: 'string' },
-  var: { type: 'string', multiple: true },
-  dir: { type: 'string' },
-  echo: { type: 'boolean' },
-  'max-entries': { type: 'string' },
-  quiet: { type: 'boolean', short: 'q' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
 /** `sysfault topology ...`; resolves to the exit status. */
 export async function topologyCommand(argv: readonly string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === undefined) throw new UsageError('topology: missing subcommand (usage: sysfault topology run [options] FILE)');
   if (sub === '-h' || sub === '--help' || sub === 'help') {
-    process.stdout.write(HELP);
+    process.stdout.write(commandHelp('topology run'));
     return 0;
   }
   if (sub !== 'run') throw new UsageError(`topology: unknown subcommand ${JSON.stringify(sub)} (usage: sysfault topology run [options] FILE)`);
 
-  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
-  try {
-    parsed = parseArgs({ args: [...rest], options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new UsageError(`topology run: ${firstLine(err).replace(/\. To specify a positional.*$/, '')} (see sysfault topology --help)`);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  const line = parseCommandLine('topology run', rest);
+  if (line.printedHelp()) return 0;
+  const positionals = line.positionals;
   if (positionals.length !== 1) {
     throw new UsageError(`topology run: expected one topology file, got ${positionals.length} (usage: sysfault topology run [options] FILE)`);
   }
   const file = positionals[0] as string;
-  const timeoutMs = durationMs('--timeout', values.timeout);
-  const maxEntries = wholeNumber('--max-entries', values['max-entries'], { digits: 9 }) ?? 60;
+  const options = line.options() as { timeoutMs?: number; dir?: string };
+  const maxEntries = line.value<number>('max-entries') ?? 60;
   const vars: Record<string, string> = {};
-  for (const v of values.var ?? []) {
+  for (const v of line.strings('var')) {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(v);
     if (!m) throw new UsageError(`--var: expected NAME=VALUE, got ${JSON.stringify(v)}`);
     vars[m[1] as string] = m[2] as string;
   }
-  if (values.json !== undefined) writableFile('--json', values.json);
-  if (values.jsonl !== undefined) writableFile('--jsonl', values.jsonl);
-  if (values.html !== undefined) writableFile('--html', values.html);
+  const json = line.string('json');
+  const jsonl = line.string('jsonl');
+  if (json !== undefined) writableFile('--json', json);
+  if (jsonl !== undefined) writableFile('--jsonl', jsonl);
+  const html = line.string('html');
+  if (html !== undefined) writableFile('--html', html);
 
   const abort = new AbortController();
   const handle = startTopology(file, {
     vars,
-    ...(timeoutMs !== undefined && { timeoutMs }),
-    ...(values.dir !== undefined && { dir: values.dir }),
-    ...(values.echo && { echo: process.stderr }),
+    ...options,
+    ...(line.boolean('echo') && { echo: process.stderr }),
     signal: abort.signal,
   });
   const stopOn = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -107,10 +64,10 @@ export async function topologyCommand(argv: readonly string[]): Promise<number> 
   } finally {
     for (const sig of stopOn) process.off(sig, listener);
   }
-  if (values.json !== undefined) writeFlagFile('--json', values.json, `${JSON.stringify(result, null, 2)}\n`);
-  if (values.jsonl !== undefined) writeFlagFile('--jsonl', values.jsonl, timelineToJsonl(result.timeline));
-  if (values.html !== undefined) writeFlagFile('--html', values.html, renderTopologyPage(result));
-  if (!values.quiet) process.stderr.write(`${summary(result, maxEntries).join('\n')}\n`);
+  if (json !== undefined) writeFlagFile('--json', json, `${JSON.stringify(result, null, 2)}\n`);
+  if (jsonl !== undefined) writeFlagFile('--jsonl', jsonl, timelineToJsonl(result.timeline));
+  if (html !== undefined) writeFlagFile('--html', html, renderTopologyPage(result));
+  if (!line.boolean('quiet')) process.stderr.write(`${summary(result, maxEntries).join('\n')}\n`);
   return exitStatus(result);
 }
 

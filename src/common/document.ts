@@ -3,7 +3,7 @@
  * - the file: `plan.yaml: cannot read plan file: no such file` (see {@link readDocumentFile});
  * - the syntax: JSON or YAML (JSON is YAML; a `.json` name also checks strict JSON), integers read exactly,
  *   errors at `file:line:col` (see {@link parseDocumentText});
- * - the content: the first zod issue as `field: phrase naming the value (and N more problems)`, placed at
+ * - the content: every zod issue as `field: phrase naming the value`, one line each, unknown fields first, placed at
  *   the field's `file:line:col` (see {@link describeIssues} and {@link documentError}).
  * Every error is a {@link PlanError} (exit status 125), or the subclass the caller names.
  */
@@ -12,7 +12,7 @@ import { extname } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { PlanError, type PlanErrorDetails } from './errors.js';
-import { show } from './text.js';
+import { closest, didYouMean, show } from './text.js';
 
 /** A parsed document file, kept for error positions. */
 export interface Source {
@@ -103,6 +103,8 @@ export interface DocumentProblem {
   value?: unknown;
   /** The offending thing is a key (unknown field), not a value. */
   isKey?: boolean;
+  /** More problems, each shown on a line of its own after this one. */
+  others?: readonly DocumentProblem[];
 }
 
 /**
@@ -116,7 +118,7 @@ export function documentError(
   ErrorClass: DocumentErrorClass = PlanError,
 ): PlanError {
   const { field, value } = problem;
-  const tail = `${field === '' ? root : field}: ${problem.message}`;
+  const tail = `${field === '' ? root : field}: ${problem.message}${otherProblemLines(source, root, problem.others ?? [])}`;
   if (!source) return new ErrorClass(tail, { field, value });
   const pos = locate(source, problem.path, problem.isKey ?? false);
   return new ErrorClass(`${source.file}:${pos.line}:${pos.col}: ${tail}`, { file: source.file, line: pos.line, column: pos.col, field, value });
@@ -134,7 +136,7 @@ export function integer(min: number, max: number, what: string) {
   return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
 }
 
-/** The first zod issue, described. */
+/** A zod issue, described. */
 export interface DescribedIssue {
   /** Path of the offending value (for an unknown field: the field itself). */
   path: PropertyKey[];
@@ -146,46 +148,78 @@ export interface DescribedIssue {
   value: unknown;
   /** The offending thing is a key (unknown field), not a value. */
   isKey: boolean;
-  /** How many more issues there were. */
+  /** How many more problems there were (`others.length`). */
   more: number;
+  /** The other problems (each about another value), described the same way. */
+  others: DescribedIssue[];
 }
 
-/** The fields allowed in the object at `path` of `input`, as ` (allowed: a, b)`, or ''. */
-export type AllowedFields = (input: unknown, path: readonly PropertyKey[]) => string;
+/** The fields allowed in the object at `path` of `input` (empty when not known). */
+export type AllowedFields = (input: unknown, path: readonly PropertyKey[]) => readonly string[];
 
-/** Describes the first of `issues` found validating `input`; `allowed` lists the fields an unknown one could be. */
-export function describeIssues(issues: readonly z.core.$ZodIssue[], input: unknown, allowed: AllowedFields = () => ''): DescribedIssue {
-  const issue = issues[0];
-  if (!issue) return { path: [], field: '', message: 'invalid', value: input, isKey: false, more: 0 };
+/**
+ * Describes every problem of `issues` found validating `input`, one per value: unknown fields first (with the
+ * allowed field closest to each as "did you mean"), since a missing field is often the one an unknown field
+ * was meant to be (and then it is not reported twice).
+ */
+export function describeIssues(issues: readonly z.core.$ZodIssue[], input: unknown, allowed: AllowedFields = () => []): DescribedIssue {
+  const unknownFirst = [...issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
+  const described: DescribedIssue[] = [];
+  const meant = new Set<string>(); // fields an unknown field was meant to be, by their path
+  const misspelt = new Set<string>(); // objects holding such a field: a problem of the object as a whole is its echo
+  for (const issue of unknownFirst) {
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
+    for (const key of keys) {
+      const one = describeOne(issue, key, input, allowed);
+      if (key !== undefined) {
+        const guess = closest(key, allowed(input, issue.path));
+        if (guess !== undefined) meant.add(formatPath([...issue.path, guess]));
+        misspelt.add(formatPath(issue.path));
+      } else if ((one.message === 'required field is missing' && meant.has(one.field)) || misspelt.has(one.field)) {
+        continue;
+      }
+      if (described.some((d) => d.isKey === one.isKey && related(d.path, one.path) && !one.isKey)) continue;
+      if (described.some((d) => d.isKey && one.isKey && d.field === one.field)) continue;
+      described.push(one);
+    }
+  }
+  const [first = { path: [], field: '', message: 'invalid', value: input, isKey: false, more: 0, others: [] }, ...others] = described;
+  return { ...first, more: others.length, others };
+}
+
+function describeOne(issue: z.core.$ZodIssue, key: string | undefined, input: unknown, allowed: AllowedFields): DescribedIssue {
   let path: PropertyKey[] = [...issue.path];
   let message = issue.message;
   let isKey = false;
-  if (issue.code === 'unrecognized_keys') {
-    const key = issue.keys[0] ?? '';
-    message = `unknown field ${show(key)}${allowed(input, path)}`;
+  if (key !== undefined) {
+    const fields = allowed(input, path);
+    const hint = didYouMean(key, fields);
+    message = `unknown field ${show(key)}${hint || (fields.length > 0 ? ` (allowed: ${fields.join(', ')})` : '')}`;
     path = [...path, key];
     isKey = true;
   } else if (issue.code !== 'custom' && path.length > 0 && !lookup(input, path).found) {
     message = 'required field is missing';
   }
-  return { path, field: formatPath(path), message, value: lookup(input, path).value, isKey, more: otherProblems(issues) };
+  return { path, field: formatPath(path), message, value: lookup(input, path).value, isKey, more: 0, others: [] };
 }
 
-/** Issues about other values than the first one (not the same path, nor one inside the other). */
-function otherProblems(issues: readonly z.core.$ZodIssue[]): number {
-  const first = issues[0]?.path ?? [];
-  const related = (path: readonly PropertyKey[]): boolean => {
-    const n = Math.min(path.length, first.length);
-    for (let i = 0; i < n; i++) if (path[i] !== first[i]) return false;
-    return true;
-  };
-  const others = new Set(issues.filter((i) => !related(i.path)).map((i) => formatPath(i.path)));
-  return others.size;
+/** Is one path inside the other (or the same)? */
+function related(a: readonly PropertyKey[], b: readonly PropertyKey[]): boolean {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
-/** ` (and 2 more problems)` or ''. */
-export function moreSuffix(more: number): string {
-  return more > 0 ? ` (and ${more} more problem${more > 1 ? 's' : ''})` : '';
+/** The other problems after the first, on the same line: `; file:line:col: field: message` each. */
+export function otherProblemLines(source: Source | undefined, root: string, others: readonly DocumentProblem[]): string {
+  return others
+    .map((p) => {
+      const tail = `${p.field === '' ? root : p.field}: ${p.message}`;
+      if (!source) return `; ${tail}`;
+      const pos = locate(source, p.path, p.isKey ?? false);
+      return `; ${source.file}:${pos.line}:${pos.col}: ${tail}`;
+    })
+    .join('');
 }
 
 /** `rules[1].action.errno` */

@@ -89,14 +89,19 @@ export interface RunResult {
   aborted: boolean;
   /** Additive: present when the run had a `powercut` option. */
   powercut?: PowercutReport;
-  /** Additive: what the run could not do as asked (empty when nothing); the summary prints them too. */
+  /** Additive: why this engine (what `auto` found in the executable, or that it was asked for). */
+  engineReason: string;
+  /** Additive: what the run could not do or see, and rules that matched nothing (see RunWarning). */
   warnings: RunWarning[];
   /** Additive: the processes that ran on the in-process fast path (the Go agent), one line each. */
   fastPath: string[];
 }
 
 /**
- * Something the run could not do as asked. Codes:
+ * Something a run's user should know, with a stable `code` and a one-line `message`. Codes:
+ * - `rule-matched-nothing`: a rule matched no call; the message says what the program called instead when the
+ *   engines counted it (a named syscall's alternatives: fdatasync for fsync, ...).
+ * - `log-dropped`: fault-log entries were lost to a full log (the counts are exact).
  * - `tree-crash-unreached`: a crash point meant to stop the whole tree (a power cut, a kill with scope
  *   'tree') found no tree to stop (no sysfault-shim above the process, or the process runs in a PID namespace
  *   of its own): only that process died, the rest of the tree ran on.

@@ -124,11 +124,13 @@ function actionFlags(action: NormalizedAction): number {
  * @param plan a plan from {@link loadPlan} (or normalizePlan).
  * @param seed the run's seed (u64): the plan's own seed is not used here, the caller decides.
  * @param table syscall table giving each name its bit (default: the native build's).
+ * @param counted syscalls no rule names that the engines count too (never fault): see alternativesOf.
  */
 export function compilePlan(
   plan: NormalizedPlan,
   seed: bigint | number | string,
   table: SyscallTable = syscallTable(),
+  counted: readonly string[] = [],
 ): Uint8Array {
   const seedValue = typeof seed === 'bigint' ? (seed >= 0n && seed <= MAX_SEED ? seed : undefined) : parseSeed(seed);
   if (seedValue === undefined) throw new PlanError(`seed: expected a u64, got ${String(seed)}`, { field: 'seed', value: seed });
@@ -139,7 +141,13 @@ export function compilePlan(
   view.setUint32(12, plan.rules.length, true);
   view.setBigUint64(16, seedValue, true);
   view.setUint32(24, WIRE_RULE, true);
-  view.setUint32(28, 0, true);
+  let countedMask = 0;
+  for (const name of counted) {
+    const bit = table.index.get(name);
+    if (bit === undefined || bit >= 32) throw new PlanError(`counted syscall "${name}" is not one the engines can count`);
+    countedMask |= 1 << bit;
+  }
+  view.setUint32(28, countedMask >>> 0, true);
 
   const encoder = new TextEncoder();
   for (const [i, rule] of plan.rules.entries()) {

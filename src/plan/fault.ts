@@ -36,13 +36,15 @@
  *   read,recvfrom@:8080=delay=500+100ms   reads from port 8080 see 500..600 ms of latency
  */
 import { PlanError } from '../common/errors.js';
-import { moreSuffix } from '../common/document.js';
+import { closest } from '../common/text.js';
 import { describePlanIssues } from './issues.js';
 import { ruleSchema } from './schema.js';
 import { syscallTable } from './syscalls.js';
 import type { ActionInput, RuleInput } from './schema.js';
 
 const OPTION_KEYS = ['path', 'fd', 'after', 'limit', 'p', 'id'] as const;
+/** The words an action starts with (parseAction's cases). */
+const ACTION_WORDS: readonly string[] = ['kill', 'kill-after', 'powercut', 'powercut-after', 'torn', 'refuse', 'blackhole', 'reset', 'close', 'errno', 'short', 'delay'];
 type OptionKey = (typeof OPTION_KEYS)[number];
 
 /**
@@ -83,6 +85,9 @@ export function parseFault(spec: string, label = 'fault'): RuleInput {
         rule[optionField(key as OptionKey)] = optionValue(key as OptionKey, opt[2] ?? '');
         rest = seg.slice(opt[0].length);
       } else {
+        // `:pth=...` is a misspelt option rather than an action (actions come after "=", or are one word)
+        const guess = key !== undefined && !ACTION_WORDS.includes(key) ? closest(key, OPTION_KEYS) : undefined;
+        if (guess !== undefined) fail(`unknown option "${key}" (did you mean "${guess}"?)`);
         action = seg;
       }
     } else if (rest === '') {
@@ -99,7 +104,8 @@ export function parseFault(spec: string, label = 'fault'): RuleInput {
   if (!parsed.success) {
     const issue = describePlanIssues(parsed.error.issues, rule);
     const field = issue.field.replace(/^probability\b/, 'p');
-    fail(`${field === '' ? 'rule' : field}: ${issue.message}${moreSuffix(issue.more)}`);
+    const others = issue.others.map((o) => `; ${o.field.replace(/^probability\b/, 'p') || 'rule'}: ${o.message}`).join('');
+    fail(`${field === '' ? 'rule' : field}: ${issue.message}${others}`);
   }
   return rule as RuleInput;
 }

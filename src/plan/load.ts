@@ -11,7 +11,7 @@
  * syscall groups are expanded; errno and signal names become numbers (names kept for display); `fd` defaults
  * to "any", `after` to 0, `probability` to 1, `limit` to none.
  */
-import { documentError, moreSuffix, parseDocumentText, readDocumentFile, type Source } from '../common/document.js';
+import { documentError, parseDocumentText, readDocumentFile, type DescribedIssue, type DocumentProblem, type Source } from '../common/document.js';
 import { parseFault } from './fault.js';
 import { describePlanIssues } from './issues.js';
 import { planSchema } from './schema.js';
@@ -71,14 +71,15 @@ function validate(plan: unknown, source: Source | undefined, extra: ExtraRules):
 
   const issue = describePlanIssues(parsed.error.issues, input);
   // A problem in an extra rule is named faults[i] and has no position (the rule is not in the file).
-  let field = issue.field;
-  let where = source;
-  const index = issue.path[1];
-  if (extraRules.length > 0 && issue.path[0] === 'rules' && typeof index === 'number' && index >= own) {
-    field = `faults[${index - own}]${field.slice(`rules[${index}]`.length)}`;
-    where = undefined;
-  }
-  throw documentError(where, 'plan', { path: issue.path, field, message: `${issue.message}${moreSuffix(issue.more)}`, value: issue.value, isKey: issue.isKey });
+  const inExtra = (path: readonly PropertyKey[]): boolean =>
+    extraRules.length > 0 && path[0] === 'rules' && typeof path[1] === 'number' && path[1] >= own;
+  const problem = (i: DescribedIssue): DocumentProblem => {
+    const index = i.path[1] as number;
+    const field = inExtra(i.path) ? `faults[${index - own}]${i.field.slice(`rules[${index}]`.length)}` : i.field;
+    return { path: i.path, field, message: i.message, value: i.value, isKey: i.isKey };
+  };
+  const where = inExtra(issue.path) ? undefined : source;
+  throw documentError(where, 'plan', { ...problem(issue), others: issue.others.map(problem) });
 }
 
 function ruleCount(plan: unknown): number {

@@ -4,15 +4,18 @@
  */
 import { z } from 'zod';
 import { expected, integer } from '../common/document.js';
-import { show } from '../common/text.js';
+import { didYouMean, show } from '../common/text.js';
 import { parseAddr } from './addr.js';
 import { checkGlob } from './glob.js';
-import { errnoName, errnoNumber, MAX_ERRNO, MAX_SIGNAL, signalName, signalNumber } from './signals.js';
-import { expandSyscalls, SOCKET_GROUPS, syscallTable, type SyscallTable } from './syscalls.js';
+import { errnoList, errnoName, errnoNumber, MAX_ERRNO, MAX_SIGNAL, signalName, signalNames, signalNumber } from './signals.js';
+import { expandSyscalls, SOCKET_GROUPS, SYSCALL_GROUPS, syscallTable, type SyscallTable } from './syscalls.js';
 import type { FdKind, NormalizedAction, NormalizedPlan, NormalizedRule } from './types.js';
 
 /** Syscalls that only ever act on sockets: they may share a rule with a socket group. */
 const SOCKET_ONLY: ReadonlySet<string> = new Set(['connect', 'sendto', 'sendmsg', 'recvfrom', 'recvmsg']);
+
+/** `$schema`: the JSON Schema an editor checks the file with (schema/*.json); not used otherwise. */
+export const schemaUrl = z.string({ error: expected('a JSON Schema URL or path') }).optional();
 
 /** Most rules a plan may have (SF_MAX_RULES). */
 export const MAX_RULES = 64;
@@ -69,7 +72,7 @@ const errnoSchema = z
         message:
           typeof value === 'number'
             ? `expected an errno number from 1 to ${MAX_ERRNO}, got ${show(value)}`
-            : `unknown errno ${show(value)}`,
+            : `unknown errno ${show(value)}${didYouMean(value, errnoList().map(([name]) => name))}`,
       });
       return z.NEVER;
     }
@@ -87,7 +90,7 @@ const signalSchema = z
         message:
           typeof value === 'number'
             ? `expected a signal number from 1 to ${MAX_SIGNAL}, got ${show(value)}`
-            : `unknown signal ${show(value)}`,
+            : `unknown signal ${show(value)}${didYouMean(value, signalNames())}`,
       });
       return z.NEVER;
     }
@@ -294,7 +297,7 @@ export function ruleSchema(table: SyscallTable = syscallTable()) {
           code: 'custom',
           path: [expansion.index],
           input: expansion.unknown,
-          message: `unknown syscall ${show(expansion.unknown)}`,
+          message: `unknown syscall ${show(expansion.unknown)}${didYouMean(expansion.unknown, [...table.names, ...Object.keys(SYSCALL_GROUPS)])}`,
         });
         return z.NEVER;
       }
@@ -385,6 +388,7 @@ export function planSchema(table: SyscallTable = syscallTable()) {
   return z
     .strictObject(
       {
+        $schema: schemaUrl,
         version: z.literal(1, { error: expected('version 1') }),
         seed: seedSchema.optional(),
         rules: z

@@ -55,3 +55,13 @@ export function signalName(value: number): string {
   if (value >= 34 && value <= MAX_SIGNAL) return value === 34 ? 'SIGRTMIN' : `SIGRTMIN+${value - 34}`;
   return `SIG${value}`;
 }
+
+/** Every errno name a plan may use, with its number, by number. */
+export function errnoList(): [name: string, value: number][] {
+  return Object.entries(ERRNO).sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]));
+}
+
+/** Every signal name a kill action may use. */
+export function signalNames(): string[] {
+  return Object.keys(SIGNALS);
+}

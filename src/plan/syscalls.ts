@@ -55,6 +55,30 @@ export const SYSCALL_GROUPS: Readonly<Record<string, readonly string[]>> = {
 /** Groups named for sockets: a rule naming one gets `fd: socket` (read and write act on files too). */
 export const SOCKET_GROUPS: readonly string[] = ['socket-read', 'socket-write'];
 
+/**
+ * Syscalls a program may make instead of one another (groups of SYSCALL_GROUPS): fdatasync for fsync,
+ * pread64 or recvfrom for read, copy_file_range or sendfile for both read and write. When a rule names a
+ * syscall, the engines also count its alternatives (count only: no rule fires on them), so that a rule that
+ * matched nothing can say what the program called instead.
+ */
+const ALTERNATIVE_FAMILIES: readonly (readonly string[])[] = [
+  ['fsync-family'],
+  ['read-family', 'copy-family'],
+  ['write-family', 'copy-family'],
+  ['open-family'],
+];
+
+/** The alternatives of these syscalls that they do not include themselves, in table order. */
+export function alternativesOf(syscalls: Iterable<string>, known: SyscallTable = syscallTable()): string[] {
+  const named = new Set(syscalls);
+  const out = new Set<string>();
+  for (const family of ALTERNATIVE_FAMILIES) {
+    const members = family.flatMap((group) => SYSCALL_GROUPS[group] ?? []);
+    if (members.some((m) => named.has(m))) for (const m of members) if (!named.has(m)) out.add(m);
+  }
+  return known.names.filter((name) => out.has(name));
+}
+
 /** A syscall table: names in bitmask order, and each name's index (its bit). */
 export interface SyscallTable {
   readonly names: readonly string[];

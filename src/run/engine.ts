@@ -35,11 +35,12 @@ const MAX_TABLE = 1 << 20; // largest header table or string table read
 
 /**
  * Picks the engine `auto` uses for an executable file.
- * @param path the resolved executable (see {@link resolveCommand}).
- * @param pathEnv PATH used to find a script's `#!/usr/bin/env NAME` interpreter.
+ * @param path the executable: a path, or a name without "/" looked up in PATH as the CLI does (see
+ *   {@link resolveCommand}).
+ * @param pathEnv PATH used to find the command and a script's `#!/usr/bin/env NAME` interpreter.
  */
 export function detectEngine(path: string, pathEnv: string | undefined = process.env.PATH): EngineDetection {
-  const file = examine(path);
+  const file = examine(path.includes('/') ? path : (findInPath(path, pathEnv) ?? path));
   if (file.kind !== 'script') return file;
   const interpreter = file.interpreter;
   if (interpreter === undefined) return { engine: 'preload', kind: 'script', reason: 'script without an interpreter' };

@@ -17,7 +17,7 @@ import { decodeWaitStatus, engineWarning, formatAction, noteWarning, runWarnings
 import { firstLine } from '../common/text.js';
 import { signalNumber } from '../plan/signals.js';
 import { killStragglers } from './terminate.js';
-import { syscallTable } from '../plan/syscalls.js';
+import { alternativesOf, syscallTable } from '../plan/syscalls.js';
 import type { Engine, FaultRecord, RuleStats, RunResult, RunWarning, SyscallCounts } from '../common/run-result.js';
 import type { NormalizedPlan } from '../plan/types.js';
 import type { RunOptions } from './types.js';
@@ -119,6 +119,7 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
   readonly #setup: RunSetup;
   readonly #names: readonly string[];
   readonly #named: number[]; // syscall indexes the plan names, in table order
+  readonly #alternatives: string[]; // counted only, to say what the program called instead (alternativesOf)
   #session: NativeSession | undefined;
   #child: ChildProcess | undefined;
   #startedAt = 0;
@@ -152,6 +153,7 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
     this.#names = syscallTable().names;
     const used = new Set(setup.plan.rules.flatMap((r) => r.syscalls));
     this.#named = this.#names.flatMap((name, i) => (used.has(name) ? [i] : []));
+    this.#alternatives = alternativesOf(used);
 
     const { native, plan, seed, engine, options } = setup;
     // An empty plan names no syscall: there is nothing to notify, so no seccomp filter. A power cut needs
@@ -159,7 +161,7 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
     const powercut = setup.powercut;
     const seccomp =
       (engine === 'seccomp' || setup.net === true) && (this.#named.length > 0 || powercut !== undefined);
-    const bytes = compilePlan(plan, seed);
+    const bytes = compilePlan(plan, seed, undefined, this.#alternatives);
     try {
       this.#session = native.createSession({
         plan: bytes,
@@ -193,7 +195,7 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
       env.SYSFAULT_POWERCUT_FLAGS = String(powercut.flags);
     }
     const numbers = native.syscallNumbers();
-    const notified = new Set(this.#named.map((i) => numbers[i]));
+    const notified = new Set([...this.#named, ...this.#alternatives.map((name) => this.#names.indexOf(name))].map((i) => numbers[i]));
     if (powercut) for (const name of ['fsync', 'fdatasync']) notified.add(numbers[this.#names.indexOf(name)]);
     if (seccomp && setup.goAgent !== undefined) for (const nr of EXEC_NRS) notified.add(nr); // exec following
     const agent = seccomp ? setup.goAgent : undefined;
@@ -452,23 +454,26 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
     const session = this.#session;
     const counts = session?.counts();
     const log = session?.faults(0) ?? { entries: [], next: 0, dropped: 0 };
+    const rules = this.#rulesFrom(counts);
+    const calls = (name: string): number => counts?.calls[this.#names.indexOf(name)] ?? 0;
     return {
       version: 1,
       engine: this.engine,
+      engineReason: this.engineReason,
       seed: this.seed,
       durationMs: Math.round((this.#endedAt - this.#startedAt) * 10) / 10,
       exit: decodeWaitStatus(this.#waitStatus ?? -1),
       counts: this.#countsFrom(counts),
-      rules: this.#rulesFrom(counts),
+      rules,
       faults: log.entries
         .filter((e) => e.action !== ACTION_CODE_NOTE || (this.#noteBlind(e), false))
         .map((e) => this.#record(e))
         .sort((a, b) => a.seq - b.seq),
       dropped: log.dropped,
+      warnings: runWarnings({ plan: this.plan, rules, calls, dropped: log.dropped, treeUnreached: counts?.treeUnreached ?? 0, noted: this.#warnings }),
       runId: this.runId,
       timedOut: this.#timedOut,
       aborted: this.#aborted,
-      warnings: runWarnings(counts, this.#warnings),
       fastPath: [...this.#fastPath],
     };
   }

@@ -5,7 +5,6 @@
 import { Stream } from 'node:stream';
 import { z } from 'zod';
 import { UsageError } from '../common/errors.js';
-import { moreSuffix } from '../common/document.js';
 import { describePlanIssues } from '../plan/issues.js';
 import { checkGlob } from '../plan/glob.js';
 import { show } from '../common/text.js';
@@ -119,7 +118,8 @@ export function checkOptions(options: RunOptions): void {
   const issue = describePlanIssues(parsed.error.issues, options);
   const message = issue.isKey ? `unknown option ${show(issue.path.at(-1))}` : issue.message;
   const field = `options${issue.field === '' ? '' : `.${issue.field}`}`;
-  throw new UsageError(`${field}: ${message}${moreSuffix(issue.more)}`, { field, value: issue.value });
+  const others = issue.others.map((o) => `; options${o.field === '' ? '' : `.${o.field}`}: ${o.message}`).join('');
+  throw new UsageError(`${field}: ${message}${others}`, { field, value: issue.value });
 }
 
 const commandSchema = z.tuple([

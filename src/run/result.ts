@@ -3,7 +3,9 @@
  */
 import { actionName } from '../plan/compile.js';
 import { errnoName, signalName } from '../plan/signals.js';
-import type { ExitInfo, FaultAction, RunWarning } from '../common/run-result.js';
+import { alternativesOf } from '../plan/syscalls.js';
+import type { ExitInfo, FaultAction, RuleStats, RunWarning } from '../common/run-result.js';
+import type { NormalizedPlan, NormalizedRule } from '../plan/types.js';
 
 /** The seed as the result reports it. */
 export function seedForResult(seed: bigint): number | string {
@@ -66,20 +68,62 @@ export function engineWarning(text: string): RunWarning {
   return tab < 0 ? { code: 'engine', message: text } : { code: text.slice(0, tab), message: text.slice(tab + 1) };
 }
 
+/** What {@link runWarnings} looks at. */
+export interface WarningFacts {
+  plan: NormalizedPlan;
+  rules: readonly RuleStats[];
+  /** Calls of a syscall the run counted: those the plan names and their alternatives (alternativesOf). */
+  calls: (syscall: string) => number;
+  dropped: number;
+  /** Whole-tree crashes that found no tree (the native counter). */
+  treeUnreached: number;
+  /** What the engines reported during the run (noteWarning, engineWarning), in order: first in the warnings. */
+  noted?: readonly RunWarning[];
+}
+
 /**
- * The result's warnings: what the engines reported during the run (`noted`, in order), then what they counted
- * (the native counters of the run).
+ * The result's `warnings` (built here only): every rule that matched nothing, saying what was called instead;
+ * a dropped log; whole-tree crashes that found no tree. What the engines noted during the run comes first.
  */
-export function runWarnings(counts: { treeUnreached: number } | undefined, noted: readonly RunWarning[] = []): RunWarning[] {
-  const warnings: RunWarning[] = [...noted];
-  const unreached = counts?.treeUnreached ?? 0;
-  if (unreached > 0) {
+export function runWarnings(facts: WarningFacts): RunWarning[] {
+  const warnings: RunWarning[] = [...(facts.noted ?? [])];
+  for (const [i, rule] of facts.plan.rules.entries()) {
+    if ((facts.rules[i]?.matched ?? 0) > 0) continue;
+    warnings.push({ code: 'rule-matched-nothing', message: `rule ${rule.id} matched nothing: ${whyNothingMatched(rule, facts)}` });
+  }
+  if (facts.dropped > 0) {
+    warnings.push({
+      code: 'log-dropped',
+      message: `${facts.dropped} fault-log entr${facts.dropped === 1 ? 'y was' : 'ies were'} lost to a full log (the counts are exact; raise logCapacity)`,
+    });
+  }
+  if (facts.treeUnreached > 0) {
     warnings.push({
       code: 'tree-crash-unreached',
       message:
-        `${unreached} whole-tree crash(es) stopped only the process making the call: its tree was not found (no ` +
+        `${facts.treeUnreached} whole-tree crash(es) stopped only the process making the call: its tree was not found (no ` +
         'sysfault-shim above it, or it runs in a PID namespace of its own), so the rest of the tree ran on',
     });
   }
   return warnings;
+}
+
+function times(n: number): string {
+  return n === 1 ? 'once' : `${n} times`;
+}
+
+/** Why a rule matched nothing, with what the program called instead when it was counted. */
+function whyNothingMatched(rule: NormalizedRule, facts: WarningFacts): string {
+  const called = rule.syscalls.filter((s) => facts.calls(s) > 0);
+  if (called.length > 0) {
+    const filters = [rule.path !== null && `path ${rule.path}`, rule.fd !== 'any' && `fd ${rule.fd}`, rule.addr !== null && `addr ${rule.addr.text}`].filter(
+      (f): f is string => typeof f === 'string',
+    );
+    const made = called.map((s) => `${s} ${times(facts.calls(s))}`).join(', ');
+    return `the program called ${made}, none matching ${filters.length > 0 ? filters.join(', ') : 'its filters'}`;
+  }
+  const never = rule.syscalls.length === 1 ? `${rule.syscalls[0]} was never called` : `none of ${rule.syscalls.join(', ')} was called`;
+  const instead = alternativesOf(rule.syscalls).filter((s) => facts.calls(s) > 0);
+  if (instead.length === 0) return never;
+  return `${never}; the program called ${instead.map((s) => `${s} ${times(facts.calls(s))}`).join(', ')} instead`;
 }

@@ -19,6 +19,9 @@ import { parseSeed } from '../plan/schema.js';
 import { nativeFile, requireBinding, seccompProblem } from '../native/files.js';
 import type { Engine, RunResult } from '../common/run-result.js';
 import type { RunOptions } from './types.js';
+import type { NormalizedPlan } from '../plan/types.js';
+import { compilePlan } from '../plan/compile.js';
+import { seedForResult } from './result.js';
 
 export type { RunEvents, RunHandle } from './handle.js';
 
@@ -29,6 +32,48 @@ export type { RunEvents, RunHandle } from './handle.js';
  *   already aborted.
  */
 export function spawn(command: string, args: readonly string[] = [], options: RunOptions = {}): RunHandle {
+  const prepared = prepareRun(command, args, options);
+  const { native, cwd, plan } = prepared;
+  const shim = nativeFile('shim');
+  const preloadLib = prepared.engine === 'preload' ? nativeFile('preload') : undefined;
+  const goAgent = prepared.fastPath ? nativeFile('goagent') : undefined;
+
+  const powercut = preparePowercut(native, options.powercut, cwd, plan);
+  try {
+    return new Run({ ...prepared, command, args, shim, preloadLib, goAgent, options, powercut });
+  } catch (err) {
+    discardPowercut(powercut);
+    throw err;
+  }
+}
+
+/** What a run would do, checked, without starting it (see {@link dryRun}). */
+export interface DryRun {
+  /** The executable the command resolves to. */
+  executable: string;
+  engine: Engine;
+  /** Why this engine (what `auto` found in the executable, or that it was asked for). */
+  engineReason: string;
+  /** The plan in force (the plan's rules followed by the extra faults). */
+  plan: NormalizedPlan;
+  /** The seed the run would use. */
+  seed: number | string;
+  /** The plan as the engines receive it. */
+  compiled: Uint8Array;
+}
+
+/**
+ * Checks everything {@link spawn} checks (options, plan, seed, command, engine) and says what it would run,
+ * starting nothing.
+ * @throws as spawn does.
+ */
+export function dryRun(command: string, args: readonly string[] = [], options: RunOptions = {}): DryRun {
+  const { executable, engine, engineReason, plan, seed } = prepareRun(command, args, options);
+  return { executable, engine, engineReason, plan, seed: seedForResult(seed), compiled: compilePlan(plan, seed) };
+}
+
+/** Everything checked and chosen before a run starts. */
+function prepareRun(command: string, args: readonly string[], options: RunOptions) {
   checkOptions(options);
   checkCommand(command, args);
   options.signal?.throwIfAborted();
@@ -67,40 +112,12 @@ export function spawn(command: string, args: readonly string[] = [], options: Ru
       throw new EngineError(detection ? `${problem} (needed for ${command}: ${detection.reason})` : problem);
     }
   }
-  const shim = nativeFile('shim');
-  const preloadLib = engine === 'preload' ? nativeFile('preload') : undefined;
+  const engineReason = detection ? detection.reason : 'asked for';
   // auto on a Go binary, or on anything with the net: the in-process agent decides what it can in every Go
   // program of the tree (exec followed), the supervisor the rest (no power cut: its shadows are the
   // supervisor's). SYSFAULT_FAST_PATH=0 turns it off.
-  const goAgent =
-    (detection?.kind === 'go' || net) && options.powercut === undefined && env.SYSFAULT_FAST_PATH !== '0'
-      ? nativeFile('goagent')
-      : undefined;
-
-  const powercut = preparePowercut(native, options.powercut, cwd, plan);
-  try {
-    return new Run({
-      native,
-      command,
-      args,
-      executable,
-      cwd,
-      env,
-      plan,
-      seed,
-      engine,
-      engineReason: detection ? detection.reason : 'chosen',
-      shim,
-      preloadLib,
-      goAgent,
-      net,
-      options,
-      powercut,
-    });
-  } catch (err) {
-    discardPowercut(powercut);
-    throw err;
-  }
+  const fastPath = (detection?.kind === 'go' || net) && options.powercut === undefined && env.SYSFAULT_FAST_PATH !== '0';
+  return { native, executable, cwd, env, plan, seed, engine, engineReason, net, fastPath };
 }
 
 /**

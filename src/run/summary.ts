@@ -1,27 +1,29 @@
 /**
  * The CLI's summary of a run (printed to stderr after the target exits).
  */
+import Table from 'cli-table3';
 import type { RunResult } from '../common/run-result.js';
+import type { NormalizedAction, NormalizedRule } from '../plan/types.js';
 
 /** How many faults the summary lists. */
 export const SUMMARY_FAULTS = 10;
 
-/** Renders rows as aligned columns (numeric columns right-aligned). */
+/** No borders: columns two spaces apart, as plain text reads best in a log. */
+const NO_BORDER = Object.fromEntries(
+  ['top', 'top-mid', 'top-left', 'top-right', 'bottom', 'bottom-mid', 'bottom-left', 'bottom-right', 'left', 'left-mid', 'mid', 'mid-mid', 'right', 'right-mid', 'middle'].map((k) => [k, '']),
+);
+
+/** Renders rows as aligned columns (numeric columns right-aligned), through cli-table3 (wide characters too). */
 export function table(header: readonly string[], rows: readonly (readonly (string | number)[])[], indent = '  '): string[] {
-  const cells = [header, ...rows.map((r) => r.map(String))];
   const numeric = header.map((_, c) => rows.length > 0 && rows.every((r) => /^-?\d+(?:\.\d+)?$/.test(String(r[c]))));
-  const widths = header.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? '').length)));
-  return cells.map((row) =>
-    (
-      indent +
-      row
-        .map((cell, c) => {
-          const width = widths[c] ?? 0;
-          return numeric[c] ? cell.padStart(width) : cell.padEnd(width);
-        })
-        .join('  ')
-    ).trimEnd(),
-  );
+  const t = new Table({
+    head: [...header],
+    chars: NO_BORDER,
+    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 2, compact: true },
+    colAligns: numeric.map((n) => (n ? 'right' : 'left')),
+  });
+  for (const row of rows) t.push(row.map(String));
+  return t.toString().split('\n').map((line) => `${indent}${line}`.trimEnd());
 }
 
 /** How the target ended, in words: "exit 0", "killed by SIGKILL", "timed out (SIGKILL)". */
@@ -34,13 +36,18 @@ export function describeExit(result: RunResult): string {
 
 /** The summary table, as lines. */
 export function formatSummary(result: RunResult, maxFaults = SUMMARY_FAULTS): string[] {
+  const why = result.engineReason ? ` (${result.engineReason})` : '';
   const lines = [
-    `sysfault: ${result.engine} engine, seed ${result.seed}, ${result.durationMs.toFixed(1)} ms, ${describeExit(result)}`,
+    `sysfault: ${result.engine} engine${why}, seed ${result.seed}, ${result.durationMs.toFixed(1)} ms, ${describeExit(result)}`,
   ];
+  // A syscall never called gets no row (a group rule names many): they are listed on one line.
   const counts = Object.entries(result.counts);
-  if (counts.length > 0) {
-    lines.push(...table(['syscall', 'calls', 'faulted', 'delayed'], counts.map(([name, c]) => [name, c.calls, c.faulted, c.delayed])));
+  const called = counts.filter(([, c]) => c.calls > 0);
+  if (called.length > 0) {
+    lines.push(...table(['syscall', 'calls', 'faulted', 'delayed'], called.map(([name, c]) => [name, c.calls, c.faulted, c.delayed])));
   }
+  const never = counts.filter(([, c]) => c.calls === 0).map(([name]) => name);
+  if (never.length > 0) lines.push(`  never called: ${never.join(', ')}`);
   if (result.rules.length > 0) {
     lines.push(...table(['rule', 'matched', 'fired'], result.rules.map((r) => [r.id, r.matched, r.fired])));
   }
@@ -55,7 +62,10 @@ export function formatSummary(result: RunResult, maxFaults = SUMMARY_FAULTS): st
         '    ',
       ),
     );
-    if (total > shown.length) lines.push(`    ... and ${total - shown.length} more (--json FILE has them all)`);
+    if (total > shown.length) {
+      const where = result.dropped > 0 ? '--json FILE has every logged one; the lost ones are counted only' : '--json FILE has them all';
+      lines.push(`    ... and ${total - shown.length} more (${where})`);
+    }
   }
   const cut = result.powercut;
   if (cut) {
@@ -68,4 +78,41 @@ export function formatSummary(result: RunResult, maxFaults = SUMMARY_FAULTS): st
   for (const line of result.fastPath ?? []) lines.push(`  fast path: ${line}`);
   for (const w of result.warnings) lines.push(`  warning: ${w.message}`);
   return lines;
+}
+
+/** A rule in words, as table cells: id, syscalls, filters, when it fires, what it does. */
+export function describeRule(rule: NormalizedRule): [string, string, string, string, string] {
+  const filters = [
+    rule.path !== null && `path ${rule.path}`,
+    rule.fd !== 'any' && `fd ${rule.fd}`,
+    rule.addr !== null && `addr ${rule.addr.text}`,
+  ].filter((f): f is string => typeof f === 'string');
+  const when = [
+    rule.after > 0 && `after ${rule.after}`,
+    rule.probability < 1 && `p ${rule.probability}`,
+    rule.limit !== null && `limit ${rule.limit}`,
+  ].filter((f): f is string => typeof f === 'string');
+  return [rule.id, rule.syscalls.join(','), filters.join(', ') || '-', when.join(', ') || 'every call', actionText(rule.action)];
+}
+
+function actionText(action: NormalizedAction): string {
+  switch (action.type) {
+    case 'errno':
+      return `errno ${action.name}`;
+    case 'delay':
+      return `delay ${action.ms}ms${action.jitterMs > 0 ? `+${action.jitterMs}` : ''}`;
+    case 'short':
+      return `short ${action.bytes}`;
+    case 'kill':
+      return `kill ${action.name}${action.when === 'after' ? ' after the call' : ''}`;
+    case 'torn':
+      return `torn ${action.bytes ?? (action.fraction === 'seeded' ? 'seeded' : `${(action.fraction ?? 0) * 100}%`)}`;
+    case 'powercut':
+      return `powercut${action.when === 'after' ? ' after the call' : ''}`;
+    case 'reset':
+    case 'close':
+      return `${action.type}${action.afterBytes > 0 ? ` after ${action.afterBytes} bytes` : ''}${action.afterMs > 0 ? ` after ${action.afterMs} ms` : ''}`;
+    default:
+      return action.type;
+  }
 }

@@ -4,6 +4,7 @@
  * expect.ts), the reports (table, JSON, JUnit XML) in formats.ts, the `sysfault scenario` command in
  * cli/scenario.ts, and the user's guide in docs/scenarios.md.
  */
+import { sysfaultInvocation } from '../run/invocation.js';
 import { readdirSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { extname, isAbsolute, join, relative, resolve } from 'node:path';
@@ -186,10 +187,10 @@ async function runAll(scenarios: readonly Scenario[], options: ScenarioRunOption
   };
 }
 
-/** `npx sysfault scenario run --seed 7 path/to/file.yaml` (path relative to the cwd when inside it). */
+/** `sysfault scenario run --seed 7 path/to/file.yaml` (path relative to the cwd when inside it). */
 function rerunCommand(s: Scenario, seed: bigint): string | null {
   if (!s.file) return null;
   const rel = relative(process.cwd(), s.file);
   const path = rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : s.file;
-  return `npx sysfault scenario run --seed ${seed} ${shellQuote(path)}`;
+  return `${sysfaultInvocation()} scenario run --seed ${seed} ${shellQuote(path)}`;
 }

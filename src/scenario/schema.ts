@@ -14,11 +14,11 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import type { PlanError } from '../common/errors.js';
-import { describeIssues, documentError, expected, formatPath, integer, moreSuffix, parseDocumentText, readDocumentFile, readProblem, type Source } from '../common/document.js';
+import { describeIssues, documentError, expected, formatPath, integer, parseDocumentText, readDocumentFile, readProblem, type DescribedIssue, type DocumentProblem, type Source } from '../common/document.js';
 import { show } from '../common/text.js';
 import { describePlanIssues } from '../plan/issues.js';
 import { parsePlanText } from '../plan/load.js';
-import { planSchema, seedSchema } from '../plan/schema.js';
+import { planSchema, schemaUrl, seedSchema } from '../plan/schema.js';
 import { MAX_SIGNAL, signalName, signalNumber } from '../plan/signals.js';
 import { syscallTable } from '../plan/syscalls.js';
 import type { NormalizedPlan } from '../plan/types.js';
@@ -145,8 +145,9 @@ const rangeSchema = (what: string) =>
     })
     .transform((r): Bounds => ({ min: r.min, max: r.max }));
 
-const scenarioSchema = z.strictObject(
+export const scenarioSchema = z.strictObject(
   {
+    $schema: schemaUrl,
     version: z.literal(1, { error: expected('version 1') }),
     name: z
       .string({ error: expected('a scenario name') })
@@ -281,22 +282,29 @@ export function loadScenario(input: string | Record<string, unknown>, cwd = proc
   return validateScenario(value, { file, dir: dirname(resolve(file)), source });
 }
 
-function fail(origin: Origin, path: readonly PropertyKey[], isKey: boolean, field: string, message: string, value: unknown): never {
-  throw documentError(origin.source, 'scenario', { path, isKey, field, message, value });
+function fail(
+  origin: Origin,
+  path: readonly PropertyKey[],
+  isKey: boolean,
+  field: string,
+  message: string,
+  value: unknown,
+  others: readonly DocumentProblem[] = [],
+): never {
+  throw documentError(origin.source, 'scenario', { path, isKey, field, message, value, others });
 }
 
 /** ` (allowed: ...)` for an unknown field of the object at `path`, or ''. */
-function allowedFields(_input: unknown, path: readonly PropertyKey[]): string {
+function allowedFields(_input: unknown, path: readonly PropertyKey[]): readonly string[] {
   const parent = formatPath(path.map((p) => (typeof p === 'number' ? '[]' : p))).replace(/\.\[\]/g, '[]');
-  const allowed = ALLOWED[parent];
-  return allowed ? ` (allowed: ${allowed})` : '';
+  return ALLOWED[parent]?.split(', ') ?? [];
 }
 
 function validateScenario(input: unknown, origin: Origin): Scenario {
   const parsed = scenarioSchema.safeParse(input);
   if (!parsed.success) {
     const issue = describeIssues(parsed.error.issues, input, allowedFields);
-    fail(origin, issue.path, issue.isKey, issue.field, `${issue.message}${moreSuffix(issue.more)}`, issue.value);
+    fail(origin, issue.path, issue.isKey, issue.field, issue.message, issue.value, issue.others);
   }
   const s = parsed.data;
   const dir = origin.dir;
@@ -316,7 +324,8 @@ function validateScenario(input: unknown, origin: Origin): Scenario {
       const issue = describePlanIssues(check.error.issues, s.plan);
       const path = ['plan', ...issue.path];
       const field = issue.field === '' ? 'plan' : `plan.${issue.field}`;
-      fail(origin, path, issue.isKey, field, `${issue.message}${moreSuffix(issue.more)}`, issue.value);
+      const inPlan = (i: DescribedIssue): DocumentProblem => ({ ...i, path: ['plan', ...i.path], field: i.field === '' ? 'plan' : `plan.${i.field}` });
+      fail(origin, path, issue.isKey, field, issue.message, issue.value, issue.others.map(inPlan));
     }
     normalized = check.data;
   }

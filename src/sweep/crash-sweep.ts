@@ -10,13 +10,13 @@
 import { spawn as spawnChild } from 'node:child_process';
 import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { resolveCommand } from '../run/engine.js';
 import { CommandError, EngineError, UsageError } from '../common/errors.js';
-import { packageRoot } from '../native/binding.js';
 import { checkGlob } from '../plan/glob.js';
 import { spawn } from '../run/run.js';
+import { sysfaultInvocation } from '../run/invocation.js';
 import { CappedOutput } from '../common/child-output.js';
 import { shellQuote } from '../common/shell.js';
 import { firstLine, tailLines } from '../common/text.js';
@@ -193,6 +193,15 @@ export async function crashSweep(options: CrashSweepOptions): Promise<SweepRepor
       );
     }
     const total = clean.result.rules[0]?.matched ?? 0;
+    if (total === 0) {
+      // Nothing to crash at passes nothing: say what the program called instead (the run's own warning).
+      const warning = clean.result.warnings.find((w) => w.code === 'rule-matched-nothing');
+      const why = warning ? warning.message.replace(/^rule \S+ matched nothing: /, '') : `no ${o.calls.join(', ')} call`;
+      throw new UsageError(`no crash points: in the clean run, ${why} (choose the calls it makes with --calls)`, {
+        field: 'calls',
+        value: o.calls,
+      });
+    }
     if (o.point !== undefined && o.point > total) {
       throw new UsageError(`--point: the clean run makes ${total} chosen calls, there is no point ${o.point}`, {
         field: 'point',
@@ -507,21 +516,6 @@ function tail(text: string): string {
   return lines.length ? `: ${lines.join(' | ')}` : '';
 }
 
-/** How to invoke this CLI from a shell: `sysfault` when it is on PATH and is this one, else node + cli.js. */
-export function sysfaultInvocation(): string {
-  const cli = join(packageRoot, 'dist', 'cli', 'main.js');
-  try {
-    const real = realpathSync(cli);
-    for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-      const candidate = join(dir === '' ? '.' : dir, 'sysfault');
-      if (existsSync(candidate) && realpathSync(candidate) === real) return 'sysfault';
-    }
-  } catch {
-    // not built: fall through to the explicit form
-  }
-  return `${shellQuote(process.execPath)} ${shellQuote(cli)}`;
-}
-
 /**
  * The pessimistic state of point k, and its further crash states with powercut (src/sweep/point-states.ts):
  * how many states were verified, the failures.
@@ -563,7 +557,7 @@ function replayCommand(o: Sweep, k: number, s?: number): string {
     ...(o.crash === 'process' ? ['--crash', 'process'] : []),
     ...(o.snapshot !== undefined ? ['--snapshot', o.snapshot] : []),
     '--seed', o.seed.toString(),
-    ...(o.engine !== undefined ? ['--engine', o.engine] : []),
+    ...(o.engine !== undefined && o.engine !== 'auto' ? ['--engine', o.engine] : []),
     ...(o.timeout !== DEFAULT_TIMEOUT_MS ? ['--timeout', String(o.timeout)] : []),
     '--',
     o.command,

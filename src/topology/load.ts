@@ -7,7 +7,7 @@
  * with stand-in ports and directory. Ports and the scratch directory are only known at run time.
  */
 import { dirname, resolve } from 'node:path';
-import { describeIssues, moreSuffix, parseDocumentText, readDocumentFile } from '../common/document.js';
+import { describeIssues, parseDocumentText, readDocumentFile } from '../common/document.js';
 import { show } from '../common/text.js';
 import { signalName, signalNumber } from '../plan/signals.js';
 import { syscallTable } from '../plan/syscalls.js';
@@ -49,11 +49,8 @@ export function parseTopologyText(body: string, file = 'topology.yaml', options:
 function validate(value: unknown, origin: Origin, vars: Record<string, string>): TopologySpec {
   const parsed = topologySchema.safeParse(value);
   if (!parsed.success) {
-    const issue = describeIssues(parsed.error.issues, value, (_input, path) => {
-      const allowed = allowedAt(path);
-      return allowed ? ` (allowed: ${allowed})` : '';
-    });
-    failAt(origin, issue.path, `${issue.message}${moreSuffix(issue.more)}`, issue.value, issue.isKey);
+    const issue = describeIssues(parsed.error.issues, value, (_input, path) => allowedAt(path)?.split(', ') ?? []);
+    failAt(origin, issue.path, issue.message, issue.value, issue.isKey, issue.others);
   }
   return check(parsed.data, origin, vars);
 }

@@ -6,7 +6,8 @@
  */
 import { z } from 'zod';
 import { PlanError } from '../common/errors.js';
-import { documentError, expected, formatPath, integer, type Source } from '../common/document.js';
+import { documentError, expected, formatPath, integer, type DocumentProblem, type Source } from '../common/document.js';
+import { schemaUrl } from '../plan/schema.js';
 import { show } from '../common/text.js';
 
 /** An invalid topology file or object (exit status 125 in the CLI). */
@@ -112,6 +113,7 @@ const portsSchema = z.union(
 
 export const topologySchema = z.strictObject(
   {
+    $schema: schemaUrl,
     version: z.literal(1, { error: expected('version 1') }),
     name: nonEmpty('a name').optional(),
     timeoutMs: positiveMs().optional(),
@@ -165,6 +167,13 @@ export interface Origin {
 }
 
 /** Throws a {@link TopologyError} positioned at `path` in the topology document. */
-export function failAt(origin: Origin, path: readonly PropertyKey[], message: string, value?: unknown, isKey = false): never {
-  throw documentError(origin.source, 'topology', { path, field: formatPath(path), message, value, isKey }, TopologyError);
+export function failAt(
+  origin: Origin,
+  path: readonly PropertyKey[],
+  message: string,
+  value?: unknown,
+  isKey = false,
+  others: readonly DocumentProblem[] = [],
+): never {
+  throw documentError(origin.source, 'topology', { path, field: formatPath(path), message, value, isKey, others }, TopologyError);
 }

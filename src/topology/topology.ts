@@ -22,7 +22,6 @@
  */
 import { z } from 'zod';
 import { UsageError } from '../common/errors.js';
-import { moreSuffix } from '../common/document.js';
 import { describePlanIssues } from '../plan/issues.js';
 import { show } from '../common/text.js';
 import { loadTopology } from './load.js';
@@ -63,7 +62,8 @@ export function startTopology(source: TopologyInput | string | TopologySpec, opt
   if (!parsed.success) {
     const issue = describePlanIssues(parsed.error.issues, options);
     const message = issue.isKey ? `unknown option ${show(issue.path.at(-1))}` : `${issue.message}, got ${show(issue.value)}`;
-    throw new UsageError(`options${issue.field === '' ? '' : `.${issue.field}`}: ${message}${moreSuffix(issue.more)}`);
+    const others = issue.others.map((o) => `; options${o.field === '' ? '' : `.${o.field}`}: ${o.message}`).join('');
+    throw new UsageError(`options${issue.field === '' ? '' : `.${issue.field}`}: ${message}${others}`);
   }
   const spec = isSpec(source) ? source : loadTopology(source, { vars: options.vars });
   return new TopologyRun(spec, options);

@@ -85,7 +85,7 @@ describe.skipIf(!existsSync(cli))(`sysfault CLI usage errors${existsSync(cli) ? 
     expectFailure(
       ['run', '--plan', 'bad.yaml', '--', ...target],
       125,
-      'sysfault: bad.yaml:4:22: rules[0].action.errno: unknown errno "EIOO"',
+      'sysfault: bad.yaml:4:22: rules[0].action.errno: unknown errno "EIOO" (did you mean "EIO"?)',
     ));
 
   it('rejects a missing plan file (125)', () =>

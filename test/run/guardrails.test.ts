@@ -175,13 +175,13 @@ const CATALOGUE: Case[] = [
   {
     name: 'unknown syscall',
     file: ['sys.yaml', 'version: 1\nrules:\n  - syscalls: [fsync, fsyncc]\n    action: {errno: EIO}\n'],
-    line: 'sys.yaml:3:23: rules[0].syscalls[1]: unknown syscall "fsyncc"',
+    line: 'sys.yaml:3:23: rules[0].syscalls[1]: unknown syscall "fsyncc" (did you mean "fsync"?)',
     error: PlanError, code: 'PLAN_INVALID', field: 'rules[0].syscalls[1]', value: 'fsyncc', at: [3, 23],
   },
   {
     name: 'unknown errno',
     file: ['errno.yaml', yamlRule('    action: {errno: EIOO}\n')],
-    line: 'errno.yaml:4:21: rules[0].action.errno: unknown errno "EIOO"',
+    line: 'errno.yaml:4:21: rules[0].action.errno: unknown errno "EIOO" (did you mean "EIO"?)',
     error: PlanError, code: 'PLAN_INVALID', field: 'rules[0].action.errno', value: 'EIOO', at: [4, 21],
   },
   {
@@ -212,7 +212,7 @@ const CATALOGUE: Case[] = [
   {
     name: 'unknown rule field (JSON)',
     file: ['rulefield.json', '{\n  "version": 1,\n  "rules": [\n    { "syscalls": ["fsync"], "action": { "errno": "EIO" }, "limitt": 1 }\n  ]\n}\n'],
-    line: 'rulefield.json:4:60: rules[0].limitt: unknown field "limitt" (allowed: id, syscalls, path, fd, addr, after, probability, limit, action)',
+    line: 'rulefield.json:4:60: rules[0].limitt: unknown field "limitt" (did you mean "limit"?)',
     error: PlanError, code: 'PLAN_INVALID', field: 'rules[0].limitt', value: 1, at: [4, 60],
   },
   {
@@ -224,7 +224,7 @@ const CATALOGUE: Case[] = [
   {
     name: 'unknown action field',
     file: ['act.yaml', yamlRule('    action: {errorno: EIO}\n')],
-    line: 'act.yaml:4:14: rules[0].action.errorno: unknown field "errorno" (allowed: errno, delayMs, jitterMs, short, kill)',
+    line: 'act.yaml:4:14: rules[0].action.errorno: unknown field "errorno" (allowed: errno, delayMs, jitterMs, short, kill, torn, powercut, refuse, blackhole, reset, close)',
     error: PlanError, code: 'PLAN_INVALID', field: 'rules[0].action.errorno', value: 'EIO', at: [4, 14],
   },
   {

@@ -1,6 +1,7 @@
 // Scenario catalogues: the file format's errors, the example catalogue from the CLI (table, JSON, JUnit) and
 // from vitest, a deliberately wrong expectation, the vitest matchers, and setup (limits, stressors, workload,
 // timeboxes). Scenario files written here use absolute fixture paths.
+import { sysfaultInvocation } from '../../src/run/invocation.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -41,9 +42,9 @@ describe('scenario files', () => {
     `version: 1\nname: t\ncommand: [/bin/true]\nplan:\n  version: 1\n  rules:\n    - { id: eio, syscalls: [fsync], action: { errno: EIO } }\n${extra}`;
 
   it.each([
-    ['an unknown field, with the allowed ones', `${base('expect: { exit: 0 }\n')}nmae: x\n`, /scenario\.yaml:9:1: nmae: unknown field "nmae" \(allowed: version, name, description, setup, command/],
+    ['an unknown field, with the allowed ones', `${base('expect: { exit: 0 }\n')}nmae: x\n`, /scenario\.yaml:9:1: nmae: unknown field "nmae" \(did you mean "name"\?\)$/],
     ['a bad exit', base('expect:\n  exit: zero\n'), /scenario\.yaml:9:9: expect\.exit: expected an exit code from 0 to 255 or \{signal: NAME\}, got "zero"$/],
-    ['an unknown field inside expect', base('expect:\n  exit: 0\n  stdout: { match: [x] }\n'), /:10:13: expect\.stdout\.match: unknown field "match" \(allowed: matches, notMatches\)$/],
+    ['an unknown field inside expect', base('expect:\n  exit: 0\n  stdout: { match: [x] }\n'), /:10:13: expect\.stdout\.match: unknown field "match" \(did you mean "matches"\?\)$/],
     ['a bad signal', base('expect:\n  exit: { signal: SIGNOPE }\n'), /:9:19: expect\.exit\.signal: unknown signal "SIGNOPE"$/],
     ['a bad comparison', base('expect:\n  counts: { fsync.faulted: "~ 1" }\n'), /:9:28: expect\.counts\.fsync\.faulted: expected a comparison like ">= 1" .*got "~ 1"$/],
     ['a counts key for a syscall the plan does not name', base('expect:\n  counts: { write.faulted: 1 }\n'), /:9:13: expect\.counts\.write\.faulted: the plan names no syscall "write" \(it names: fsync\)/],
@@ -54,7 +55,7 @@ describe('scenario files', () => {
     [
       'an inline plan error, positioned in the scenario file',
       'version: 1\nname: t\ncommand: [/bin/true]\nplan:\n  version: 1\n  rules:\n    - syscalls: [fsync]\n      action: { errno: EIOO }\nexpect: { exit: 0 }\n',
-      /scenario\.yaml:8:24: plan\.rules\[0\]\.action\.errno: unknown errno "EIOO"$/,
+      /scenario\.yaml:8:24: plan\.rules\[0\]\.action\.errno: unknown errno "EIOO" \(did you mean "EIO"\?\)$/,
     ],
     ['a missing snapshot', base('setup: { snapshot: nowhere }\nexpect: { exit: 0 }\n'), /:8:20: setup\.snapshot: no such directory "nowhere"/],
   ])('names file:line:col, the field and the value: %s', (_what, text, message) => {
@@ -65,7 +66,7 @@ describe('scenario files', () => {
     const dir = scratch();
     writeFileSync(join(dir, 'plan.yaml'), 'version: 1\nrules:\n  - syscalls: [fsnc]\n    action: { errno: EIO }\n');
     const file = scenarioFile('version: 1\nname: t\ncommand: [/bin/true]\nplan: plan.yaml\nexpect: { exit: 0 }\n', 's.yaml', dir);
-    expect(() => loadScenario(file)).toThrow(/plan\.yaml:3:16: rules\[0\]\.syscalls\[0\]: unknown syscall "fsnc"$/);
+    expect(() => loadScenario(file)).toThrow(/plan\.yaml:3:16: rules\[0\]\.syscalls\[0\]: unknown syscall "fsnc" \(did you mean "fsync"\?\)$/);
   });
 
   it('JSON scenarios are strict JSON with positions', () => {
@@ -123,7 +124,7 @@ describe('sysfault scenario run (CLI)', () => {
     expect(first.stdout).toContain('  verify: expected exit 0\n               got exit 1\n');
     const kept = /^ {2}kept: {2}(.+)$/m.exec(first.stdout)?.[1] ?? '';
     const rerun = /^ {2}rerun: (.+)$/m.exec(first.stdout)?.[1] ?? '';
-    expect(rerun).toBe('npx sysfault scenario run --seed 3 test/fixtures/scenarios/wrong-expectation.yaml');
+    expect(rerun).toBe(`${sysfaultInvocation()} scenario run --seed 3 test/fixtures/scenarios/wrong-expectation.yaml`);
     try {
       // The failed run's directory: the working directory as left, the outputs, the result with the fault log.
       expect(readdirSync(kept).sort()).toEqual(['report.json', 'result.json', 'stderr.txt', 'stdout.txt', 'summary.txt', 'verify.stderr.txt', 'verify.stdout.txt', 'work']);
@@ -147,8 +148,9 @@ describe('sysfault scenario run (CLI)', () => {
       rmSync(kept, { recursive: true, force: true });
     }
 
-    // The one-line rerun command (npx sysfault -> node dist/cli/main.js) gives the same failure with the same seed.
-    const again = await sysfault(rerun.replace(/^npx sysfault /, '').split(' '));
+    // The one-line rerun command, run by a shell, gives the same failure with the same seed.
+    const again = await sysfault(rerun.replace(/^.*? scenario /, 'scenario ').split(' '));
+    expect(execFileSync('/bin/sh', ['-c', `${rerun} >/dev/null 2>&1; echo $?`], { encoding: 'utf8' }).trim()).toBe('1');
     expect(again.status).toBe(1);
     expect(again.stdout.split('\n')[1]).toMatch(/^wrong-expectation\s+3\s+FAIL\s/);
     const keptAgain = /^ {2}kept: {2}(.+)$/m.exec(again.stdout)?.[1];
@@ -192,7 +194,8 @@ describe('from vitest', () => {
     expect(error?.message).toContain('expected scenario wrong-expectation to pass, but 1 of 1 run failed:\n  wrong-expectation (seed 3):\n');
     expect(error?.message).toContain('    exit: expected exit 0\n               got exit 1\n');
     expect(error?.message).toContain('    counts fsync.faulted: expected == 0\n                               got 1\n');
-    expect(error?.message).toMatch(/ {4}kept: {2}\/.+\n {4}rerun: npx sysfault scenario run --seed 3 test\/fixtures\/scenarios\/wrong-expectation\.yaml$/);
+    expect(error?.message).toMatch(/ {4}kept: {2}\/.+\n {4}rerun: .+ scenario run --seed 3 test\/fixtures\/scenarios\/wrong-expectation\.yaml$/);
+    expect(error?.message).toContain(`rerun: ${sysfaultInvocation()} scenario run`);
   });
 
   it('runPlan and the matchers: faulted, delayed, exit code, killed by', async () => {

@@ -117,7 +117,7 @@ describe('topology files', () => {
     };
     const base = `version: 1\nservices:\n  - name: store\n    command: ${KVSTORE}\n`;
     const cases: [string, RegExp][] = [
-      [`${base}    replica: 2\n`, /t\.yaml:5:5: services\[0\]\.replica: unknown field "replica" \(allowed: name, command, args, .*replicas/],
+      [`${base}    replica: 2\n`, /t\.yaml:5:5: services\[0\]\.replica: unknown field "replica" \(did you mean "replicas"\?\)$/],
       [`${base}events:\n  - at: 10\n    kill: api\n`, /t\.yaml:7:11: events\[0\]\.kill: unknown service "api" \(services: store\)/],
       [`${base}    args: ["\${ports.store}"]\n`, /t\.yaml:5:12: services\[0\]\.args\[0\]: unknown port "store" \(declare it under ports:\)/],
       [`${base}    plan:\n      version: 1\n      rules:\n        - syscalls: [fsync]\n          action: {errno: EIOO}\n`, /t\.yaml:9:27: services\[0\]\.plan\.rules\[0\]\.action\.errno: unknown errno "EIOO"/],
@@ -624,6 +624,6 @@ describe('CLI', () => {
     const exec = promisify(execFile);
     const err = await exec(process.execPath, [CLI, 'topology', 'run', file]).catch((e: { code: number; stderr: string }) => e);
     expect(err).toMatchObject({ code: 125 });
-    expect((err as { stderr: string }).stderr).toBe(`sysfault: ${file}:5:5: services[0].engin: unknown field "engin" (allowed: name, command, args, env, cwd, plan, seed, engine, ready, replicas, restart, logLines)\n`);
+    expect((err as { stderr: string }).stderr).toBe(`sysfault: ${file}:5:5: services[0].engin: unknown field "engin" (did you mean "engine"?)\n`);
   });
 });

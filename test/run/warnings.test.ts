@@ -1,0 +1,138 @@
+// Nothing silent: a rule that matched nothing is flagged in the result's `warnings` and in the summary, with
+// what the program called instead (counted, never faulted); a sweep with no crash points is an error naming
+// what the clean run called; the result and the summary say which engine ran and why. On Debian's sqlite3
+// (it syncs with fdatasync, never fsync) and our own Rust program, under both engines.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { detectEngine, run } from '../../src/index.js';
+import type { Engine } from '../../src/common/run-result.js';
+import { sysfaultInvocation } from '../../src/run/invocation.js';
+import { fixture, plan, runCli, runFixture, scratch } from '../helpers.js';
+
+const engines: Engine[] = ['preload', 'seccomp'];
+const sql = 'create table t(x); insert into t values (1); insert into t values (2);';
+
+/** sqlite3's exact fdatasync count for `sql` on a fresh database, from a rule on fdatasync that never fires. */
+async function fdatasyncCalls(engine: Engine): Promise<number> {
+  const result = await run('sqlite3', [join(scratch(), 'db'), sql], {
+    engine,
+    stdio: 'ignore',
+    plan: plan([{ syscalls: ['fdatasync'], after: 1_000_000, action: { errno: 'EIO' } }]),
+  });
+  return result.counts.fdatasync?.calls ?? 0;
+}
+
+describe.each(engines)('%s engine', (engine) => {
+  it('a rule on fsync that matched nothing says sqlite3 called fdatasync instead, exactly how often', async () => {
+    const expected = await fdatasyncCalls(engine);
+    expect(expected).toBeGreaterThan(0);
+    const dir = scratch();
+    const result = await run('sqlite3', [join(dir, 'db'), sql], { engine, stdio: 'ignore', faults: ['fsync=EIO'] });
+    expect(result.exit).toEqual({ code: 0, signal: null });
+    expect(result.counts).toEqual({ fsync: { calls: 0, faulted: 0, delayed: 0 } }); // counts: what rules name, only
+    expect(result.warnings).toEqual([
+      {
+        code: 'rule-matched-nothing',
+        message: `rule rule-0 matched nothing: fsync was never called; the program called fdatasync ${expected} times instead`,
+      },
+    ]);
+    // what sqlite3 wrote is intact: the alternative was counted, never faulted
+    expect(execFileSync('sqlite3', [join(dir, 'db'), 'select count(*) from t'], { encoding: 'utf8' }).trim()).toBe('2');
+  });
+
+  it('a rule whose filters matched no call says which calls were made', async () => {
+    const dir = scratch();
+    const { result } = await runFixture('rust/fileio', [dir, '2'], {
+      engine,
+      plan: plan([
+        { id: 'elsewhere', syscalls: ['fsync'], path: '**/no-such-file', action: { errno: 'EIO' } },
+        { id: 'hits', syscalls: ['fsync'], after: 1, action: { errno: 'EIO' } },
+      ]),
+    });
+    expect(result.counts.fsync?.calls).toBe(2);
+    expect(result.warnings).toEqual([
+      { code: 'rule-matched-nothing', message: 'rule elsewhere matched nothing: the program called fsync 2 times, none matching path **/no-such-file' },
+    ]);
+  });
+
+  it('a run whose rules all matched has no warnings, and says why the engine', async () => {
+    const { result } = await runFixture('rust/fileio', [scratch(), '1'], { engine, plan: plan([{ syscalls: ['fsync'], action: { errno: 'EIO' } }]) });
+    expect(result.warnings).toEqual([]);
+    expect(result.engineReason).toBe('asked for');
+  });
+});
+
+describe('the CLI', () => {
+  it('the summary flags the rule, shows no row for a syscall never called, and names the engine and why', async () => {
+    const dir = scratch();
+    const json = join(dir, 'result.json');
+    const out = await runCli(['run', '--fault', 'fsync-family:path=**/elsewhere=EIO', '--fault', 'fsync=EIO', '--json', json, '--', 'sqlite3', join(dir, 'db'), sql]);
+    expect(out.status).toBe(0);
+    const lines = out.stderr.split('\n');
+    expect(lines[0]).toMatch(/^sysfault: preload engine \(dynamically linked ELF\), seed \d+, /);
+    expect(lines.filter((l) => /^ {2}fsync |^ {2}sync_file_range /.test(l))).toEqual([]);
+    expect(lines).toContain('  never called: fsync, sync_file_range');
+    expect(lines.filter((l) => l.includes('warning:'))).toEqual([
+      expect.stringMatching(/^ {2}warning: rule rule-0 matched nothing: the program called fdatasync \d+ times, none matching path \*\*\/elsewhere$/),
+      expect.stringMatching(/^ {2}warning: rule rule-1 matched nothing: fsync was never called; the program called fdatasync \d+ times instead$/),
+    ]);
+    const result = JSON.parse(readFileSync(json, 'utf8')) as { engineReason: string; warnings: unknown[] };
+    expect(result.engineReason).toBe('dynamically linked ELF');
+    expect(result.warnings).toHaveLength(2);
+  });
+
+  it('a sweep with no crash points is an error (125) saying what the clean run called', async () => {
+    const none = await runCli(['sweep', '--calls', 'fsync', '--verify', 'true', '--', 'true']);
+    expect(none.stderr.trim()).toBe('sysfault: no crash points: in the clean run, fsync was never called (choose the calls it makes with --calls)');
+    expect(none.status).toBe(125);
+    const sqlite = await runCli(['sweep', '--calls', 'fsync', '--verify', 'true', '--', 'sqlite3', 'db', sql]);
+    expect(sqlite.stderr.trim()).toMatch(
+      /^sysfault: no crash points: in the clean run, fsync was never called; the program called fdatasync \d+ times instead \(choose the calls it makes with --calls\)$/,
+    );
+    expect(sqlite.status).toBe(125);
+  });
+
+  it('--dry-run checks everything and shows the rules and the engine, starting nothing', async () => {
+    const dir = scratch();
+    const marker = join(dir, 'ran');
+    const out = await runCli(['run', '--dry-run', '--seed', '5', '--fault', 'fsync:after=2:limit=1=EIO', '--fault', 'write:path=**/*.log=delay=10ms', '--', 'sh', '-c', `touch ${marker}`]);
+    expect(out.status).toBe(0);
+    expect(out.stdout.split('\n')).toEqual([
+      'sysfault run --dry-run: nothing started',
+      `  command  /usr/bin/sh -c touch ${marker}`,
+      '  engine   preload (dynamically linked ELF)',
+      '  seed     5',
+      '  plan     2 rules, 1056 bytes compiled',
+      '  rule    syscalls  filters        when              action',
+      '  rule-0  fsync     -              after 2, limit 1  errno EIO',
+      '  rule-1  write     path **/*.log  every call        delay 10ms',
+      '',
+    ]);
+    expect(existsSync(marker)).toBe(false);
+    const bad = await runCli(['run', '--dry-run', '--fault', 'fsync=EIOO', '--', 'true']);
+    expect(bad.status).toBe(125);
+  });
+
+  it('doctor CMD says which engine auto picks for CMD and why', async () => {
+    const out = await runCli(['doctor', 'sqlite3']);
+    expect(out.stdout).toMatch(/^auto for sqlite3 +preload: dynamically linked ELF$/m);
+    const go = await runCli(['doctor', fixture('go/fileio-static')]);
+    expect(go.stdout).toMatch(/^auto for \S+fileio-static +seccomp: Go binary \(\.note\.go\.buildid section\)$/m);
+  });
+
+  it('the demo shows every action, prints its replay in the one form, and removes its folder', async () => {
+    const out = await runCli(['demo']);
+    expect(out.status).toBe(0);
+    const dir = /appends 5 records to (\S+)\/journal\.log/.exec(out.stdout)?.[1] ?? '';
+    expect(dir).toMatch(/sysfault-demo-/);
+    expect(existsSync(dir)).toBe(false);
+    expect(out.stdout).toContain(`  ${sysfaultInvocation()} demo\n`);
+    expect(out.stdout.match(/-> (errno:ECONNREFUSED|delay:100ms|errno:EIO|short:5|kill:SIGKILL)/g)).toHaveLength(5);
+  });
+
+  it('detectEngine finds a bare command name in PATH, as the CLI does', () => {
+    expect(detectEngine('sqlite3')).toEqual({ engine: 'preload', kind: 'dynamic', reason: 'dynamically linked ELF' });
+  });
+});

@@ -32,7 +32,25 @@
       "target_name": "sysfault-shim",
       "type": "executable",
       "product_dir": "<(PRODUCT_DIR)",
-      "sources": ["native/shim/shim.c"]
+      "sources": ["native/shim/shim.c", "<@(goagent_loader_sources)", "<@(core_sources)"]
+    },
+    {
+      "target_name": "libsysfault-goagent",
+      "type": "shared_library",
+      "product_name": "libsysfault-goagent",
+      "product_extension": "so",
+      "product_dir": "<(PRODUCT_DIR)",
+      "defines!": ["_LARGEFILE_SOURCE", "_FILE_OFFSET_BITS=64"],
+      "sources": ["<@(goagent_sources)"],
+      "cflags": [
+        "-fPIC", "-ffreestanding", "-fno-builtin", "-fno-tree-loop-distribute-patterns", "-mgeneral-regs-only",
+        "-fno-stack-protector", "-fno-stack-clash-protection", "-U_FORTIFY_SOURCE", "-ffunction-sections",
+        "-fdata-sections"
+      ],
+      "ldflags": [
+        "-nostdlib", "-Wl,--gc-sections", "-Wl,-u,sf_go_entry", "-Wl,-u,sf_agent_conf",
+        "-Wl,-z,max-page-size=4096", "-Wl,-z,norelro"
+      ]
     },
     {
       "target_name": "sysfault-demo",

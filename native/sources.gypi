@@ -24,6 +24,8 @@
       "native/seccomp/monitor-io.c",
       "native/seccomp/monitor-net.c",
       "native/seccomp/features.c",
+      "native/seccomp/monitor-exec.c",
+      "native/goagent/goelf.c",
     ],
     # the LD_PRELOAD engine's library (with the core)
     "preload_sources": [
@@ -32,6 +34,26 @@
       "native/preload/preload-calls.c",
       "native/preload/preload-open.c",
       "native/preload/preload-net.c",
+      "native/preload/gate.c",
+      "native/preload/watch.c",
+    ],
+    # the shim's part of the Go agent: finding the stubs, loading the agent at exec (ptrace), following exec
+    "goagent_loader_sources": [
+      "native/goagent/load.c",
+      "native/goagent/follow.c",
+      "native/goagent/goelf.c",
+    ],
+    # the Go agent library, built freestanding (no libc: native/goagent/agent.h), with the parts of the core
+    # its decision needs
+    "goagent_sources": [
+      "native/goagent/entry.S",
+      "native/goagent/agent.c",
+      "native/goagent/freestanding.c",
+      "native/core/tables.c",
+      "native/core/glob.c",
+      "native/core/addr.c",
+      "native/core/decide.c",
+      "native/core/shm.c",
     ],
   },
 }

@@ -1,5 +1,5 @@
 // Builds the prebuilt addon with prebuildify, then puts the engine's other native files (the preload library,
-// the shim and the demo target) beside it, so that an install from prebuilds needs no compiler.
+// the Go agent, the shim and the demo target) beside it, so that an install from prebuilds needs no compiler.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,7 +11,7 @@ execFileSync(bin, ['--napi', '--strip', '--target=node@20.0.0'], { cwd: root, st
 
 const out = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
 mkdirSync(out, { recursive: true });
-for (const file of ['libsysfault-preload.so', 'sysfault-shim', 'sysfault-demo']) {
+for (const file of ['libsysfault-preload.so', 'libsysfault-goagent.so', 'sysfault-shim', 'sysfault-demo']) {
   const from = join(root, 'build', 'Release', file);
   if (!existsSync(from)) throw new Error(`prebuildify: ${from} was not built`);
   copyFileSync(from, join(out, file));

@@ -55,6 +55,6 @@ it('every action compiles to the code native/core/actions.h gives it, and format
     expect(formatAction(got.action, 0).split(':')[0]).toBe(rule.action.type);
     return rule.action.type;
   });
-  // every action of the table is covered here
-  expect(new Set(seen)).toEqual(new Set(names.filter((n) => n && n !== 'none')));
+  // every action of the table is covered here (a note is a fault-log entry only: never in a plan)
+  expect(new Set(seen)).toEqual(new Set(names.filter((n) => n && n !== 'none' && n !== 'note')));
 });

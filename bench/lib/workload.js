@@ -63,7 +63,8 @@ export async function buildHttpd() {
   return OUT;
 }
 
-function freePort() {
+/** A port the kernel just handed out (and took back): not one a client socket holds. */
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.on('error', reject);

@@ -38,7 +38,7 @@ Napi::Error SystemError(Napi::Env env, const char *what, int err) {
 
 // What the monitor thread hands to JS.
 struct Event {
-  enum Kind { kStarted, kFault, kError, kExit } kind;
+  enum Kind { kStarted, kFault, kError, kExit, kNotice } kind;
   explicit Event(Kind k, int n = 0) : kind(k), number(n) {}
   int number;  // pid, exec errno or wait status
   sf_log_entry entry{};
@@ -81,6 +81,10 @@ void CallOnEvent(Napi::Env env, Napi::Function onEvent, std::nullptr_t *, Event 
     case Event::kExit:
       o.Set("type", "exit");
       o.Set("waitStatus", event->number);
+      break;
+    case Event::kNotice:
+      o.Set("type", event->number == 'W' ? "warning" : "fastPath");
+      o.Set("message", event->message);
       break;
   }
   onEvent.Call({o});
@@ -197,6 +201,11 @@ class Session : public Napi::ObjectWrap<Session> {
       static_cast<Session *>(ctx)->Push(ev);
     };
     cb.on_exit = [](void *ctx, int status) { static_cast<Session *>(ctx)->Push(Event::kExit, status); };
+    cb.on_notice = [](void *ctx, char kind, const char *text) {
+      auto *ev = new Event(Event::kNotice, kind);
+      ev->message = text ? text : "";
+      static_cast<Session *>(ctx)->Push(ev);
+    };
     int rc = sf_monitor_init(&monitor_, ctlFd_, shm_, plan_.get(), seccomp_ ? 1 : 0, &cb);
     if (rc != 0) throw SystemError(env, "monitor", -rc);
     monitor_.shadow = shadow_.get();

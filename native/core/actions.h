@@ -21,6 +21,8 @@
  *              bytes asked (value2 1..1000000; -1: a seeded fraction, chosen per call), then SIGKILL before
  *              returning
  *   powercut   SIGKILL the whole tree at this call, and the run's power cut discards what was never synced
+ *   note       never in a plan (plan.c rejects it): a fault-log entry noting what an engine could not see (its
+ *              value: enum sf_note in sysfault.h; its target: the program), reported as a warning
  * The socket work behind the network actions is in net.h, the power cut's in shadow.h.
  */
 #ifndef SYSFAULT_ACTIONS_H
@@ -37,6 +39,7 @@
   X(RESET, 7, "reset")          \
   X(CLOSE, 8, "close")          \
   X(TORN, 10, "torn")           \
-  X(POWERCUT, 11, "powercut")
+  X(POWERCUT, 11, "powercut")   \
+  X(NOTE, 255, "note")
 
 #endif

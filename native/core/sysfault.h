@@ -51,6 +51,8 @@ enum sf_action {
   SF_ACTION_LIST(SF_X_ACTION)
 #undef SF_X_ACTION
 };
+/* What a SF_ACT_NOTE log entry notes (its value): a program the preload engine cannot see (native/preload/watch.c). */
+enum sf_note { SF_NOTE_DROPPED = 0, SF_NOTE_STATIC = 1, SF_NOTE_GO = 2 };
 /* Its name in plans ("errno", "delay", ...), or NULL for a code no action has. */
 const char *sf_action_name(uint32_t action);
 

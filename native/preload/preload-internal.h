@@ -116,9 +116,21 @@ extern uint8_t sf_stall_state[SF_FD_TABLE];
 SF_WRAP_ALL(SF_REAL_SLOT)
 #undef SF_REAL_SLOT
 
-/* The real function if resolved, else the raw syscall (before init, or inside the resolver). */
+/* The real function if resolved, else the raw syscall (before init, inside the resolver, or under the net:
+ * then the resolver leaves the slots at their raw fallbacks, and RAW makes the call from the gate page). */
 #define REAL(name, raw, ...) (LIKELY(real_##name != NULL) ? real_##name(__VA_ARGS__) : (raw))
-#define RAW(nr, ...) syscall(nr, __VA_ARGS__)
+#define RAW(nr, ...) sf_raw(nr, __VA_ARGS__)
+
+/* ---- gate.c: the supervisor's net lets the calls made from the gate page through ---- */
+
+/* Maps the gate when SYSFAULT_GATE=1 (at init, before the resolver). */
+void sf_gate_setup(void);
+int sf_gate_active(void);
+/* syscall(2), made from the gate page when there is one. */
+long sf_raw(long nr, ...);
+
+/* preload.c: the run's shared region once attached, else NULL (watch.c) */
+struct sf_shm *sf_preload_shm(void);
 
 /* ---- preload.c ---- */
 

@@ -24,6 +24,7 @@ __thread struct sf_thread sf_thread __attribute__((tls_model("initial-exec"))) =
 int sf_state;
 uint32_t sf_named = ~0u;
 struct sf_shm *sf_shm;
+struct sf_shm *sf_preload_shm(void) { return __atomic_load_n(&sf_state, __ATOMIC_ACQUIRE) == SF_ACTIVE ? sf_shm : NULL; }
 struct sf_plan sf_plan;
 struct sf_shadow sf_shadow_cfg;
 int sf_pc_on;
@@ -55,12 +56,18 @@ static void sf_summarise(void) {
 SF_WRAP_OTHERS(SLOT)
 #undef SLOT
 
-/* A symbol this libc lacks keeps its slot's first value. */
+/* A symbol this libc lacks keeps its slot's first value. Under the net (a gate) only stdio is resolved: every
+ * other wrapper makes its syscall raw from the gate, which the supervisor's filter lets through (the call was
+ * counted here), while libc's own calls still reach the supervisor. */
 static void sf_resolve_all(void) {
 #define RESOLVE(name, ...)                                                \
   {                                                                       \
     __typeof__(name) *found = (__typeof__(name) *)dlsym(RTLD_NEXT, #name); \
     if (found) real_##name = found;                                       \
+  }
+  if (sf_gate_active()) {
+    RESOLVE(fopen) RESOLVE(fopen64) RESOLVE(fclose)
+    return;
   }
   SF_WRAP_ALL(RESOLVE)
 #undef RESOLVE
@@ -124,6 +131,7 @@ __attribute__((noinline)) int sf_init_slow(void) {
   int expected = SF_UNINIT;
   if (__atomic_compare_exchange_n(&sf_state, &expected, SF_INITIALIZING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
     sf_guard = 1;
+    sf_gate_setup();
     sf_resolve_all();
     int active = sf_attach();
     if (active) sf_shadow_setup();

@@ -37,6 +37,7 @@
 #define IO_CHECK_MS 100            /* how often parked short transfers are checked for dead tasks */
 #define LOG_STUCK_NS 1000000000ull /* an entry its writer never completed (killed mid-write) */
 #define NS_PER_MS 1000000ull
+#define EXEC_HELD_MAX 16
 
 #ifdef SF_MONITOR_TRACE
 #define TRACE(...) fprintf(stderr, "monitor %.3f: ", (double)(sf_now_ns() % 100000000000ull) / 1e6), fprintf(stderr, __VA_ARGS__)
@@ -102,6 +103,11 @@ struct heldvec {
 
 struct run {
   struct sf_monitor *m;
+  int uring_reported; /* an io_uring_setup was seen (and said) */
+  struct held execs[EXEC_HELD_MAX]; /* execs of Go binaries waiting for the shim (monitor-exec.c) */
+  int nexecs;
+  pid_t target_pid;     /* the shim's child: its own exec is the shim's to catch (it is traced from the start) */
+  int target_exec_seen;
   int listener, timer_fd;
   struct seccomp_notif *req;
   struct seccomp_notif_resp *resp;
@@ -174,6 +180,11 @@ void mon_start_short(struct run *r, struct held *h);
 void mon_on_io(struct run *r, const struct pollfd *pfds, size_t n);
 void mon_own_sync(struct run *r, struct held *h);
 void mon_after_call(struct run *r, struct held *h, int sig, int tree);
+
+/* monitor-exec.c */
+int mon_is_exec(int nr);
+int mon_exec_hold(struct run *r, struct held *h);
+void mon_exec_answered(struct run *r, uint64_t id);
 
 /* monitor-net.c */
 void mon_net_rewait(struct run *r, struct held *h);

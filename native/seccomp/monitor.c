@@ -338,7 +338,13 @@ static void on_notification(struct run *r) {
   struct held h = { .id = n->id, .tid = (int32_t)n->pid, .nr = n->data.nr, .io_fd = -1 };
   memcpy(h.args, n->data.args, sizeof h.args);
   h.sys = n->data.arch == AUDIT_ARCH_X86_64 ? sf_sys_from_nr(n->data.nr) : -1;
+  if (n->data.nr == SF_NR_IO_URING_SETUP && !r->uring_reported && r->m->cb.on_notice) {
+    r->uring_reported = 1; /* its I/O bypasses syscalls: nothing of it can be seen or faulted */
+    r->m->cb.on_notice(r->m->cb.ctx, 'W', "io-uring\ta process set up io_uring: its I/O is invisible to syscall "
+                       "interception (--io-uring deny makes io_uring_setup fail with ENOSYS)");
+  }
   h.d.rule = -1;
+  if (h.sys < 0 && n->data.arch == AUDIT_ARCH_X86_64 && mon_is_exec(h.nr) && mon_exec_hold(r, &h)) return;
   if (h.sys < 0 || !r->m->shm || !r->m->plan) {
     mon_continue_call(r, &h);
     return;
@@ -395,6 +401,7 @@ static void on_message(struct run *r, char *buf, ssize_t n, int fd) {
   buf[n] = 0;
   switch (buf[0]) {
   case 'P':
+    r->target_pid = v;
     if (r->m->cb.on_started) r->m->cb.on_started(r->m->cb.ctx, v);
     break;
   case 'L':
@@ -409,6 +416,17 @@ static void on_message(struct run *r, char *buf, ssize_t n, int fd) {
   }
   case 'X':
     r->status = v, r->exited = 1, r->done = 1;
+    break;
+  case 'g': /* the shim is ready for an exec held here (monitor-exec.c) */
+    if (n == 9) {
+      uint64_t id;
+      memcpy(&id, buf + 1, sizeof id);
+      mon_exec_answered(r, id);
+    }
+    break;
+  case 'W':
+  case 'A':
+    if (r->m->cb.on_notice) r->m->cb.on_notice(r->m->cb.ctx, buf[0], buf + 1);
     break;
   default: break;
   }
@@ -484,7 +502,7 @@ static void step(struct run *r) {
   for (size_t i = 0; i < nios; i++) p[FIXED + i] = (struct pollfd){ r->ios.v[i].io_fd, r->ios.v[i].io_events, 0 };
   /* Preload: woken by the log's futex thread; still look every tick while an entry is half written, or
    * when that thread could not be started. */
-  int timeout = r->m->seccomp || (r->log_thread_on && !r->log_stuck_since) ? -1 : PRELOAD_TICK_MS;
+  int timeout = (r->log_thread_on && !r->log_stuck_since) || (r->m->seccomp && !r->log_thread_on) ? -1 : PRELOAD_TICK_MS;
   if (nios && (timeout < 0 || timeout > IO_CHECK_MS)) timeout = IO_CHECK_MS;
   if (nios) timeout = mon_net_io_timeout(r, nios, timeout);
   if (poll(p, FIXED + nios, timeout) < 0 && errno != EINTR) {
@@ -550,7 +568,8 @@ void sf_monitor_run(struct sf_monitor *m) {
     r->broken = 1;
     sf_monitor_request_kill(m, SIGKILL);
   }
-  if (!m->seccomp && m->shm && !r->broken) mon_log_waiter_start(r);
+  /* the preload library, and the Go agent under seccomp, append to the log from inside the target */
+  if (m->shm && !r->broken) mon_log_waiter_start(r);
   while (!r->done) step(r);
   mon_log_waiter_stop(r);
   drop_held(r); /* after 'X' every task is gone: no held call can be answered */

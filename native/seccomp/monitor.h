@@ -11,6 +11,8 @@
  *                    'F' text               the shim could not set the target up (exit 125); then 'X'
  *                    'E' i32 errno          execve failed (ENOENT: 127, else 126); then 'X'
  *                    'X' i32 wait status    the target exited and its whole process tree is gone
+ *                    'W' text               a warning, "code<TAB>message" (what the engines could not do)
+ *                    'A' text               a process runs on the fast path (the Go agent is loaded)
  *   monitor -> shim  'K' i32 signal         send signal to the target's whole process tree
  *   The monitor closing its end makes the shim SIGKILL the whole tree (the controller died).
  */
@@ -26,6 +28,8 @@
 extern "C" {
 #endif
 
+#define SF_NR_IO_URING_SETUP 425 /* x86-64: notified only to be reported (the shim's --io-uring watch) */
+
 struct sf_monitor_callbacks {
   void *ctx;
   void (*on_started)(void *ctx, int pid);
@@ -35,6 +39,8 @@ struct sf_monitor_callbacks {
   void (*on_error)(void *ctx, const char *message, int exec_errno);
   /* Once, last: the target's wait status, or -1 if the shim vanished without one. */
   void (*on_exit)(void *ctx, int wait_status);
+  /* The shim's 'W' (a warning: "code\tmessage") or 'A' (a process on the fast path: text). */
+  void (*on_notice)(void *ctx, char kind, const char *text);
 };
 
 struct sf_monitor {

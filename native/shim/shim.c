@@ -1,8 +1,12 @@
 /*
  * sysfault-shim: the target's parent. Started by Node with the control socket as fd 3 (protocol in
  * native/seccomp/monitor.h):
- *   sysfault-shim [--seccomp NR,NR,...] [--no-wait-killable] [--preload LIB] -- /abs/path/to/target argv0 args...
+ *   sysfault-shim [--seccomp NR,NR,...] [--no-wait-killable] [--preload LIB] [--gate] [--go-agent LIB --shm PATH]
+ *                 -- /abs/path/to/target argv0 args...
  * --preload puts LIB first in the target's LD_PRELOAD (only the target's: the shim itself is never preloaded).
+ * --gate lets every syscall made from the gate page (native/goagent/agent.h) through the filter; --go-agent
+ * loads the Go agent LIB into the target at its exec (native/goagent/load.h), with the run's shared region.
+ * --io-uring watch notifies io_uring_setup (the monitor reports it); deny fails it with ENOSYS in the filter.
  * It forks the target, installs the seccomp user-notification filter in the child right before execve
  * (--seccomp), hands the listener to the monitor, reports the pid and the exit status, signals the whole
  * tree on request and kills it when the controller goes away. Plain C, no sysfault core code.
@@ -25,6 +29,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -32,6 +37,11 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "../goagent/agent.h"
+#include "../goagent/follow.h"
+#include "../goagent/goelf.h"
+#include "../goagent/load.h"
 
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
@@ -50,6 +60,8 @@ struct facts {
   volatile int listener_fd;
   volatile int fail_errno;   /* setup failure: errno, with fail_stage */
   volatile int exec_errno;   /* execve failed */
+  volatile int traced;       /* the Go agent: the child is traced and will stop at its exec */
+  volatile int trace_errno;  /* the Go agent: PTRACE_TRACEME failed */
   char fail_stage[64];
 };
 
@@ -59,6 +71,9 @@ static struct {
   int seccomp;
   int wait_killable;
   char *preload;
+  int gate;
+  int io_uring; /* 0: nothing, 1: watch (notify io_uring_setup, to report it), 2: deny (ENOSYS) */
+  char *go_agent, *shm;
   char *path;
   char **argv;
 } opt = { .wait_killable = 1 };
@@ -67,6 +82,9 @@ static pid_t orig_ppid;
 static pid_t target_pid = -1;
 static int target_status;
 static int target_done;
+static struct sf_goagent agent;
+static int agent_ready; /* the agent can be loaded: into Go programs the tree executes (exec following) */
+static int agent_first; /* and into the target itself, a Go executable: traced from its own exec */
 
 static void die_setup(const char *msg) {
   fprintf(stderr, "sysfault-shim: %s\n", msg);
@@ -84,6 +102,15 @@ static void parse_args(int argc, char **argv) {
       opt.wait_killable = 0;
     } else if (strcmp(argv[i], "--preload") == 0 && i + 1 < argc && strcmp(argv[i + 1], "--") != 0) {
       opt.preload = argv[++i];
+    } else if (strcmp(argv[i], "--gate") == 0) {
+      opt.gate = 1;
+    } else if (strcmp(argv[i], "--io-uring") == 0 && i + 1 < argc &&
+               (strcmp(argv[i + 1], "watch") == 0 || strcmp(argv[i + 1], "deny") == 0)) {
+      opt.io_uring = strcmp(argv[++i], "deny") == 0 ? 2 : 1;
+    } else if (strcmp(argv[i], "--go-agent") == 0 && i + 1 < argc && strcmp(argv[i + 1], "--") != 0) {
+      opt.go_agent = argv[++i];
+    } else if (strcmp(argv[i], "--shm") == 0 && i + 1 < argc && strcmp(argv[i + 1], "--") != 0) {
+      opt.shm = argv[++i];
     } else if (strcmp(argv[i], "--seccomp") == 0 && i + 1 < argc && strcmp(argv[i + 1], "--") != 0) {
       char *s = argv[++i], *end;
       opt.seccomp = 1;
@@ -98,7 +125,8 @@ static void parse_args(int argc, char **argv) {
         s = *end ? end + 1 : end;
       }
     } else if (!bad) {
-      int valued = strcmp(argv[i], "--preload") == 0 || strcmp(argv[i], "--seccomp") == 0;
+      int valued = strcmp(argv[i], "--preload") == 0 || strcmp(argv[i], "--seccomp") == 0 ||
+                   strcmp(argv[i], "--go-agent") == 0 || strcmp(argv[i], "--shm") == 0;
       snprintf(why, sizeof why, valued ? "option %s needs a value" : "unknown option \"%.60s\"", argv[i]);
       bad = why;
     }
@@ -108,7 +136,7 @@ static void parse_args(int argc, char **argv) {
   opt.argv = &argv[i + 2];
   if (bad) {
     fprintf(stderr, "sysfault-shim: %s; running the target without faults\n", bad);
-    opt.seccomp = 0, opt.nnrs = 0, opt.preload = NULL;
+    opt.seccomp = 0, opt.nnrs = 0, opt.preload = NULL, opt.gate = 0, opt.go_agent = NULL;
   }
 }
 
@@ -219,10 +247,16 @@ static int signal_tree_once(int sig) {
   return live;
 }
 
+
 static void reap(void) {
   int st;
   pid_t p;
-  while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+  while ((p = waitpid(-1, &st, WNOHANG | __WALL)) > 0) {
+    char kind, msg[400];
+    if (agent_ready && sf_follow_event(&agent, p, st, &kind, msg, sizeof msg)) {
+      if (kind) send_msg(kind, msg, strlen(msg));
+      continue;
+    }
     if (p == target_pid) {
       target_status = st;
       target_done = 1;
@@ -259,7 +293,7 @@ static void child_fail(struct facts *f, const char *stage) {
 }
 
 static int install_filter(struct facts *f) {
-  struct sock_filter prog[8 + MAX_NRS];
+  struct sock_filter prog[16 + MAX_NRS];
   int n = 0, k = opt.nnrs;
   prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
   prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
@@ -267,11 +301,33 @@ static int install_filter(struct facts *f) {
   prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
   prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, __X32_SYSCALL_BIT, 0, 1);
   prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+  if (opt.io_uring == 2 || (opt.io_uring == 1 && opt.seccomp)) { /* io_uring_setup: fail it, or report it */
+    prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 425, 0, 1);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+                                             opt.io_uring == 2 ? SECCOMP_RET_ERRNO | ENOSYS : SECCOMP_RET_USER_NOTIF);
+  }
   for (int i = 0; i < k; i++)
     prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)opt.nrs[i], (uint8_t)(k - i), 0);
   prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  /* A named syscall. With the gate, one made from the gate page passes (the fast path decided it already).
+   * Only named syscalls look at the instruction pointer: for the others the filter's answer depends on the
+   * number alone, so the kernel caches it and never runs the filter for them. */
+  if (opt.gate) {
+    uint32_t ip = (uint32_t)offsetof(struct seccomp_data, instruction_pointer);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ip + 4);
+    prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(SF_GATE_ADDR >> 32), 0, 3);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ip);
+    prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (uint32_t)SF_GATE_ADDR + (uint32_t)SF_GATE_SIZE, 1, 0);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  }
   prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
   struct sock_fprog fprog = { .len = (unsigned short)n, .filter = prog };
+
+  if (!opt.seccomp) { /* --io-uring deny alone: a filter with nothing to notify, no listener */
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(f, "seccomp: prctl(PR_SET_NO_NEW_PRIVS)");
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) != 0) child_fail(f, "seccomp: seccomp(SECCOMP_SET_MODE_FILTER)");
+    return -1;
+  }
 
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(f, "seccomp: prctl(PR_SET_NO_NEW_PRIVS)");
   long fd = -1;
@@ -301,6 +357,12 @@ static void run_child(struct facts *f, const sigset_t *orig_mask, pid_t shim) {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != shim) _exit(EXIT_SETUP);
   sigprocmask(SIG_SETMASK, orig_mask, NULL);
   if (opt.preload && set_preload(opt.preload) != 0) child_fail(f, "setting LD_PRELOAD");
+  if (agent_first) {
+    int err = sf_goagent_child();
+    f->trace_errno = err;
+    f->traced = err == 0;
+  }
+  if (!opt.seccomp && opt.io_uring == 2) install_filter(f);
   if (opt.seccomp) {
     int fd = install_filter(f);
     f->listener_fd = fd;
@@ -350,8 +412,32 @@ static int hand_over_listener(pid_t pid, struct facts *f) {
    * With ours open those calls just wait, unanswered, for the SIGKILL. Never inherited: the target was
    * forked before, and we exec nothing. */
   (void)fd;
-  kill(pid, SIGCONT);
+  if (f->traced)
+    ptrace(PTRACE_CONT, pid, NULL, NULL); /* the SIGSTOP was a ptrace stop: resume, dropping it */
+  else
+    kill(pid, SIGCONT);
   return 0;
+}
+
+/* The Go agent: load it at the child's exec stop (or say why not). 'A' fast path on, 'W' a warning. */
+static void load_agent(pid_t pid, struct facts *f) {
+  char msg[300], line[400];
+  if (!f->traced) {
+    snprintf(line, sizeof line, "fast-path-unavailable\tthe Go fast path is off, the supervisor handles every call: "
+             "ptrace is not permitted here (%s)", strerror(f->trace_errno));
+    send_msg('W', line, strlen(line));
+    return;
+  }
+  int st = 0, rc = sf_goagent_after_exec(&agent, pid, &st, msg, sizeof msg);
+  if (rc == 1) {
+    target_status = st, target_done = 1;
+  } else if (rc == 0) {
+    snprintf(line, sizeof line, "pid %d: %s", (int)pid, msg);
+    send_msg('A', line, strlen(line));
+  } else {
+    snprintf(line, sizeof line, "fast-path-unavailable\tthe Go fast path is off, the supervisor handles every call: %s", msg);
+    send_msg('W', line, strlen(line));
+  }
 }
 
 /* The target ended: report why, after its whole tree is gone. */
@@ -388,6 +474,14 @@ static void on_control(void) {
   ssize_t n = recv(CTL_FD, buf, sizeof buf, MSG_DONTWAIT);
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) kill_all_and_exit(); /* controller gone */
   int sig;
+  if (n == 13 && buf[0] == 'G') { /* an execve of a Go binary, held by the supervisor: catch its exec */
+    int tid;
+    memcpy(&tid, buf + 1, sizeof tid);
+    if (agent_ready) sf_follow_begin(tid);
+    buf[4] = 'g'; /* 'g' + the notification id (bytes 5..12), the answer the supervisor waits for */
+    send(CTL_FD, buf + 4, 9, MSG_NOSIGNAL);
+    return;
+  }
   if (n == 1 + (ssize_t)sizeof sig && buf[0] == 'K') {
     memcpy(&sig, buf + 1, sizeof sig);
     if (sig > 0 && sig < _NSIG) signal_tree(sig);
@@ -426,6 +520,21 @@ int main(int argc, char **argv) {
   if (f == MAP_FAILED) die_setup("mmap failed");
   f->listener_fd = -1;
 
+  if (opt.go_agent && opt.seccomp && opt.gate) {
+    char why[200], line[300];
+    if (!opt.shm || sf_goagent_prepare(&agent, opt.go_agent, opt.shm, why, sizeof why) != 0) {
+      snprintf(line, sizeof line, "fast-path-unavailable\tthe Go fast path is off, the supervisor handles every call: %s",
+               opt.shm ? why : "no shared region given");
+      send_msg('W', line, strlen(line));
+    } else {
+      agent_ready = 1;
+      int fd = open(opt.path, O_RDONLY | O_CLOEXEC);
+      struct sf_go_elf go;
+      agent_first = fd >= 0 && (sf_go_elf_find(fd, &go, why, sizeof why), go.is_go);
+      if (fd >= 0) close(fd);
+    }
+  }
+
   pid_t shim = getpid();
   target_pid = fork();
   if (target_pid < 0) {
@@ -446,6 +555,7 @@ int main(int argc, char **argv) {
     send_int('X', EXIT_SETUP << 8);
     return 0;
   }
+  if (agent_first && !target_done) load_agent(target_pid, f);
 
   struct pollfd pfd[2] = { { sfd, POLLIN, 0 }, { CTL_FD, POLLIN, 0 } };
   for (;;) {

@@ -69,10 +69,12 @@ export interface FlagSpec {
 }
 
 const ENGINES = ['auto', 'preload', 'seccomp'] as const;
+const IO_URING = ['report', 'deny'] as const;
 const seed: FlagParse = (text, flag) => seedText(flag, text);
 const ms: FlagParse = (text, flag) => durationMs(flag, text);
 const positive: FlagParse = (text, flag) => wholeNumber(flag, text, { min: 1 });
 const engine: FlagParse = (text, flag) => oneOf(flag, text, ENGINES);
+const ioUring: FlagParse = (text, flag) => oneOf(flag, text, IO_URING);
 
 export const COMMANDS: readonly CommandSpec[] = [
   {
@@ -229,6 +231,18 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   { name: 'seed', type: 'string', value: 'N', description: "seed (default: the plan's, else random; always reported)", commands: ['run'], option: 'seed', parse: seed },
   { name: 'engine', type: 'string', value: 'E', description: 'engine: auto, preload or seccomp', default: 'auto', choices: ENGINES, commands: ['run', 'sweep'], option: 'engine', parse: engine },
+  {
+    name: 'io-uring',
+    type: 'string',
+    value: 'MODE',
+    description:
+      'report (default: a process that sets up io_uring, whose I/O no syscall interception sees, is reported)\n' +
+      'or deny (io_uring_setup fails with ENOSYS, so that programs fall back to plain syscalls)',
+    choices: IO_URING,
+    commands: ['run'],
+    option: 'ioUring',
+    parse: ioUring,
+  },
   {
     name: 'timeout',
     type: 'string',

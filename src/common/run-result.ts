@@ -93,6 +93,8 @@ export interface RunResult {
   engineReason: string;
   /** Additive: what the run could not do or see, and rules that matched nothing (see RunWarning). */
   warnings: RunWarning[];
+  /** Additive: the processes that ran on the in-process fast path (the Go agent), one line each. */
+  fastPath: string[];
 }
 
 /**
@@ -103,6 +105,11 @@ export interface RunResult {
  * - `tree-crash-unreached`: a crash point meant to stop the whole tree (a power cut, a kill with scope
  *   'tree') found no tree to stop (no sysfault-shim above the process, or the process runs in a PID namespace
  *   of its own): only that process died, the rest of the tree ran on.
+ * - `preload-bypassed`, `preload-dropped`: under the preload engine a program bypassed libc (static or Go) or
+ *   was started without LD_PRELOAD: none of its calls were seen (--engine auto or seccomp sees them).
+ * - `io-uring`: a process set up io_uring, whose I/O no syscall interception sees (`ioUring: 'deny'`).
+ * - `fast-path-unavailable`: the Go agent could not be loaded into a Go program (ptrace not allowed, a stub
+ *   that did not match): the supervisor alone handled its calls, slower.
  */
 export interface RunWarning {
   code: string;

@@ -9,6 +9,7 @@ export type NativeEvent =
   | { type: 'started'; pid: number }
   | { type: 'fault'; entry: NativeLogEntry }
   | { type: 'error'; message: string; execErrno: number }
+  | { type: 'warning' | 'fastPath'; message: string }
   | { type: 'exit'; waitStatus: number };
 
 export interface NativeLogEntry {

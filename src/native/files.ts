@@ -11,6 +11,7 @@ import { binding, nativeDir, type NativeBinding, type NativeKernelFeatures } fro
 /** Names of the native files in {@link nativeDir}. */
 export const NATIVE_FILES = {
   preload: 'libsysfault-preload.so',
+  goagent: 'libsysfault-goagent.so',
   shim: 'sysfault-shim',
   demo: 'sysfault-demo',
 } as const;

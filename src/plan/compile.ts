@@ -71,6 +71,9 @@ export const ACTION_CODES: Readonly<Record<NormalizedAction['type'], number>> = 
   powercut: 11,
 };
 
+/** The code of a fault-log entry that is a note, not a fault (NOTE in native/core/actions.h): never in a plan. */
+export const ACTION_CODE_NOTE = 255;
+
 const ACTION_NAMES = new Map(Object.entries(ACTION_CODES).map(([name, code]) => [code, name as NormalizedAction['type']]));
 
 /** The action of a wire code, or undefined for a code this version does not know. */

@@ -8,17 +8,17 @@ import { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
-import { compilePlan } from '../plan/compile.js';
+import { ACTION_CODE_NOTE, compilePlan } from '../plan/compile.js';
 import { CommandError, EngineError, SysfaultError, UsageError } from '../common/errors.js';
 import type { NativeBinding, NativeCounts, NativeEvent, NativeLogEntry, NativeSession } from '../native/binding.js';
 import { DEFAULT_LOG_CAPACITY, stdioEntries } from './options.js';
 import { discardPowercut, finishPowercut, type PowercutSetup } from './powercut.js';
-import { decodeWaitStatus, formatAction, runWarnings, seedForResult } from './result.js';
+import { decodeWaitStatus, engineWarning, formatAction, noteWarning, runWarnings, seedForResult } from './result.js';
 import { firstLine } from '../common/text.js';
 import { signalNumber } from '../plan/signals.js';
 import { killStragglers } from './terminate.js';
 import { alternativesOf, BUSY_ALTERNATIVES, syscallTable } from '../plan/syscalls.js';
-import type { Engine, FaultRecord, RuleStats, RunResult, SyscallCounts } from '../common/run-result.js';
+import type { Engine, FaultRecord, RuleStats, RunResult, RunWarning, SyscallCounts } from '../common/run-result.js';
 import type { NormalizedPlan } from '../plan/types.js';
 import type { RunOptions } from './types.js';
 
@@ -76,6 +76,8 @@ export interface RunHandle extends EventEmitter<RunEvents> {
 }
 
 const EXIT_WAIT_AFTER_SHIM_MS = 10_000;
+/** execve, execveat (x86-64): notified when the Go agent follows execs. */
+const EXEC_NRS = [59, 322];
 
 /** Everything spawn() checked and chose. */
 export interface RunSetup {
@@ -91,6 +93,10 @@ export interface RunSetup {
   engineReason: string;
   shim: string;
   preloadLib: string | undefined;
+  /** The Go agent library, when the fast path is to be loaded into a Go target (seccomp engine). */
+  goAgent?: string | undefined;
+  /** Preload engine with the supervisor as its net (a seccomp filter that lets the library's own calls through). */
+  net?: boolean;
   options: RunOptions;
   /** The power cut, baseline recorded (docs/crash-consistency.md); undefined without the powercut option. */
   powercut?: PowercutSetup | undefined;
@@ -129,6 +135,8 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
   #timers: NodeJS.Timeout[] = [];
   #onAbort: (() => void) | undefined;
   #seen: FaultRecord[] = [];
+  #warnings: RunWarning[] = [];
+  #fastPath: string[] = [];
   #seenSeqs = new Set<number>();
   #wake: (() => void)[] = [];
   #settle!: { resolve: (r: RunResult) => void; reject: (e: unknown) => void };
@@ -152,7 +160,8 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
     // An empty plan names no syscall: there is nothing to notify, so no seccomp filter. A power cut needs
     // fsync and fdatasync (the monitor does them and records the synced state).
     const powercut = setup.powercut;
-    const seccomp = engine === 'seccomp' && (this.#named.length > 0 || powercut !== undefined);
+    const seccomp =
+      (engine === 'seccomp' || setup.net === true) && (this.#named.length > 0 || powercut !== undefined);
     const bytes = compilePlan(plan, seed, undefined, this.#alternatives);
     try {
       this.#session = native.createSession({
@@ -174,6 +183,7 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
     const env: Record<string, string> = { ...setup.env, SYSFAULT_RUN_ID: this.runId };
     // The shim adds the preload library to the target's LD_PRELOAD itself, so that it is never preloaded.
     if (setup.preloadLib !== undefined) env.SYSFAULT_SHM = session.shmPath;
+    if (setup.preloadLib !== undefined && seccomp) env.SYSFAULT_GATE = '1';
     // A blackhole connects the target's socket to a listener that drops SYNs; under seccomp the monitor (this
     // process) uses it directly, the preload library learns its ports here.
     if (setup.preloadLib !== undefined && plan.rules.some((r) => r.action.type === 'blackhole')) {
@@ -188,8 +198,12 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
     const numbers = native.syscallNumbers();
     const notified = new Set([...this.#named, ...this.#alternatives.map((name) => this.#names.indexOf(name))].map((i) => numbers[i]));
     if (powercut) for (const name of ['fsync', 'fdatasync']) notified.add(numbers[this.#names.indexOf(name)]);
+    if (seccomp && setup.goAgent !== undefined) for (const nr of EXEC_NRS) notified.add(nr); // exec following
+    const agent = seccomp ? setup.goAgent : undefined;
     const shimArgs = [
       ...(seccomp ? ['--seccomp', [...notified].join(',')] : []),
+      ...(agent !== undefined ? ['--gate', '--go-agent', agent, '--shm', session.shmPath] : seccomp && setup.net ? ['--gate'] : []),
+      ...(options.ioUring === 'deny' ? ['--io-uring', 'deny'] : seccomp ? ['--io-uring', 'watch'] : []),
       ...(setup.preloadLib !== undefined ? ['--preload', setup.preloadLib] : []),
       '--',
       setup.executable,
@@ -256,7 +270,7 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
     if (this.#final) return this.#final.faults;
     const session = this.#session;
     if (!session) return [];
-    return session.faults(0).entries.map((e) => this.#record(e));
+    return session.faults(0).entries.filter((e) => e.action !== ACTION_CODE_NOTE).map((e) => this.#record(e));
   }
 
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
@@ -312,10 +326,17 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
         this.emit('started', event.pid);
         break;
       case 'fault':
-        this.#noteFault(this.#record(event.entry));
+        if (event.entry.action === ACTION_CODE_NOTE) this.#noteBlind(event.entry);
+        else this.#noteFault(this.#record(event.entry));
         break;
       case 'error':
         this.#nativeError ??= { message: event.message, execErrno: event.execErrno };
+        break;
+      case 'warning':
+        this.#addWarning(engineWarning(event.message));
+        break;
+      case 'fastPath':
+        this.#fastPath.push(event.message);
         break;
       case 'exit':
         this.#endedAt = performance.now();
@@ -325,6 +346,15 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
         this.#maybeFinish();
         break;
     }
+  }
+
+  /** A note of the preload library (native/preload/watch.c): a program it cannot see. Once per program and kind. */
+  #noteBlind(e: NativeLogEntry): void {
+    this.#addWarning(noteWarning(e.value, e.target));
+  }
+
+  #addWarning(warning: RunWarning): void {
+    if (!this.#warnings.some((w) => w.code === warning.code && w.message === warning.message)) this.#warnings.push(warning);
   }
 
   #noteFault(fault: FaultRecord): void {
@@ -436,7 +466,10 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
       exit: decodeWaitStatus(this.#waitStatus ?? -1),
       counts: this.#countsFrom(counts),
       rules,
-      faults: log.entries.map((e) => this.#record(e)).sort((a, b) => a.seq - b.seq),
+      faults: log.entries
+        .filter((e) => e.action !== ACTION_CODE_NOTE || (this.#noteBlind(e), false))
+        .map((e) => this.#record(e))
+        .sort((a, b) => a.seq - b.seq),
       dropped: log.dropped,
       warnings: runWarnings({
         plan: this.plan,
@@ -445,10 +478,12 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
         watched: new Set([...this.#named.map((i) => this.#names[i] ?? ''), ...this.#alternatives]),
         dropped: log.dropped,
         treeUnreached: counts?.treeUnreached ?? 0,
+        noted: this.#warnings,
       }),
       runId: this.runId,
       timedOut: this.#timedOut,
       aborted: this.#aborted,
+      fastPath: [...this.#fastPath],
     };
   }
 

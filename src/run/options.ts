@@ -59,6 +59,7 @@ const optionsSchema = z.strictObject(
       .optional(),
     seed: z.union([z.number(), z.bigint(), z.string()], { error: expected('a seed (integer, bigint or decimal string)') }).optional(),
     engine: z.enum(['auto', 'preload', 'seccomp'], { error: expected('"auto", "preload" or "seccomp"') }).optional(),
+    ioUring: z.enum(['report', 'deny'], { error: expected('"report" or "deny"') }).optional(),
     timeout: z
       .number({ error: expected('a timeout in milliseconds') })
       .int({ error: expected('a whole number of milliseconds') })

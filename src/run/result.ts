@@ -49,6 +49,25 @@ export function formatAction(action: number, value: number): FaultAction {
   }
 }
 
+/** The value of a note in the fault log (enum sf_note, native/core/sysfault.h). */
+const NOTE_DROPPED = 0;
+const NOTE_GO = 2;
+
+/** A note of the preload library (native/preload/watch.c): `target` is a program it cannot see. */
+export function noteWarning(value: number, target: string): RunWarning {
+  const what =
+    value === NOTE_DROPPED
+      ? { code: 'preload-dropped', why: 'was started without LD_PRELOAD' }
+      : { code: 'preload-bypassed', why: `is ${value === NOTE_GO ? 'a Go' : 'a static'} executable, which bypasses libc` };
+  return { code: what.code, message: `${target} ${what.why}: the preload engine does not see its calls (--engine auto or seccomp does)` };
+}
+
+/** A warning the engine reported during the run ("code<TAB>message", e.g. io-uring, fast-path-unavailable). */
+export function engineWarning(text: string): RunWarning {
+  const tab = text.indexOf('\t');
+  return tab < 0 ? { code: 'engine', message: text } : { code: text.slice(0, tab), message: text.slice(tab + 1) };
+}
+
 /** What {@link runWarnings} looks at. */
 export interface WarningFacts {
   plan: NormalizedPlan;
@@ -60,14 +79,16 @@ export interface WarningFacts {
   dropped: number;
   /** Whole-tree crashes that found no tree (the native counter). */
   treeUnreached: number;
+  /** What the engines reported during the run (noteWarning, engineWarning), in order: first in the warnings. */
+  noted?: readonly RunWarning[];
 }
 
 /**
  * The result's `warnings` (built here only): every rule that matched nothing, saying what was called instead;
- * a dropped log; whole-tree crashes that found no tree.
+ * a dropped log; whole-tree crashes that found no tree. What the engines noted during the run comes first.
  */
 export function runWarnings(facts: WarningFacts): RunWarning[] {
-  const warnings: RunWarning[] = [];
+  const warnings: RunWarning[] = [...(facts.noted ?? [])];
   for (const [i, rule] of facts.plan.rules.entries()) {
     if ((facts.rules[i]?.matched ?? 0) > 0) continue;
     warnings.push({ code: 'rule-matched-nothing', message: `rule ${rule.id} matched nothing: ${whyNothingMatched(rule, facts)}` });

@@ -36,10 +36,11 @@ export function spawn(command: string, args: readonly string[] = [], options: Ru
   const { native, cwd, plan } = prepared;
   const shim = nativeFile('shim');
   const preloadLib = prepared.engine === 'preload' ? nativeFile('preload') : undefined;
+  const goAgent = prepared.fastPath ? nativeFile('goagent') : undefined;
 
   const powercut = preparePowercut(native, options.powercut, cwd, plan);
   try {
-    return new Run({ ...prepared, command, args, shim, preloadLib, options, powercut });
+    return new Run({ ...prepared, command, args, shim, preloadLib, goAgent, options, powercut });
   } catch (err) {
     discardPowercut(powercut);
     throw err;
@@ -97,6 +98,14 @@ function prepareRun(command: string, args: readonly string[], options: RunOption
     engine = choice;
   }
   const native = requireBinding();
+  // auto on anything else: the preload library, with the supervisor as its net for what it cannot see
+  // (glibc's own calls, a child that dropped LD_PRELOAD, a static or Go child). SYSFAULT_NET=0 turns it off.
+  const net =
+    choice === 'auto' &&
+    engine === 'preload' &&
+    options.powercut === undefined &&
+    env.SYSFAULT_NET !== '0' &&
+    seccompProblem(native.kernelFeatures()) === undefined;
   if (engine === 'seccomp') {
     const problem = seccompProblem(native.kernelFeatures());
     if (problem) {
@@ -104,7 +113,11 @@ function prepareRun(command: string, args: readonly string[], options: RunOption
     }
   }
   const engineReason = detection ? detection.reason : 'asked for';
-  return { native, executable, cwd, env, plan, seed, engine, engineReason };
+  // auto on a Go binary, or on anything with the net: the in-process agent decides what it can in every Go
+  // program of the tree (exec followed), the supervisor the rest (no power cut: its shadows are the
+  // supervisor's). SYSFAULT_FAST_PATH=0 turns it off.
+  const fastPath = (detection?.kind === 'go' || net) && options.powercut === undefined && env.SYSFAULT_FAST_PATH !== '0';
+  return { native, executable, cwd, env, plan, seed, engine, engineReason, net, fastPath };
 }
 
 /**

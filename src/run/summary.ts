@@ -75,6 +75,7 @@ export function formatSummary(result: RunResult, maxFaults = SUMMARY_FAULTS): st
         : `  power cut (${cut.glob}): not applied`,
     );
   }
+  for (const line of result.fastPath ?? []) lines.push(`  fast path: ${line}`);
   for (const w of result.warnings) lines.push(`  warning: ${w.message}`);
   return lines;
 }

@@ -19,6 +19,12 @@ export interface RunOptions {
   faults?: readonly (string | RuleInput)[] | undefined;
   /** Seed (overrides the plan's): a non-negative integer < 2^53, a bigint or a decimal string of a u64. */
   seed?: number | bigint | string | undefined;
+  /**
+   * io_uring, whose I/O no syscall interception sees: 'report' (default) says so in the warnings when a process
+   * sets it up (engines with a seccomp filter); 'deny' makes io_uring_setup fail with ENOSYS (every engine), so
+   * that programs able to fall back to plain syscalls do.
+   */
+  ioUring?: 'report' | 'deny' | undefined;
   /** Engine: 'auto' (default) picks seccomp for static and Go binaries, preload otherwise. */
   engine?: EngineOption | undefined;
   /** Kill the target's whole tree (SIGKILL) after this many milliseconds; the result has timedOut. */

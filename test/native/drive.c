@@ -233,7 +233,7 @@ int main(int argc, char **argv) {
   free(sargv);
 
   struct sf_monitor m;
-  struct sf_monitor_callbacks cb = { NULL, on_started, on_fault, on_error, on_exit_cb };
+  struct sf_monitor_callbacks cb = { NULL, on_started, on_fault, on_error, on_exit_cb, NULL };
   if (sf_monitor_init(&m, pair[0], shm, &plan, seccomp, &cb) != 0) die("monitor init%s", "");
   pthread_t t;
   uint64_t t0 = sf_now_ns();

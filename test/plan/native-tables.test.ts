@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ACTION_CODES, actionName } from '../../src/plan/compile.js';
+import { ACTION_CODE_NOTE, ACTION_CODES, actionName } from '../../src/plan/compile.js';
 import { BUILTIN_SYSCALLS, syscallTable } from '../../src/plan/syscalls.js';
 import { formatAction } from '../../src/run/result.js';
 
@@ -47,8 +47,9 @@ describe('tables shared with the C core', () => {
   });
 
   it('the action codes match enum sf_action (SF_ACT_*)', () => {
-    const { none, ...actions } = headerActions();
+    const { none, note, ...actions } = headerActions();
     expect(none).toBe(0);
+    expect(note).toBe(ACTION_CODE_NOTE);
     expect(actions).toEqual({ ...ACTION_CODES });
   });
 

@@ -1,0 +1,105 @@
+/*
+ * The in-process fast path for Go binaries: what the loader (native/goagent/load.c, in the shim) and the agent
+ * (agent.c and entry.S, built freestanding into libsysfault-goagent.so and mapped into the target) share.
+ *
+ * The loader maps the agent within 2 GB of Go's Syscall6 stub and writes `jmp rel32` to sf_go_entry over the
+ * stub's first five bytes (the register moves before SYSCALL). sf_go_entry looks the syscall number up in
+ * sf_agent_conf.nr_flags: a call the plan does not care about is made right there, like the stub would
+ * (the seccomp filter lets unnamed syscalls through); any other goes to sf_go_hook (agent.c) on a stack of the
+ * agent's own, found from the calling thread's M (g.m), and comes back with the result in AX. A named call the
+ * agent decides itself is made from the gate page at SF_GATE_ADDR, the one address the filter lets named
+ * syscalls through from; a call the agent leaves to the supervisor is made from anywhere else and notified.
+ */
+#ifndef SYSFAULT_GOAGENT_H
+#define SYSFAULT_GOAGENT_H
+
+/* Fixed for the whole run (the filter is installed before the first exec): far from Go's arena hints
+ * (k << 40 | 0xc0 << 32), PIE bases (0x55.., 0x56..), the top-down mmap area, and AddressSanitizer's shadow
+ * (up to 0x10007fff7fff). Its low 32 bits are 0 (the filter compares the high word, then the low one). */
+#define SF_GATE_ADDR 0x300000000000ull
+#define SF_GATE_SIZE 4096ull
+
+#define SF_AGENT_MAGIC 0x31544e4741465353ull /* "SSFAGNT1" */
+#define SF_AGENT_NRS 512     /* syscall numbers the flags table covers */
+#define SF_AGENT_MAP 1024    /* M -> slot table entries (a power of two) */
+#define SF_AGENT_SLOTS 256   /* threads with a stack of their own; later ones leave every call to the supervisor */
+#define SF_AGENT_STACK 65536 /* per slot */
+#define SF_AGENT_LEVEL 16384 /* one nesting level of a slot's stack */
+#define SF_AGENT_FDS 65536   /* descriptor facts kept for fds below this */
+#define SF_GO_G_M 48         /* offsetof(runtime.g, m), the same from Go 1.20 to 1.26 */
+
+/* nr_flags bits */
+#define SF_NR_HOOK 1   /* go to sf_go_hook (else: the syscall is made in sf_go_entry) */
+#define SF_NR_DECIDE 2 /* a named syscall the agent decides (else: made outside the gate, for the supervisor) */
+#define SF_NR_FDBOOK 4 /* opens, closes or replaces descriptors: the agent's descriptor facts follow it */
+
+/* Patched stubs (the index of their resume address): Go's Syscall6, and the runtime's own write and read
+ * (runtime.write1, runtime.read: `MOVL $nr, AX; SYSCALL`, the netpoller's wake-ups among others). */
+#define SF_STUB_SYSCALL6 0
+#define SF_STUB_WRITE1 1
+#define SF_STUB_READ 2
+#define SF_STUBS 3
+
+/* Offsets used by entry.S (checked against the struct in agent.c). */
+#define SF_CONF_NCLAIM 8
+#define SF_CONF_KEY_FS 12
+#define SF_CONF_RESUME 48
+#define SF_CONF_FLAGS 80
+#define SF_CONF_MAP (SF_CONF_FLAGS + SF_AGENT_NRS)
+#define SF_CONF_SLOTS (SF_CONF_MAP + SF_AGENT_MAP * 16)
+#define SF_SLOT_SIZE 32
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+
+#include "../core/sysfault.h"
+
+/* One thread's own stack. top: the next reservation ends here; base: the lowest top allowed. */
+struct sf_agent_slot {
+  uint64_t top, base;
+  int32_t shm_slot; /* the thread's counter slot in the shared region: -2 not claimed yet, -1 none left */
+  int32_t pad;
+  uint64_t pad2;
+};
+
+/* What we know of one descriptor (as the preload engine keeps it). */
+struct sf_agent_fd {
+  uint8_t state, kind;
+  uint8_t pad[6];
+  uint64_t path_bits;
+};
+
+struct sf_agent_conf {
+  uint64_t magic;
+  uint32_t nclaim;  /* slots handed out (may exceed SF_AGENT_SLOTS) */
+  uint32_t key_fs;  /* 1: a thread is known by its FS base (rdfsbase); 0: by its M (g.m, Syscall6 only) */
+  uint64_t gate;    /* SF_GATE_ADDR: sf_gate_syscall6 there */
+  struct sf_shm *shm;
+  struct sf_agent_fd *fds; /* SF_AGENT_FDS entries */
+  uint64_t pad0;
+  uint64_t resume[4]; /* by SF_STUB_*: where each patched stub goes on after its SYSCALL (0: not patched) */
+  uint8_t nr_flags[SF_AGENT_NRS];
+  struct { uint64_t key, slot; } map[SF_AGENT_MAP];
+  struct sf_agent_slot slots[SF_AGENT_SLOTS];
+  /* The plan summarised per syscall (as the preload engine does it). */
+  uint64_t rules_for[SF_SYS_COUNT];
+  uint64_t fd_rules, path_rules;
+  uint64_t kind_ok[4];
+  uint64_t socket_net_rules; /* rules that, on a socket, need the supervisor (delays, address filters) */
+  int8_t nr_sys[SF_AGENT_NRS]; /* syscall number -> enum sf_sys, -1 */
+  struct sf_plan plan;
+};
+
+/* The gate: `syscall; ret` with the arguments of a C call (nr, a0..a5), placed by the loader at SF_GATE_ADDR. */
+#define SF_GATE_CODE                                                                                     \
+  { 0x48, 0x89, 0xf8,       /* mov rax, rdi */                                                            \
+    0x48, 0x89, 0xf7,       /* mov rdi, rsi */                                                            \
+    0x48, 0x89, 0xd6,       /* mov rsi, rdx */                                                            \
+    0x48, 0x89, 0xca,       /* mov rdx, rcx */                                                            \
+    0x4d, 0x89, 0xc2,       /* mov r10, r8 */                                                             \
+    0x4d, 0x89, 0xc8,       /* mov r8, r9 */                                                              \
+    0x4c, 0x8b, 0x4c, 0x24, 0x08, /* mov r9, [rsp+8] */                                                   \
+    0x0f, 0x05,             /* syscall */                                                                 \
+    0xc3 }                  /* ret */
+#endif
+#endif

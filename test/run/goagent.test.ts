@@ -1,0 +1,161 @@
+// The Go fast path (native/goagent): under `auto` a Go binary gets the in-process agent, which decides the calls
+// it can and leaves the rest to the supervisor. Real programs, several toolchains and build modes: the agent must
+// load (or say why not), the program must see exactly the decided faults, and the counts must be exact and the
+// same as under the supervisor alone (same plan and seed).
+import { execFile, spawnSync } from 'node:child_process';
+import { chownSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { Engine, RunResult } from '../../src/index.js';
+import { faultSignature, fixture, plan, runFixture, scratch } from '../helpers.js';
+
+const STUB = Buffer.from('4989f24889fa4889ce4889df0f05483d01f0ffff', 'hex');
+
+/** The program's own tally ("write ok=N err=M", "fsync ok=N err=M"). */
+function tally(lines: string[]): Record<string, { ok: number; err: number }> {
+  const out: Record<string, { ok: number; err: number }> = {};
+  for (const line of lines) {
+    const m = /^(\w+) ok=(\d+) err=(\d+)$/.exec(line);
+    if (m?.[1]) out[m[1]] = { ok: Number(m[2]), err: Number(m[3]) };
+  }
+  return out;
+}
+
+const stormPlan = plan(
+  [
+    { id: 'sync', syscalls: ['fsync'], probability: 0.3, action: { errno: 'EIO' } },
+    { id: 'data', syscalls: ['write'], path: '**/w*.bin', probability: 0.2, action: { errno: 'EIO' } },
+  ],
+  7,
+);
+
+async function storm(bin: string, engine: Engine | 'auto') {
+  const dir = scratch();
+  return runFixture(bin, ['storm', dir, '4', '200'], { plan: stormPlan, engine });
+}
+
+const variants = ['go1.20-static', 'go1.20-cgo', 'go1.22-static', 'go1.22-cgo', 'pie', 'stripped', 'cgo-pie-stripped'];
+
+describe.each(variants)('Go fast path: agentstorm %s', (variant) => {
+  const bin = `gotc/agentstorm-${variant}`;
+
+  it('loads, and a storm (SIGPROF, preemption, GC) sees exactly the faults counted, as under the supervisor alone', async () => {
+    const fast = await storm(bin, 'auto');
+    expect(fast.result.warnings).toEqual([]);
+    expect(fast.result.fastPath).toHaveLength(1);
+    expect(fast.result.fastPath[0]).toContain(variant.includes('stripped') ? 'pclntab' : 'symbol table');
+    const seen = tally(fast.lines);
+    expect(fast.result.counts.fsync).toEqual({ calls: 800, faulted: seen.fsync?.err, delayed: 0 });
+    expect(seen.fsync?.ok).toBe(800 - (seen.fsync?.err ?? 0));
+    expect(fast.result.rules).toEqual([
+      { id: 'sync', matched: 800, fired: seen.fsync?.err },
+      { id: 'data', matched: 800, fired: seen.write?.err },
+    ]);
+    const alone = await storm(bin, 'seccomp');
+    expect(alone.result.fastPath).toEqual([]);
+    expect(alone.result.rules).toEqual(fast.result.rules);
+    expect(alone.result.counts.fsync).toEqual(fast.result.counts.fsync);
+  });
+});
+
+describe('Go fast path', () => {
+  it('engine agreement: same plan and seed, same faults, with and without the agent', async () => {
+    for (const link of ['static', 'cgo']) {
+      const rules = plan(
+        [
+          { syscalls: ['fsync'], after: 1, limit: 1, action: { errno: 'EIO' } },
+          { syscalls: ['write'], path: '**/data-2.bin', action: { short: 7 } },
+          { syscalls: ['read'], path: '**/data-0.bin', action: { delayMs: 30 } },
+        ],
+        3,
+      );
+      const runs = [];
+      for (const engine of ['auto', 'seccomp'] as const) {
+        const dir = scratch();
+        runs.push(await runFixture(`go/fileio-${link}`, [dir, '3'], { plan: rules, engine }));
+      }
+      const [fast, alone] = runs as [Awaited<ReturnType<typeof runFixture>>, Awaited<ReturnType<typeof runFixture>>];
+      expect(fast.result.fastPath).toHaveLength(1);
+      expect(faultSignature(fast.result)).toEqual(faultSignature(alone.result));
+      expect(fast.result.counts).toEqual(alone.result.counts);
+      // (Go's File.Write carries on after a short write: the program still writes its 100 bytes)
+      expect(faultSignature(fast.result)).toContain('rule-1 write short:7 <dir>/data-2.bin');
+      expect(fast.result.counts.read?.delayed).toBe(2); // os.ReadFile: the data, then EOF
+    }
+  });
+
+  it('a Go binary whose Syscall6 does not match is left to the supervisor, and the result says so', async () => {
+    // the same instructions, another encoding (mov rdx, rdi as 48 8b d7): the program works, the agent refuses
+    const dir = scratch();
+    const copy = join(dir, 'agentstorm-odd');
+    copyFileSync(fixture('gotc/agentstorm-go1.22-static'), copy);
+    const bytes = readFileSync(copy);
+    const at = bytes.indexOf(STUB);
+    expect(at).toBeGreaterThan(0);
+    bytes.set([0x48, 0x8b, 0xd7], at + 3);
+    writeFileSync(copy, bytes, { mode: 0o755 });
+    const out = await runFixture(copy, ['storm', dir, '2', '50'], { plan: stormPlan });
+    expect(out.result.fastPath).toEqual([]);
+    expect(out.result.warnings).toEqual([
+      {
+        code: 'fast-path-unavailable',
+        message: expect.stringContaining('does not start with the instructions the agent replaces') as unknown as string,
+      },
+    ]);
+    const seen = tally(out.lines);
+    expect(out.result.counts.fsync).toEqual({ calls: 100, faulted: seen.fsync?.err, delayed: 0 });
+  });
+
+  it('fork/exec from Go: the Go child gets the fast path too (exec followed), counts exact', async () => {
+    const dir = scratch();
+    const out = await runFixture('gotc/agentstorm-go1.22-static', ['spawn', dir, '5'], { plan: stormPlan });
+    expect(out.result.fastPath).toHaveLength(2);
+    expect(out.result.fastPath[1]).toContain('exec followed');
+    const seen = tally(out.lines);
+    expect(out.lines.filter((l) => l.startsWith('parent line '))).toHaveLength(5);
+    expect(out.result.counts.fsync).toEqual({ calls: 5, faulted: seen.fsync?.err, delayed: 0 });
+    expect(out.result.rules[1]).toEqual({ id: 'data', matched: 5, fired: seen.write?.err });
+  });
+
+  it('kill: a SIGKILL at the decided call ends the program there', async () => {
+    const dir = scratch();
+    const out = await runFixture('go/fileio-static', [dir, '3'], {
+      plan: plan([{ syscalls: ['fsync'], after: 1, action: { kill: 'SIGKILL' } }]),
+    });
+    expect(out.result.fastPath).toHaveLength(1);
+    expect(out.result.exit).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(out.lines).toContain('fsync data-0.bin ok');
+    expect(out.lines).not.toContain('read data-1.bin ok 100');
+    expect(out.result.counts.fsync).toEqual({ calls: 2, faulted: 1, delayed: 0 });
+  });
+});
+
+const NOBODY = 65534;
+const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli', 'main.js');
+function whyNotNobody(): string | undefined {
+  if (process.getuid?.() !== 0) return 'not root: cannot switch to nobody';
+  const probe = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', '0']);
+  return probe.status === 0 ? undefined : 'setpriv cannot run node as nobody';
+}
+const nobodySkip = whyNotNobody();
+
+describe.skipIf(nobodySkip !== undefined)(`Go fast path as user nobody${nobodySkip ? ` [skipped: ${nobodySkip}]` : ''}`, () => {
+  it('loads without privileges and counts exactly', async () => {
+    const dir = scratch();
+    chownSync(dir, NOBODY, NOBODY);
+    const json = join(dir, 'result.json');
+    const args = ['run', '-q', '--seed', '7', '--fault', 'fsync:p=0.3=EIO', '--json', json, '--',
+      fixture('gotc/agentstorm-cgo-pie-stripped'), 'storm', dir, '3', '100'];
+    const out = await new Promise<{ stdout: string; status: number | null }>((resolve) => {
+      execFile('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cli, ...args],
+        { cwd: '/', env: { PATH: '/usr/bin:/bin', HOME: '/nonexistent' }, timeout: 60_000 },
+        (err, stdout) => resolve({ stdout, status: err ? (typeof err.code === 'number' ? err.code : null) : 0 }));
+    });
+    expect(out.status).toBe(0);
+    const result = JSON.parse(readFileSync(json, 'utf8')) as RunResult;
+    expect(result.fastPath).toHaveLength(1);
+    const seen = tally(out.stdout.split('\n'));
+    expect(result.counts.fsync).toEqual({ calls: 300, faulted: seen.fsync?.err, delayed: 0 });
+  });
+});

@@ -1,0 +1,110 @@
+// The supervisor as the preload engine's net (`auto` on a libc program): the library decides and counts what its
+// wrappers see and makes those calls from the gate page, which the seccomp filter lets through; everything else
+// (glibc's own calls, a child that dropped LD_PRELOAD, a static or Go child) reaches the supervisor. Real
+// programs, exact counts: each call counted once. And io_uring, which no syscall interception sees.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fixture, plan, runFixture, scratch } from '../helpers.js';
+
+describe('auto: preload with the supervisor as its net', () => {
+  it('sort -o: glibc writes the output file itself, and that write fails as planned', async () => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'in'), 'b\na\nc\n');
+    const sort = execFileSync('sh', ['-c', 'command -v sort'], { encoding: 'utf8' }).trim();
+    const out = await runFixture(sort, ['-o', join(dir, 'out'), join(dir, 'in')], {
+      plan: plan([{ syscalls: ['write'], path: '**/out', action: { errno: 'EIO' } }]),
+    });
+    expect(out.result.engine).toBe('preload');
+    expect(out.result.exit.code).not.toBe(0);
+    expect(out.stderr).toMatch(/Input\/output error|write error/);
+    expect(out.result.counts.write?.faulted).toBeGreaterThanOrEqual(1);
+    expect(out.result.faults[0]?.target).toBe(join(dir, 'out'));
+    expect(readFileSync(join(dir, 'out'), 'utf8')).toBe('');
+  });
+
+  it('sh -c ./go-binary: the Go child is faulted and counted under the default engine', async () => {
+    const dir = scratch();
+    const out = await runFixture('/bin/sh', ['-c', `${fixture('go/fileio-static')} ${dir} 3`], {
+      plan: plan([{ syscalls: ['fsync', 'fdatasync'], action: { errno: 'EIO' } }]),
+    });
+    expect(out.lines.filter((l) => l.startsWith('fsync ')).map((l) => l.split(' ').slice(0, 4).join(' '))).toEqual([
+      'fsync data-0.bin err EIO', 'fsync data-1.bin err EIO', 'fsync data-2.bin err EIO',
+    ]);
+    expect(out.result.counts.fsync).toEqual({ calls: 3, faulted: 3, delayed: 0 });
+    expect(out.result.fastPath).toEqual([expect.stringContaining('(exec followed): Syscall6 patched') as unknown as string]);
+    // and without the fast path, the supervisor alone: the same
+    const alone = await runFixture('/bin/sh', ['-c', `${fixture('go/fileio-static')} ${scratch()} 3`], {
+      plan: plan([{ syscalls: ['fsync', 'fdatasync'], action: { errno: 'EIO' } }]),
+      env: { SYSFAULT_FAST_PATH: '0' },
+    });
+    expect(alone.result.fastPath).toEqual([]);
+    expect(alone.result.counts.fsync).toEqual({ calls: 3, faulted: 3, delayed: 0 });
+  });
+
+  it('a child started with env -i (no LD_PRELOAD left) and a static child are still counted exactly', async () => {
+    const dir = scratch();
+    const rules = plan([{ syscalls: ['fsync'], after: 1, action: { errno: 'EIO' } }]);
+    const envi = await runFixture('/usr/bin/env', ['-i', fixture('c/pacer'), dir, '4', '0'], { plan: rules });
+    expect(envi.lines.filter((l) => l.startsWith('fsync '))).toEqual([
+      'fsync 0 ok', 'fsync 1 err EIO Input/output error', 'fsync 2 err EIO Input/output error', 'fsync 3 err EIO Input/output error',
+    ]);
+    expect(envi.result.counts.fsync).toEqual({ calls: 4, faulted: 3, delayed: 0 });
+    const stat = await runFixture('/bin/sh', ['-c', `${fixture('c/static-loop')} fsync 50`], { plan: rules });
+    expect(stat.result.counts.fsync).toEqual({ calls: 50, faulted: 49, delayed: 0 });
+  });
+
+  it('calls the library counted are not counted again by the supervisor', async () => {
+    const out = await runFixture('c/loop', ['fsync', '200'], { plan: plan([{ syscalls: ['fsync'], after: 150, action: { errno: 'EIO' } }]) });
+    expect(out.result.engine).toBe('preload');
+    expect(out.result.counts.fsync).toEqual({ calls: 200, faulted: 50, delayed: 0 });
+  });
+});
+
+describe('--engine preload (no filter) says what it cannot see', () => {
+  it('a Go child, a static child and a child without LD_PRELOAD: warnings, nothing counted from them', async () => {
+    const dir = scratch();
+    const script = [
+      `${fixture('go/fileio-static')} ${dir} 1`,
+      `env -i ${fixture('c/pacer')} ${dir} 1 0`,
+      `${fixture('c/static-loop')} fsync 3`,
+    ].join('; ');
+    const out = await runFixture('/bin/sh', ['-c', script], {
+      plan: plan([{ syscalls: ['fsync'], action: { errno: 'EIO' } }]),
+      engine: 'preload',
+    });
+    expect(out.result.counts.fsync).toEqual({ calls: 0, faulted: 0, delayed: 0 });
+    expect(out.result.faults).toEqual([]);
+    // what it could not see first, then the rule nothing reached (main's rule-matched-nothing)
+    expect(out.result.warnings.map((w) => w.code)).toEqual(['preload-bypassed', 'preload-dropped', 'preload-bypassed', 'rule-matched-nothing']);
+    expect(out.result.warnings.slice(0, 3)).toEqual([
+      { code: 'preload-bypassed', message: `${fixture('go/fileio-static')} is a Go executable, which bypasses libc: the preload engine does not see its calls (--engine auto or seccomp does)` },
+      { code: 'preload-dropped', message: `${fixture('c/pacer')} was started without LD_PRELOAD: the preload engine does not see its calls (--engine auto or seccomp does)` },
+      { code: 'preload-bypassed', message: `${fixture('c/static-loop')} is a static executable, which bypasses libc: the preload engine does not see its calls (--engine auto or seccomp does)` },
+    ]);
+    // under auto the net sees them all, and there is nothing to warn about
+    const auto = await runFixture('/bin/sh', ['-c', script], { plan: plan([{ syscalls: ['fsync'], action: { errno: 'EIO' } }]) });
+    expect(auto.result.warnings).toEqual([]);
+    expect(auto.result.counts.fsync).toEqual({ calls: 1 + 1 + 3, faulted: 5, delayed: 0 });
+  });
+});
+
+describe('io_uring', () => {
+  const rules = plan([{ syscalls: ['fsync'], action: { errno: 'EIO' } }]);
+
+  it('a program that sets up io_uring is reported', async () => {
+    const out = await runFixture('c/uring', [], { plan: rules });
+    expect(out.lines).toEqual(['io_uring_setup ok']);
+    // the plan's fsync rule is never reached: the program makes no fsync
+    expect(out.result.warnings.map((w) => w.code)).toEqual(['io-uring', 'rule-matched-nothing']);
+  });
+
+  it('--io-uring deny: io_uring_setup fails with ENOSYS, under every engine', async () => {
+    for (const engine of ['auto', 'preload', 'seccomp'] as const) {
+      const out = await runFixture('c/uring', [], { plan: rules, engine, ioUring: 'deny' });
+      expect(out.lines).toEqual(['io_uring_setup err ENOSYS']);
+      expect(out.result.warnings.map((w) => w.code)).toEqual(['rule-matched-nothing']);
+    }
+  });
+});

@@ -14,6 +14,8 @@
  * @packageDocumentation
  */
 export { dryRun, run, spawn } from './run/run.js';
+export { launchWith, prepareLaunch } from './run/launch.js';
+export type { LaunchAdditions, PreparedLaunch } from './run/launch.js';
 export { decodeWaitStatus, formatAction, seedForResult } from './run/result.js';
 export type { DryRun, RunHandle, RunEvents } from './run/run.js';
 export { loadPlan, parsePlanText, normalizePlan } from './plan/load.js';

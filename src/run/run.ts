@@ -2,21 +2,14 @@
  * run() and spawn(): validate everything, start the target under the shim with the chosen engine, follow it
  * live, and report the result.
  *
- * Order (nothing is started until every check passed): options -> plan (+ extra faults) -> seed -> cwd ->
- * command lookup (127/126) -> engine choice -> native addon and kernel features -> compile -> session ->
- * shim. The result is ready when both the monitor's 'exit' event and the shim process's exit have happened.
+ * Order (nothing is started until every check passed): the prepared launch (./launch.ts: options, plan,
+ * seed, cwd, command, engine, native addon and kernel features) -> power cut -> compile -> session -> shim.
+ * A launch prepared once can be started many times. The result is ready when both the monitor's 'exit' event and the shim process's exit have happened.
  */
-import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { detectEngine, resolveCommand, type EngineDetection } from './engine.js';
-import { EngineError, UsageError } from '../common/errors.js';
-import { randomSeed } from '../common/seed.js';
 import { Run, type RunHandle } from './handle.js';
-import { checkCommand, checkOptions } from './options.js';
-import { loadPlan, normalizePlan } from '../plan/load.js';
+import { isPreparedLaunch, prepareLaunch, type PreparedLaunch } from './launch.js';
 import { discardPowercut, preparePowercut } from './powercut.js';
-import { parseSeed } from '../plan/schema.js';
-import { nativeFile, requireBinding, seccompProblem } from '../native/files.js';
+import { nativeFile, requireBinding } from '../native/files.js';
 import type { Engine, RunResult } from '../common/run-result.js';
 import type { RunOptions } from './types.js';
 import type { NormalizedPlan } from '../plan/types.js';
@@ -24,6 +17,7 @@ import { compilePlan } from '../plan/compile.js';
 import { seedForResult } from './result.js';
 
 export type { RunEvents, RunHandle } from './handle.js';
+export type { LaunchAdditions, PreparedLaunch } from './launch.js';
 
 /**
  * Starts `command` under sysfault and returns a live handle.
@@ -31,16 +25,30 @@ export type { RunEvents, RunHandle } from './handle.js';
  * @throws PlanError, UsageError, CommandError (127/126), EngineError, or the AbortSignal's reason when it is
  *   already aborted.
  */
-export function spawn(command: string, args: readonly string[] = [], options: RunOptions = {}): RunHandle {
-  const prepared = prepareRun(command, args, options);
-  const { native, cwd, plan } = prepared;
+export function spawn(launch: PreparedLaunch): RunHandle;
+export function spawn(command: string, args?: readonly string[], options?: RunOptions): RunHandle;
+export function spawn(command: string | PreparedLaunch, args: readonly string[] = [], options: RunOptions = {}): RunHandle {
+  const prepared = isPreparedLaunch(command) ? command : prepareLaunch(command, args, options);
+  prepared.options.signal?.throwIfAborted();
+  const { cwd, plan } = prepared;
+  const native = requireBinding();
   const shim = nativeFile('shim');
   const preloadLib = prepared.engine === 'preload' ? nativeFile('preload') : undefined;
   const goAgent = prepared.fastPath ? nativeFile('goagent') : undefined;
 
-  const powercut = preparePowercut(native, options.powercut, cwd, plan);
+  const powercut = preparePowercut(native, prepared.options.powercut, cwd, plan);
   try {
-    return new Run({ ...prepared, command, args, shim, preloadLib, goAgent, options, powercut });
+    return new Run({
+      ...prepared,
+      native,
+      args: prepared.args,
+      env: { ...prepared.env },
+      shim,
+      preloadLib,
+      goAgent,
+      options: prepared.options,
+      powercut,
+    });
   } catch (err) {
     discardPowercut(powercut);
     throw err;
@@ -67,98 +75,23 @@ export interface DryRun {
  * starting nothing.
  * @throws as spawn does.
  */
-export function dryRun(command: string, args: readonly string[] = [], options: RunOptions = {}): DryRun {
-  const { executable, engine, engineReason, plan, seed } = prepareRun(command, args, options);
+export function dryRun(launch: PreparedLaunch): DryRun;
+export function dryRun(command: string, args?: readonly string[], options?: RunOptions): DryRun;
+export function dryRun(command: string | PreparedLaunch, args: readonly string[] = [], options: RunOptions = {}): DryRun {
+  const { executable, engine, engineReason, plan, seed } = isPreparedLaunch(command) ? command : prepareLaunch(command, args, options);
   return { executable, engine, engineReason, plan, seed: seedForResult(seed), compiled: compilePlan(plan, seed) };
-}
-
-/** Everything checked and chosen before a run starts. */
-function prepareRun(command: string, args: readonly string[], options: RunOptions) {
-  checkOptions(options);
-  checkCommand(command, args);
-  options.signal?.throwIfAborted();
-
-  const extra = options.faults ?? [];
-  const plan =
-    options.plan === undefined ? normalizePlan({ version: 1, rules: [] }, extra) : loadPlan(options.plan, extra);
-  const seed = chooseSeed(options.seed, plan.seed);
-
-  const env = buildBaseEnv(options);
-  const cwd = resolve(options.cwd ?? process.cwd());
-  if (!isDirectory(cwd)) throw new UsageError(`cwd: no such directory ${JSON.stringify(cwd)}`, { field: 'options.cwd', value: options.cwd });
-  const executable = resolveCommand(command, env.PATH, cwd);
-
-  const choice = options.engine ?? 'auto';
-  let detection: EngineDetection | undefined;
-  let engine: Engine;
-  if (choice === 'auto') {
-    detection = detectEngine(executable, env.PATH);
-    engine = detection.engine;
-  } else {
-    engine = choice;
-  }
-  const native = requireBinding();
-  // auto on anything else: the preload library, with the supervisor as its net for what it cannot see
-  // (glibc's own calls, a child that dropped LD_PRELOAD, a static or Go child). SYSFAULT_NET=0 turns it off.
-  const net =
-    choice === 'auto' &&
-    engine === 'preload' &&
-    options.powercut === undefined &&
-    env.SYSFAULT_NET !== '0' &&
-    seccompProblem(native.kernelFeatures()) === undefined;
-  if (engine === 'seccomp') {
-    const problem = seccompProblem(native.kernelFeatures());
-    if (problem) {
-      throw new EngineError(detection ? `${problem} (needed for ${command}: ${detection.reason})` : problem);
-    }
-  }
-  const engineReason = detection ? detection.reason : 'asked for';
-  // auto on a Go binary, or on anything with the net: the in-process agent decides what it can in every Go
-  // program of the tree (exec followed), the supervisor the rest (no power cut: its shadows are the
-  // supervisor's). SYSFAULT_FAST_PATH=0 turns it off.
-  const fastPath = (detection?.kind === 'go' || net) && options.powercut === undefined && env.SYSFAULT_FAST_PATH !== '0';
-  return { native, executable, cwd, env, plan, seed, engine, engineReason, net, fastPath };
 }
 
 /**
  * Runs `command` under sysfault and resolves to the result once it is over (see {@link spawn}).
  * Rejects (never throws) with the same errors as spawn.
  */
-export function run(command: string, args: readonly string[] = [], options: RunOptions = {}): Promise<RunResult> {
+export function run(launch: PreparedLaunch): Promise<RunResult>;
+export function run(command: string, args?: readonly string[], options?: RunOptions): Promise<RunResult>;
+export function run(command: string | PreparedLaunch, args: readonly string[] = [], options: RunOptions = {}): Promise<RunResult> {
   try {
-    return spawn(command, args, options).result;
+    return spawn(command as string, args, options).result;
   } catch (err) {
     return Promise.reject(err);
-  }
-}
-
-/** The seed: the option, else the plan's, else 53 random bits. */
-function chooseSeed(option: RunOptions['seed'], planSeed: bigint | undefined): bigint {
-  if (option !== undefined) {
-    const seed = parseSeed(option);
-    if (seed === undefined) {
-      throw new UsageError(
-        `options.seed: expected a non-negative integer below 2^53 (or a decimal string up to 2^64-1), got ${JSON.stringify(String(option))}`,
-        { field: 'options.seed', value: option },
-      );
-    }
-    return seed;
-  }
-  return planSeed ?? randomSeed();
-}
-
-function buildBaseEnv(options: RunOptions): Record<string, string> {
-  const merged: Record<string, string | undefined> =
-    options.extendEnv === false ? { ...options.env } : { ...process.env, ...options.env };
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(merged)) if (value !== undefined) env[key] = value;
-  return env;
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
   }
 }

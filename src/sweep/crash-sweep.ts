@@ -12,20 +12,18 @@ import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFi
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { resolveCommand } from '../run/engine.js';
 import { CommandError, EngineError, UsageError } from '../common/errors.js';
 import { checkGlob } from '../plan/glob.js';
 import { spawn } from '../run/run.js';
+import { launchWith, prepareLaunch, type PreparedLaunch } from '../run/launch.js';
 import { sysfaultInvocation } from '../run/invocation.js';
 import { CappedOutput } from '../common/child-output.js';
 import { shellQuote } from '../common/shell.js';
 import { firstLine, tailLines } from '../common/text.js';
 import { signalGroup } from '../run/terminate.js';
-import { parseSeed } from '../plan/schema.js';
 import { expandSyscalls, syscallTable } from '../plan/syscalls.js';
 import type { EngineOption } from '../run/types.js';
 import type { ExitInfo, FaultRecord, PowercutReport, RunResult, RunWarning } from '../common/run-result.js';
-import type { PlanInput } from '../plan/schema.js';
 import type { StateReport } from './explain.js';
 import type { FsModel, FsModelName } from '../run/fs-models.js';
 import { verifyPointStates } from './point-states.js';
@@ -272,9 +270,6 @@ export async function crashSweep(options: CrashSweepOptions): Promise<SweepRepor
       ...(o.sample !== undefined && { sample: o.sample }),
       ...(o.shard && { shard: { index: o.shard.index, total: o.shard.total, of: selected.length } }),
     };
-  } catch (err) {
-    if (err instanceof CommandError) throw new UsageError(err.message, { field: 'command', value: o.command });
-    throw err;
   } finally {
     if (!keepBase) rmSync(base, { recursive: true, force: true });
   }
@@ -282,6 +277,8 @@ export async function crashSweep(options: CrashSweepOptions): Promise<SweepRepor
 
 /** Options after checking. */
 interface Sweep {
+  /** The one launch every run of the sweep is made from (command resolved, engine chosen, seed parsed). */
+  launch: PreparedLaunch;
   command: string; // absolute
   args: string[];
   verify: string | readonly string[];
@@ -321,12 +318,6 @@ function checkSweepOptions(options: CrashSweepOptions): Sweep {
   const args = [...(options.args ?? [])];
   if (!args.every((a) => typeof a === 'string')) throw new UsageError('args: expected an array of strings', { field: 'args', value: args });
   const env: Record<string, string> = { ...options.env };
-  let resolved: string;
-  try {
-    resolved = resolveCommand(command, env.PATH ?? process.env.PATH, process.cwd());
-  } catch (err) {
-    throw new UsageError(firstLine(err), { field: 'command', value: command });
-  }
   const verify = options.verify;
   if (!(typeof verify === 'string' && verify.trim() !== '') && !(Array.isArray(verify) && verify.length > 0 && verify.every((a) => typeof a === 'string'))) {
     throw new UsageError('verify: expected a command line or an argv array', { field: 'verify', value: verify });
@@ -363,22 +354,21 @@ function checkSweepOptions(options: CrashSweepOptions): Sweep {
   }
   const jobs = options.jobs === undefined ? Math.max(1, Math.min(4, availableParallelism())) : positiveInt('jobs', options.jobs);
   const timeout = options.timeout === undefined ? DEFAULT_TIMEOUT_MS : positiveInt('timeout', options.timeout);
-  let seed: bigint;
-  if (options.seed === undefined) {
-    seed = BigInt(Math.floor(Math.random() * 2 ** 53));
-  } else {
-    const parsed = parseSeed(options.seed);
-    if (parsed === undefined) throw new UsageError(`seed: expected a non-negative integer, got ${JSON.stringify(String(options.seed))}`, { field: 'seed', value: options.seed });
-    seed = parsed;
-  }
   const engine = options.engine;
-  if (engine !== undefined && engine !== 'auto' && engine !== 'preload' && engine !== 'seccomp') {
-    throw new UsageError(`engine: expected auto, preload or seccomp, got ${JSON.stringify(engine)}`, { field: 'engine', value: engine });
-  }
   const states = checkStateOptions(options, glob, point);
+  const launch = prepareSweepLaunch(command, args, {
+    seed: options.seed ?? BigInt(Math.floor(Math.random() * 2 ** 53)),
+    ...(engine !== undefined && { engine }),
+    env,
+    timeout,
+    ...(options.signal && { signal: options.signal }),
+    ...(glob !== undefined && { powercut: { glob, fs: states.fs.name, fsyncFailureDropsDirty: dropDirty } }),
+  });
+  const seed = launch.seed;
   return {
     ...states,
-    command: resolved,
+    launch,
+    command: launch.executable,
     args,
     verify,
     calls: calls.syscalls,
@@ -397,6 +387,19 @@ function checkSweepOptions(options: CrashSweepOptions): Sweep {
     onProgress: options.onProgress,
     signal: options.signal,
   };
+}
+
+/**
+ * The sweep's one launch, checked as run() checks it and in its words; a command not found or not executable
+ * is a usage error here (exit 125: the sweep did not run, whatever the command's own status would be).
+ */
+function prepareSweepLaunch(command: string, args: readonly string[], options: Parameters<typeof prepareLaunch>[2]): PreparedLaunch {
+  try {
+    return prepareLaunch(command, args, options);
+  } catch (err) {
+    if (err instanceof CommandError) throw new UsageError(err.message, { field: 'command', value: command });
+    throw err;
+  }
 }
 
 /** The seeded sample of crash points (ascending), or all of 1..n. */
@@ -429,28 +432,24 @@ async function runPoint(o: Sweep, base: string, k: number): Promise<PointRun> {
     k === 0
       ? { id: 'count', syscalls: o.calls, limit: 0, action: { kill: 'SIGKILL' } }
       : { id: `crash-at-${k}`, syscalls: o.calls, after: k - 1, limit: 1, action: { kill: 'SIGKILL', scope: o.crash } };
-  const plan: PlanInput = { version: 1, rules: [rule] };
   let result: RunResult;
   try {
-    const handle = spawn(o.command, o.args, {
-      plan,
-      seed: o.seed,
-      ...(o.engine && { engine: o.engine }),
-      cwd: work,
-      env: o.env,
-      stdio: ['ignore', out, err],
-      timeout: o.timeout,
-      ...(o.signal && { signal: o.signal }),
-      ...(o.glob !== undefined && {
+    const handle = spawn(
+      launchWith(o.launch, {
+        faults: [rule],
+        cwd: work,
+        stdio: ['ignore', out, err],
+        ...(o.glob !== undefined && {
         powercut: {
           glob: o.glob,
           root: work,
           fs: o.fs.name,
           fsyncFailureDropsDirty: o.dropDirty,
-          ...(k > 0 && { shadowDir: ownShadowDir(dir) }),
-        },
+            ...(k > 0 && { shadowDir: ownShadowDir(dir) }),
+          },
+        }),
       }),
-    });
+    );
     result = await handle.result;
   } finally {
     closeSync(out);

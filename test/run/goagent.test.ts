@@ -2,13 +2,12 @@
 // it can and leaves the rest to the supervisor. Real programs, several toolchains and build modes: the agent must
 // load (or say why not), the program must see exactly the decided faults, and the counts must be exact and the
 // same as under the supervisor alone (same plan and seed).
-import { execFile, spawnSync } from 'node:child_process';
 import { chownSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Engine, RunResult } from '../../src/index.js';
 import { faultSignature, fixture, plan, runFixture, scratch } from '../helpers.js';
+import { asNobody, NOBODY, nobodyHome, whyNotNobody } from '../nobody.js';
 
 const STUB = Buffer.from('4989f24889fa4889ce4889df0f05483d01f0ffff', 'hex');
 
@@ -131,27 +130,18 @@ describe('Go fast path', () => {
   });
 });
 
-const NOBODY = 65534;
-const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli', 'main.js');
-function whyNotNobody(): string | undefined {
-  if (process.getuid?.() !== 0) return 'not root: cannot switch to nobody';
-  const probe = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', '0']);
-  return probe.status === 0 ? undefined : 'setpriv cannot run node as nobody';
-}
 const nobodySkip = whyNotNobody();
+const STRIPPED = 'gotc/agentstorm-cgo-pie-stripped';
 
 describe.skipIf(nobodySkip !== undefined)(`Go fast path as user nobody${nobodySkip ? ` [skipped: ${nobodySkip}]` : ''}`, () => {
   it('loads without privileges and counts exactly', async () => {
+    const home = nobodyHome([STRIPPED]);
     const dir = scratch();
     chownSync(dir, NOBODY, NOBODY);
     const json = join(dir, 'result.json');
-    const args = ['run', '-q', '--seed', '7', '--fault', 'fsync:p=0.3=EIO', '--json', json, '--',
-      fixture('gotc/agentstorm-cgo-pie-stripped'), 'storm', dir, '3', '100'];
-    const out = await new Promise<{ stdout: string; status: number | null }>((resolve) => {
-      execFile('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cli, ...args],
-        { cwd: '/', env: { PATH: '/usr/bin:/bin', HOME: '/nonexistent' }, timeout: 60_000 },
-        (err, stdout) => resolve({ stdout, status: err ? (typeof err.code === 'number' ? err.code : null) : 0 }));
-    });
+    const args = ['run', '-q', '--seed', '7', '--fault', 'fsync:p=0.3=EIO', '--json', json, '--', home.fixture(STRIPPED), 'storm', dir, '3', '100'];
+    const out = await asNobody(home.cli, args, 60_000);
+    home.dispose();
     expect(out.status).toBe(0);
     const result = JSON.parse(readFileSync(json, 'utf8')) as RunResult;
     expect(result.fastPath).toHaveLength(1);

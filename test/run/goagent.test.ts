@@ -66,6 +66,8 @@ describe('Go fast path', () => {
           { syscalls: ['fsync'], after: 1, limit: 1, action: { errno: 'EIO' } },
           { syscalls: ['write'], path: '**/data-2.bin', action: { short: 7 } },
           { syscalls: ['read'], path: '**/data-0.bin', action: { delayMs: 30 } },
+          // never fires: counts the reads of the program's own files (see below)
+          { id: 'data-reads', syscalls: ['read'], path: '**/data-*.bin', after: 1_000_000, action: { errno: 'EIO' } },
         ],
         3,
       );
@@ -77,7 +79,22 @@ describe('Go fast path', () => {
       const [fast, alone] = runs as [Awaited<ReturnType<typeof runFixture>>, Awaited<ReturnType<typeof runFixture>>];
       expect(fast.result.fastPath).toHaveLength(1);
       expect(faultSignature(fast.result)).toEqual(faultSignature(alone.result));
-      expect(fast.result.counts).toEqual(alone.result.counts);
+      expect(fast.result.rules).toEqual(alone.result.rules);
+      if (link === 'static') expect(fast.result.counts).toEqual(alone.result.counts);
+      else {
+        // Before main, cgo's start-up has glibc read /proc/self/maps in 1 KiB chunks. The agent's mappings add
+        // 7 lines to it (about 700 bytes), so with a long enough checkout path it takes one chunk more: a
+        // real read the program makes, counted by both engines. Every other count, and the reads of the
+        // program's own files (the data-reads rule's matches), are the same.
+        const { read: fastRead, ...fastRest } = fast.result.counts;
+        const { read: aloneRead, ...aloneRest } = alone.result.counts;
+        expect(fastRest).toEqual(aloneRest);
+        expect([fastRead?.faulted, fastRead?.delayed]).toEqual([aloneRead?.faulted, aloneRead?.delayed]);
+        expect(fastRead!.calls - aloneRead!.calls).toBeGreaterThanOrEqual(0);
+        expect(fastRead!.calls - aloneRead!.calls).toBeLessThanOrEqual(1);
+      }
+      // data-1.bin and data-2.bin: data, then EOF (data-0.bin's reads are taken by the delay rule before it)
+      expect(fast.result.rules.find((r) => r.id === 'data-reads')?.matched).toBe(4);
       // (Go's File.Write carries on after a short write: the program still writes its 100 bytes)
       expect(faultSignature(fast.result)).toContain('rule-1 write short:7 <dir>/data-2.bin');
       expect(fast.result.counts.read?.delayed).toBe(2); // os.ReadFile: the data, then EOF

@@ -7,6 +7,7 @@
  * them), so that merged shards give the same page as the unsplit run.
  */
 import { dirname } from 'node:path';
+import { tailChars } from '../common/text.js';
 import type { CatalogueReport, ScenarioRunReport } from '../scenario/catalogue.js';
 import { badge, cards, commandBlock, esc, htmlPage, humanMs, outputBlock, plural, table, type Tone } from './page.js';
 
@@ -19,10 +20,6 @@ function tone(r: ScenarioRunReport): Tone {
 
 function word(r: ScenarioRunReport): string {
   return r.passed ? 'PASS' : r.error ? 'ERROR' : 'FAIL';
-}
-
-function tail(text: string): string {
-  return text.length > OUTPUT_SHOWN ? `[...]${text.slice(-OUTPUT_SHOWN)}` : text;
 }
 
 const FILL: Record<Tone, string> = { pass: '#2b9348', fail: '#d62828', error: '#e8850c', idle: '#d5dbe1', info: '#1c6dd0' };
@@ -81,8 +78,8 @@ function runDetails(run: ScenarioRunReport, index: number): string {
       run.file ? `<dt>file</dt><dd class="mono">${esc(run.file)}</dd>` : ''
     }</dl>`,
   );
-  if (run.stdout !== '') parts.push(`<h3>stdout (end)</h3>${outputBlock(tail(run.stdout))}`);
-  if (run.stderr !== '') parts.push(`<h3>stderr (end)</h3>${outputBlock(tail(run.stderr))}`);
+  if (run.stdout !== '') parts.push(`<h3>stdout (end)</h3>${outputBlock(tailChars(run.stdout, OUTPUT_SHOWN))}`);
+  if (run.stderr !== '') parts.push(`<h3>stderr (end)</h3>${outputBlock(tailChars(run.stderr, OUTPUT_SHOWN))}`);
   if (run.keptDir) parts.push(`<h3>Run directory (kept)</h3><pre>${esc(run.keptDir)}</pre>`);
   if (run.rerun) parts.push(`<h3>Rerun this scenario and seed</h3>${commandBlock(run.rerun)}`);
   return `<details class="item tone-${tone(run)}" id="run-${index}" data-scenario="${esc(run.name)}"><summary><span class="what">${esc(run.name)}</span><span class="muted">seed ${esc(

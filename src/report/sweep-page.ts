@@ -4,6 +4,7 @@
  * power cut and replay command. A failed cell links to its failure.
  */
 import { shareOf } from '../common/shard.js';
+import { shellQuote } from '../common/shell.js';
 import { samplePoints, type SweepFailure, type SweepReport } from '../sweep/crash-sweep.js';
 import { badge, cards, commandBlock, esc, htmlPage, humanMs, outputBlock, plural, table, type Card } from './page.js';
 
@@ -114,10 +115,6 @@ function failureDetails(f: Failure, id: string): string {
   }<span class="why">${esc(why)}</span></summary><div class="body">${parts.join('')}</div></details>`;
 }
 
-function commandLine(words: readonly string[]): string {
-  return words.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ');
-}
-
 /** The page of a sweep report (a shard's report gives the page of its share). */
 export function renderSweepPage(report: SweepReport): string {
   const r = report as Report;
@@ -129,7 +126,7 @@ export function renderSweepPage(report: SweepReport): string {
   const warnings = r.warnings ?? [];
   const failedPoints = byPoint.size;
   const calls = r.calls.join(', ');
-  const program = r.command?.length ? `${r.command[0]?.split('/').at(-1) ?? ''}${r.command.length > 1 ? ` ${commandLine(r.command.slice(1))}` : ''}` : 'a program';
+  const program = r.command?.length ? `${r.command[0]?.split('/').at(-1) ?? ''}${r.command.length > 1 ? ` ${r.command.slice(1).map(shellQuote).join(' ')}` : ''}` : 'a program';
   const shardNote = r.shard ? ` (shard ${r.shard.index}/${r.shard.total})` : '';
 
   const card: Card[] = [
@@ -164,8 +161,8 @@ export function renderSweepPage(report: SweepReport): string {
     kind: 'Crash sweep',
     heading: `Crash sweep of ${program}${shardNote}`,
     subtitle: [
-      ...(r.command?.length ? [`$ ${commandLine(r.command)}`] : []),
-      ...(r.verify !== undefined ? [`verify: ${typeof r.verify === 'string' ? r.verify : commandLine(r.verify)}`] : []),
+      ...(r.command?.length ? [`$ ${r.command.map(shellQuote).join(' ')}`] : []),
+      ...(r.verify !== undefined ? [`verify: ${typeof r.verify === 'string' ? r.verify : r.verify.map(shellQuote).join(' ')}`] : []),
     ],
     verdict:
       failedPoints > 0

@@ -4,6 +4,7 @@
  * lane (its failed requests), the disruption windows shaded across everything, then the workload's requests
  * per time slice (failed ones in red) and their latency (every request a dot, log scale, p99 per slice).
  */
+import { percentile } from '../topology/metrics.js';
 import type { TimelineEntry, TopologyResult, WorkloadSample } from '../topology/types.js';
 import { esc, humanMs } from './page.js';
 
@@ -42,11 +43,6 @@ function ticks(span: number, count: number): number[] {
 function tickLabel(ms: number, span: number): string {
   if (span < 2000) return `${Math.round(ms)} ms`;
   return `${(ms / 1000).toFixed(span < 20_000 ? 1 : 0)} s`;
-}
-
-function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
 }
 
 /** A marker's shape: a triangle pointing down (faults), a cross (kills), a circle (restarts, exits). */
@@ -196,7 +192,7 @@ function requestCharts(samples: readonly WorkloadSample[], span: number, x: (ms:
     out.push(`<circle class="${s.ok ? 'req-ok' : 'req-error'}" cx="${f1(x(s.tMs))}" cy="${f1(y(s.latencyMs))}" r="${s.ok ? 1.6 : 2.4}" fill="${s.ok ? 'rgba(79,127,217,0.55)' : '#d62828'}"/>`);
   });
   const p99 = buckets
-    .map((b, i) => (b.latencies.length ? `${f1(x((i + 0.5) * slice))},${f1(y(quantile([...b.latencies].sort((a, c) => a - c), 0.99)))}` : ''))
+    .map((b, i) => (b.latencies.length ? `${f1(x((i + 0.5) * slice))},${f1(y(percentile([...b.latencies].sort((a, c) => a - c), 99)))}` : ''))
     .filter((p) => p !== '');
   if (p99.length > 1) out.push(`<polyline class="p99" points="${p99.join(' ')}" fill="none" stroke="#18202a" stroke-width="1.3" opacity="0.75"/>`);
   return out.join('');

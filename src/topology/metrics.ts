@@ -18,8 +18,8 @@ const DEFAULT_RECOVERY_STREAK = 3;
 
 const round = (n: number): number => Math.round(n * 1000) / 1000;
 
-/** Nearest-rank percentile of sorted values. */
-function percentile(sorted: readonly number[], p: number): number {
+/** Nearest-rank percentile of sorted values (the metrics' and the HTML page's). */
+export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
   const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
   return sorted[Math.min(sorted.length, rank) - 1] ?? 0;

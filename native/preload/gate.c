@@ -18,20 +18,21 @@
 
 static long (*sf_gate_fn)(long, long, long, long, long, long, long);
 
-void sf_gate_setup(void) {
+int sf_gate_setup(void) {
   const char *on = getenv("SYSFAULT_GATE");
-  if (!on || strcmp(on, "1") != 0) return;
+  if (!on || strcmp(on, "1") != 0) return 0;
   static const unsigned char code[] = SF_GATE_CODE;
   void *page = (void *)(uintptr_t)SF_GATE_ADDR;
   void *got = mmap(page, SF_GATE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
   if (got == page) {
     memcpy(page, code, sizeof code);
-    if (mprotect(page, SF_GATE_SIZE, PROT_READ | PROT_EXEC) != 0) return;
+    if (mprotect(page, SF_GATE_SIZE, PROT_READ | PROT_EXEC) != 0) return -1;
   } else if (got != MAP_FAILED || errno != EEXIST || memcmp(page, code, sizeof code) != 0) {
     if (got != MAP_FAILED) munmap(got, SF_GATE_SIZE);
-    return; /* no gate: the counted calls go through libc too, and the supervisor counts them again */
+    return -1;
   }
   sf_gate_fn = (long (*)(long, long, long, long, long, long, long))page;
+  return 1;
 }
 
 int sf_gate_active(void) { return sf_gate_fn != NULL; }

@@ -123,8 +123,9 @@ SF_WRAP_ALL(SF_REAL_SLOT)
 
 /* ---- gate.c: the supervisor's net lets the calls made from the gate page through ---- */
 
-/* Maps the gate when SYSFAULT_GATE=1 (at init, before the resolver). */
-void sf_gate_setup(void);
+/* Maps the gate when SYSFAULT_GATE=1 (at init, before the resolver): 1 mapped, 0 not asked for, -1 asked for
+ * but the page could not be had. */
+int sf_gate_setup(void);
 int sf_gate_active(void);
 /* syscall(2), made from the gate page when there is one. */
 long sf_raw(long nr, ...);

@@ -131,9 +131,12 @@ __attribute__((noinline)) int sf_init_slow(void) {
   int expected = SF_UNINIT;
   if (__atomic_compare_exchange_n(&sf_state, &expected, SF_INITIALIZING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
     sf_guard = 1;
-    sf_gate_setup();
+    /* Under the net without a gate, every call this library counted would also reach the supervisor and be
+     * counted twice: the library stays out of the way instead, and the supervisor, which sees them all, counts
+     * and faults every call of this process (exact, only slower). */
+    int gate = sf_gate_setup();
     sf_resolve_all();
-    int active = sf_attach();
+    int active = gate >= 0 && sf_attach();
     if (active) sf_shadow_setup();
     sf_guard = 0;
     __atomic_store_n(&sf_named, active ? (uint32_t)sf_plan.named : 0u, __ATOMIC_RELEASE);

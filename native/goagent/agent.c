@@ -143,10 +143,11 @@ static void sleep_ms(int32_t ms) {
 }
 
 static inline void count(struct sf_agent_slot *slot, int sys) {
-  int s = slot->shm_slot;
+  int32_t *mine = &CONF->shm_slots[slot - CONF->slots];
+  int s = *mine - 1;
   struct sf_shm *shm = CONF->shm;
   if (UNLIKELY(s < 0)) {
-    if (s == -2) slot->shm_slot = s = sf_shm_claim_slot(shm);
+    if (*mine == 0) s = sf_shm_claim_slot(shm), *mine = s < 0 ? -1 : s + 1;
     if (s < 0) {
       __atomic_fetch_add(&shm->counts[sys].calls, 1, __ATOMIC_RELAXED);
       return;

@@ -57,9 +57,7 @@
 /* One thread's own stack. top: the next reservation ends here; base: the lowest top allowed. */
 struct sf_agent_slot {
   uint64_t top, base;
-  int32_t shm_slot; /* the thread's counter slot in the shared region: -2 not claimed yet, -1 none left */
-  int32_t pad;
-  uint64_t pad2;
+  uint64_t pad[2];
 };
 
 /* What we know of one descriptor (as the preload engine keeps it). */
@@ -86,6 +84,10 @@ struct sf_agent_conf {
   uint64_t fd_rules, path_rules;
   uint64_t kind_ok[4];
   uint64_t socket_net_rules; /* rules that, on a socket, need the supervisor (delays, address filters) */
+  /* By slot: the thread's counter slot in the shared region + 1 (0: not claimed yet, -1: none left). A page
+   * of its own marked MADV_WIPEONFORK: the child of a fork without CLONE_VM (a copy of the forking thread)
+   * finds 0 there and claims a counter slot of its own instead of racing its parent for the same one. */
+  int32_t *shm_slots;
   int8_t nr_sys[SF_AGENT_NRS]; /* syscall number -> enum sf_sys, -1 */
   struct sf_plan plan;
 };

@@ -31,7 +31,10 @@
 
 #define PAGE 4096ull
 #define ROUND_UP(x) (((x) + PAGE - 1) & ~(PAGE - 1))
-#define WORK_SIZE ((uint64_t)SF_AGENT_SLOTS * SF_AGENT_STACK + (uint64_t)SF_AGENT_FDS * sizeof(struct sf_agent_fd))
+/* The work area: the slots' stacks, the descriptor facts, then the page of counter slots (wiped on fork). */
+#define WORK_FDS ((uint64_t)SF_AGENT_SLOTS * SF_AGENT_STACK)
+#define WORK_SHM_SLOTS (WORK_FDS + (uint64_t)SF_AGENT_FDS * sizeof(struct sf_agent_fd))
+#define WORK_SIZE (WORK_SHM_SLOTS + PAGE)
 #define NEAR (1ull << 31)
 
 static int fail(char *why, size_t whylen, const char *fmt, const char *detail) {
@@ -353,6 +356,8 @@ int sf_goagent_attach(struct sf_goagent *a, pid_t pid, char *why, size_t whylen)
   if (!base) BAD("no free address range within 2 GB of Go's Syscall6");
   long work = inject_mmap(&t, 0, WORK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (work < 0 && work > -4096) BAD("cannot map the agent's work area in the target");
+  if (inject(&t, SYS_madvise, work + (long)WORK_SHM_SLOTS, PAGE, MADV_WIPEONFORK, 0, 0, 0) != 0)
+    BAD("cannot mark the agent's counter page MADV_WIPEONFORK (Linux 4.14 or later)");
   /* the target opens the image (a memfd of ours, one per process: a private mapping of a file shares its
    * clean pages with every other mapping of it) and the shared region by their /proc paths, written into
    * its work area first; both closed in the target before it runs */
@@ -394,11 +399,11 @@ int sf_goagent_attach(struct sf_goagent *a, pid_t pid, char *why, size_t whylen)
   }
   conf->gate = SF_GATE_ADDR;
   conf->shm = (struct sf_shm *)shm;
-  conf->fds = (struct sf_agent_fd *)(work + (long)SF_AGENT_SLOTS * SF_AGENT_STACK);
+  conf->fds = (struct sf_agent_fd *)(work + (long)WORK_FDS);
+  conf->shm_slots = (int32_t *)(work + (long)WORK_SHM_SLOTS);
   for (int i = 0; i < SF_AGENT_SLOTS; i++) {
     conf->slots[i].base = (uint64_t)work + (uint64_t)i * SF_AGENT_STACK;
     conf->slots[i].top = conf->slots[i].base + SF_AGENT_STACK;
-    conf->slots[i].shm_slot = -2;
   }
   if (ftruncate(memfd, (off_t)(lib.image_size + PAGE)) != 0 || build_image(a, &lib, base, conf, img, memfd) != 0)
     BAD("cannot write the agent's image");

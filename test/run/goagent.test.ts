@@ -134,6 +134,23 @@ describe('Go fast path', () => {
     expect(out.result.rules[1]).toEqual({ id: 'data', matched: 5, fired: seen.write?.err });
   });
 
+  it.each(['go1.22-static', 'go1.20-cgo'])(
+    'a raw fork (no CLONE_VM) of %s: parent and child write at once, each counted in its own slot, exactly',
+    async (variant) => {
+      const n = 200_000;
+      const forkPlan = plan([{ id: 'null', syscalls: ['write'], path: '/dev/null', probability: 0.0002, action: { errno: 'EIO' } }], 3);
+      const out = await runFixture(`gotc/agentstorm-${variant}`, ['fork', scratch(), String(n)], { plan: forkPlan });
+      expect(out.result.fastPath).toHaveLength(1);
+      const m = /^fork parent failed=(\d+) child failed=(\d+)$/m.exec(out.lines.join('\n'));
+      expect(m).not.toBeNull();
+      const failed = Number(m?.[1]) + Number(m?.[2]);
+      expect(Number(m?.[2])).toBeLessThan(255); // the child's exit status carries its tally
+      // one write before the fork, n by each process, and the line above (not /dev/null)
+      expect(out.result.counts.write).toEqual({ calls: 2 * n + 2, faulted: failed, delayed: 0 });
+      expect(out.result.rules).toEqual([{ id: 'null', matched: 2 * n + 1, fired: failed }]);
+    },
+  );
+
   it('kill: a SIGKILL at the decided call ends the program there', async () => {
     const dir = scratch();
     const out = await runFixture('go/fileio-static', [dir, '3'], {

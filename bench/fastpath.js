@@ -1,9 +1,11 @@
-// The Go fast path's figures, one run: `node bench/fastpath.js [--rounds N] [--http-sec S] [--json FILE]`.
+// The Go fast path's figures, one run:
+//   `node bench/fastpath.js [--rounds N] [--http-rounds N] [--http-sec S] [--json FILE]` (defaults 7, 7, 3).
 // - per call (the Go loop fixture, static and cgo, 1-byte writes to /dev/null): bare; `auto` (the agent) with a
 //   write rule that never fires; `auto` with a plan that does not name write; the kernel's seccomp floor (a
 //   filter alone, bench/tools/seccomp-floor.c); the supervisor alone (`--engine seccomp`), for reference.
 // - the Go net/http workload (bench/workload/httpd) under autocannon, reads and writes named by a rule that
-//   never fires: bare, `auto` (the agent) and the supervisor alone.
+//   never fires: bare, `auto` (the agent), the kernel's seccomp floor and the supervisor alone. Loopback HTTP
+//   on 2 cores swings +-20% run to run: it takes 7 rounds for the median ratio to settle within a few percent.
 // Variants alternate within each round (the order rotates round by round); each figure is the median of the
 // per-round ratios to that round's bare run, so slow drift of the machine cancels out. Needs `npm run build`.
 import { execFileSync } from 'node:child_process';
@@ -21,7 +23,7 @@ const { values } = parseArgs({
 });
 const ROUNDS = Number(values.rounds ?? 7);
 const HTTP_SEC = Number(values['http-sec'] ?? 3);
-const HTTP_ROUNDS = Number(values['http-rounds'] ?? 3);
+const HTTP_ROUNDS = Number(values['http-rounds'] ?? 7);
 const ITERS = 1_000_000;
 const log = (line) => process.stderr.write(`${line}\n`);
 
@@ -89,9 +91,9 @@ async function httpOnce(bin, engine, plan) {
   const data = mkdtempSync(join(tmpdir(), 'sysfault-fastpath-'));
   let stop;
   let result = null;
-  if (!engine) {
+  if (!engine || engine === 'floor') {
     const { spawn } = await import('node:child_process');
-    const child = spawn(bin, [addr, data], { stdio: 'ignore' });
+    const child = engine ? spawn(floorTool(), [bin, addr, data], { stdio: 'ignore' }) : spawn(bin, [addr, data], { stdio: 'ignore' });
     stop = () => new Promise((resolve) => (child.once('close', resolve), child.kill('SIGTERM')));
   } else {
     const handle = api().spawn(bin, [addr, data], { engine, plan, stdio: 'ignore' });
@@ -121,8 +123,15 @@ async function httpOnce(bin, engine, plan) {
 
 async function http() {
   const bin = await buildHttpd();
-  const variants = { bare: [null, null], agent: ['auto', httpNamed], 'supervisor alone': ['seccomp', httpNamed] };
+  const variants = {
+    bare: [null, null],
+    agent: ['auto', httpNamed],
+    'seccomp floor': ['floor', null],
+    'supervisor alone': ['seccomp', httpNamed],
+  };
   const names = Object.keys(variants);
+  // a first run warms autocannon (its JIT) and the page cache; it is not counted, or round 0's bare run is slow
+  await httpOnce(bin, null, null);
   const ratios = Object.fromEntries(names.map((n) => [n, []]));
   const rates = Object.fromEntries(names.map((n) => [n, []]));
   let lastAgent = null;

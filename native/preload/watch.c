@@ -3,13 +3,16 @@
  * static or Go executable) or that it starts without LD_PRELOAD. The exec and posix_spawn wrappers look at
  * the executable and the environment before the real call and leave one note per kind per process in the
  * run's log (SF_ACT_NOTE entries: warnings, not faults). Under `auto` the supervisor's net sees those
- * programs, and nothing is noted.
+ * programs, and nothing is noted. execl, execlp and execle are wrapped too: glibc builds their argv and calls
+ * its own internal execve, which no wrapper sees. system and popen need none: their shell is libc-linked and
+ * keeps the environment, so its own exec of the command is watched.
  */
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -133,4 +136,45 @@ SF_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_
   char buf[4096];
   look(search(file, buf, sizeof buf), envp);
   return real ? real(pid, file, fa, attr, argv, envp) : ENOSYS;
+}
+
+/* The execl family: the list (up to the NULL, and for execle the environment after it) as an argv. */
+static size_t list_length(const char *arg, va_list ap) {
+  va_list more;
+  va_copy(more, ap);
+  size_t n = 0;
+  for (const char *a = arg; a; a = va_arg(more, const char *)) n++;
+  va_end(more);
+  return n;
+}
+
+#define ARGV_OF_LIST(argv, arg, ap)                                   \
+  size_t argc_ = list_length(arg, ap);                                \
+  const char *argv[argc_ + 1];                                        \
+  argv[0] = arg;                                                      \
+  for (size_t i_ = 1; i_ < argc_; i_++) argv[i_] = va_arg(ap, const char *); \
+  argv[argc_] = NULL
+
+SF_EXPORT int execl(const char *path, const char *arg, ...) {
+  va_list ap;
+  va_start(ap, arg);
+  ARGV_OF_LIST(argv, arg, ap);
+  va_end(ap);
+  return execve(path, (char *const *)argv, environ);
+}
+SF_EXPORT int execlp(const char *file, const char *arg, ...) {
+  va_list ap;
+  va_start(ap, arg);
+  ARGV_OF_LIST(argv, arg, ap);
+  va_end(ap);
+  return execvpe(file, (char *const *)argv, environ);
+}
+SF_EXPORT int execle(const char *path, const char *arg, ...) {
+  va_list ap;
+  va_start(ap, arg);
+  ARGV_OF_LIST(argv, arg, ap);
+  if (argc_ > 0) (void)va_arg(ap, const char *); /* the NULL that ends the list; the environment follows */
+  char *const *envp = va_arg(ap, char *const *);
+  va_end(ap);
+  return execve(path, (char *const *)argv, envp);
 }

@@ -90,6 +90,23 @@ describe('--engine preload (no filter) says what it cannot see', () => {
   });
 });
 
+describe('--engine preload watches every way libc starts a program', () => {
+  // execl* build their argv and call glibc's internal execve; system and popen run a shell, whose exec is seen
+  it.each(['execl', 'execlp', 'execle', 'system', 'popen'])('%s of a static program is reported', async (how) => {
+    const out = await runFixture('c/execl', [how, fixture('c/static-loop'), 'fsync', '3'], {
+      plan: plan([{ syscalls: ['fsync'], action: { errno: 'EIO' } }]),
+      engine: 'preload',
+    });
+    expect(out.lines).toContain('done');
+    expect(out.result.exit).toEqual({ code: 0, signal: null });
+    expect(out.result.counts.fsync).toEqual({ calls: 0, faulted: 0, delayed: 0 });
+    expect(out.result.warnings[0]).toEqual({
+      code: 'preload-bypassed',
+      message: `${fixture('c/static-loop')} is a static executable, which bypasses libc: the preload engine does not see its calls (--engine auto or seccomp does)`,
+    });
+  });
+});
+
 describe('io_uring', () => {
   const rules = plan([{ syscalls: ['fsync'], action: { errno: 'EIO' } }]);
 

@@ -23,6 +23,7 @@
       "native/seccomp/monitor-preload.c",
       "native/seccomp/monitor-io.c",
       "native/seccomp/monitor-net.c",
+      "native/seccomp/monitor-held.c",
       "native/seccomp/features.c",
       "native/seccomp/monitor-exec.c",
       "native/goagent/goelf.c",

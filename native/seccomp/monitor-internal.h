@@ -150,9 +150,14 @@ static inline int shadowing(const struct run *r) { return r->m->shadow && r->m->
 
 #pragma GCC visibility push(hidden)
 
-/* monitor.c */
+/* monitor-held.c */
 struct held *mon_vec_push(struct heldvec *v, const struct held *h);
+void mon_vec_remove_ordered(struct heldvec *v, size_t i);
+ssize_t mon_vec_find_tid(const struct heldvec *v, int32_t tid);
 int mon_heap_push(struct heldvec *h, const struct held *e);
+void mon_heap_remove(struct heldvec *h, size_t i);
+
+/* monitor.c */
 int mon_id_valid(struct run *r, uint64_t id);
 void mon_tomb_add(struct run *r, const struct held *h);
 void mon_answer(struct run *r, struct held *h);

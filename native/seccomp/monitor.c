@@ -28,64 +28,6 @@
 #include "monitor-internal.h"
 #include "../core/tree.h"
 
-/* ---- small containers ---- */
-
-struct held *mon_vec_push(struct heldvec *v, const struct held *h) {
-  if (v->n == v->cap) {
-    size_t cap = v->cap ? v->cap * 2 : 16;
-    struct held *nv = realloc(v->v, cap * sizeof *nv);
-    if (!nv) return NULL;
-    v->v = nv, v->cap = cap;
-  }
-  v->v[v->n] = *h;
-  return &v->v[v->n++];
-}
-
-static void vec_remove_ordered(struct heldvec *v, size_t i) {
-  memmove(&v->v[i], &v->v[i + 1], (v->n - i - 1) * sizeof *v->v);
-  v->n--;
-}
-
-static ssize_t vec_find_tid(const struct heldvec *v, int32_t tid) {
-  for (size_t i = 0; i < v->n; i++)
-    if (v->v[i].tid == tid) return (ssize_t)i;
-  return -1;
-}
-
-static void heap_swap(struct heldvec *h, size_t a, size_t b) {
-  struct held t = h->v[a];
-  h->v[a] = h->v[b], h->v[b] = t;
-}
-
-static void heap_up(struct heldvec *h, size_t i) {
-  for (; i > 0 && h->v[(i - 1) / 2].deadline > h->v[i].deadline; i = (i - 1) / 2) heap_swap(h, i, (i - 1) / 2);
-}
-
-static void heap_down(struct heldvec *h, size_t i) {
-  for (;;) {
-    size_t l = 2 * i + 1, r = l + 1, min = i;
-    if (l < h->n && h->v[l].deadline < h->v[min].deadline) min = l;
-    if (r < h->n && h->v[r].deadline < h->v[min].deadline) min = r;
-    if (min == i) return;
-    heap_swap(h, i, min);
-    i = min;
-  }
-}
-
-int mon_heap_push(struct heldvec *h, const struct held *e) {
-  if (!mon_vec_push(h, e)) return -1;
-  heap_up(h, h->n - 1);
-  return 0;
-}
-
-static void heap_remove(struct heldvec *h, size_t i) {
-  h->v[i] = h->v[--h->n];
-  if (i < h->n) {
-    heap_up(h, i);
-    heap_down(h, i);
-  }
-}
-
 /* ---- the target ---- */
 
 int mon_id_valid(struct run *r, uint64_t id) {
@@ -148,9 +90,9 @@ static int send_resp(struct run *r, uint64_t id, int cont, int64_t val, int32_t 
 }
 
 void mon_tomb_add(struct run *r, const struct held *h) {
-  ssize_t old = vec_find_tid(&r->tombs, h->tid);
-  if (old >= 0) vec_remove_ordered(&r->tombs, (size_t)old);
-  if (r->tombs.n == TOMBS_MAX) vec_remove_ordered(&r->tombs, 0);
+  ssize_t old = mon_vec_find_tid(&r->tombs, h->tid);
+  if (old >= 0) mon_vec_remove_ordered(&r->tombs, (size_t)old);
+  if (r->tombs.n == TOMBS_MAX) mon_vec_remove_ordered(&r->tombs, 0);
   r->tombstones++;
   struct held *t = mon_vec_push(&r->tombs, h);
   if (t) t->io_fd = -1;
@@ -208,7 +150,7 @@ static void on_timer(struct run *r) {
   uint64_t now = sf_now_ns();
   while (r->delays.n && r->delays.v[0].deadline <= now) {
     struct held h = r->delays.v[0];
-    heap_remove(&r->delays, 0);
+    mon_heap_remove(&r->delays, 0);
     if (h.net_kind) mon_net_timer(r, &h);
     else mon_answer(r, &h);
   }
@@ -255,7 +197,7 @@ static void replay(struct run *r, struct held *t) {
 static int resume_restart(struct run *r, const struct held *h) {
   struct heldvec *lists[2] = { &r->delays, &r->ios };
   for (int k = 0; k < 2; k++) {
-    ssize_t i = vec_find_tid(lists[k], h->tid);
+    ssize_t i = mon_vec_find_tid(lists[k], h->tid);
     if (i < 0) continue;
     struct held *old = &lists[k]->v[i];
     if (mon_id_valid(r, old->id)) return 0; /* cannot be: the thread is in a new call */
@@ -266,14 +208,14 @@ static int resume_restart(struct run *r, const struct held *h) {
       return 1;
     }
     if (old->io_fd >= 0) close(old->io_fd);
-    if (k == 0) heap_remove(&r->delays, (size_t)i), mon_arm_timer(r);
+    if (k == 0) mon_heap_remove(&r->delays, (size_t)i), mon_arm_timer(r);
     else r->ios.v[i] = r->ios.v[--r->ios.n];
     break;
   }
-  ssize_t i = vec_find_tid(&r->tombs, h->tid);
+  ssize_t i = mon_vec_find_tid(&r->tombs, h->tid);
   if (i < 0) return 0;
   struct held t = r->tombs.v[i];
-  vec_remove_ordered(&r->tombs, (size_t)i);
+  mon_vec_remove_ordered(&r->tombs, (size_t)i);
   TRACE("tomb tid=%d same=%d\n", h->tid, same_call(&t, h));
   if (!same_call(&t, h)) return 0;
   t.id = h->id;

@@ -8,6 +8,9 @@ import type { NormalizedAction, NormalizedRule } from '../plan/types.js';
 /** How many faults the summary lists. */
 export const SUMMARY_FAULTS = 10;
 
+/** How many fast-path lines (one per process that got it) the summary lists: a build tool runs hundreds. */
+export const SUMMARY_FAST_PATH = 3;
+
 /** No borders: columns two spaces apart, as plain text reads best in a log. */
 const NO_BORDER = Object.fromEntries(
   ['top', 'top-mid', 'top-left', 'top-right', 'bottom', 'bottom-mid', 'bottom-left', 'bottom-right', 'left', 'left-mid', 'mid', 'mid-mid', 'right', 'right-mid', 'middle'].map((k) => [k, '']),
@@ -75,7 +78,11 @@ export function formatSummary(result: RunResult, maxFaults = SUMMARY_FAULTS): st
         : `  power cut (${cut.glob}): not applied`,
     );
   }
-  for (const line of result.fastPath ?? []) lines.push(`  fast path: ${line}`);
+  const fastPath = result.fastPath ?? [];
+  for (const line of fastPath.slice(0, SUMMARY_FAST_PATH)) lines.push(`  fast path: ${line}`);
+  if (fastPath.length > SUMMARY_FAST_PATH) {
+    lines.push(`  fast path: ... and ${fastPath.length - SUMMARY_FAST_PATH} more processes (--json FILE has them all)`);
+  }
   for (const w of result.warnings) lines.push(`  warning: ${w.message}`);
   return lines;
 }

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { formatSummary } from '../../src/run/summary.js';
 import { fixture, plan, runFixture, scratch } from '../helpers.js';
 
 describe('auto: preload with the supervisor as its net', () => {
@@ -41,6 +42,17 @@ describe('auto: preload with the supervisor as its net', () => {
     });
     expect(alone.result.fastPath).toEqual([]);
     expect(alone.result.counts.fsync).toEqual({ calls: 3, faulted: 3, delayed: 0 });
+  });
+
+  it('a shell loop of Go programs: every one gets the fast path; the summary lists three, the result all', async () => {
+    const dir = scratch();
+    const script = `for i in 1 2 3 4 5; do ${fixture('go/fileio-static')} ${dir} 1; done`;
+    const out = await runFixture('/bin/sh', ['-c', script], { plan: plan([{ syscalls: ['fsync'], action: { errno: 'EIO' } }]) });
+    expect(out.result.counts.fsync).toEqual({ calls: 5, faulted: 5, delayed: 0 });
+    expect(out.result.fastPath).toHaveLength(5);
+    const summary = formatSummary(out.result).filter((l) => l.startsWith('  fast path: '));
+    expect(summary).toHaveLength(4);
+    expect(summary[3]).toBe('  fast path: ... and 2 more processes (--json FILE has them all)');
   });
 
   it('a child started with env -i (no LD_PRELOAD left) and a static child are still counted exactly', async () => {

@@ -3,7 +3,7 @@
 // (glibc's own calls, a child that dropped LD_PRELOAD, a static or Go child) reaches the supervisor. Real
 // programs, exact counts: each call counted once. And io_uring, which no syscall interception sees.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatSummary } from '../../src/run/summary.js';
@@ -53,6 +53,27 @@ describe('auto: preload with the supervisor as its net', () => {
     const summary = formatSummary(out.result).filter((l) => l.startsWith('  fast path: '));
     expect(summary).toHaveLength(4);
     expect(summary[3]).toBe('  fast path: ... and 2 more processes (--json FILE has them all)');
+  });
+
+  it('an exec of a Go file that fails (not executable), then the next one on PATH: followed only when it is Go', async () => {
+    const dir = scratch();
+    const rules = plan([{ syscalls: ['fsync'], action: { errno: 'EIO' } }]);
+    mkdirSync(join(dir, 'a'));
+    mkdirSync(join(dir, 'b'));
+    copyFileSync(fixture('go/loop-static'), join(dir, 'a', 'prog'));
+    chmodSync(join(dir, 'a', 'prog'), 0o644); // execvp tries it (EACCES), then goes on along PATH
+    const path = `PATH=${join(dir, 'a')}:${join(dir, 'b')}`;
+    copyFileSync(fixture('c/loop'), join(dir, 'b', 'prog'));
+    const c = await runFixture('/usr/bin/env', [path, 'prog', 'fsync', '3'], { plan: rules });
+    expect(c.result.counts.fsync).toEqual({ calls: 3, faulted: 3, delayed: 0 });
+    expect(c.result.fastPath).toEqual([]);
+    expect(c.result.warnings).toEqual([]); // before: "the Go fast path is off for this process" about a C program
+    rmSync(join(dir, 'b', 'prog'));
+    copyFileSync(fixture('go/loop-static'), join(dir, 'b', 'prog'));
+    const go = await runFixture('/usr/bin/env', [path, 'prog', 'fsync', '3'], { plan: rules });
+    expect(go.result.counts.fsync).toEqual({ calls: 3, faulted: 3, delayed: 0 });
+    expect(go.result.fastPath).toEqual([expect.stringContaining('(exec followed): Syscall6 patched') as unknown as string]);
+    expect(go.result.warnings).toEqual([]);
   });
 
   it('a child started with env -i (no LD_PRELOAD left) and a static child are still counted exactly', async () => {

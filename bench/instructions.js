@@ -10,6 +10,9 @@
 //   unnamed   the plan names fdatasync only: write is a syscall it does not name
 //   counted   the plan names pwrite64 only: write is counted as its alternative (never faulted), so that a rule
 //             that matched nothing can say what the program called instead
+//   net       `path` under `auto` (the default for libc programs): the same library, its calls made from the
+//             gate page that the supervisor's seccomp net lets through. Under callgrind the net itself sees
+//             valgrind's syscalls (not the gate's): its counts are not checked there, only the instructions.
 //
 // Usage: node bench/instructions.js [--calls N] [--rounds R] [--time-calls N] [--no-time] [--json FILE]
 // Needs `npm run build` (the addon, the preload library and dist/) and valgrind. docs/benchmarks.md has figures.
@@ -30,6 +33,7 @@ const VARIANTS = {
   path: { label: 'rule on write, path glob never matches', rule: { syscalls: ['write'], path: '**/never-matches', action: { errno: 'EIO' } } },
   unnamed: { label: 'write not named (plan names fdatasync)', rule: { syscalls: ['fdatasync'], action: { errno: 'EIO' } } },
   counted: { label: 'write counted as an alternative (plan names pwrite64)', rule: { syscalls: ['pwrite64'], action: { errno: 'EIO' } } },
+  net: { label: 'path rule under auto (preload + the seccomp net)', engine: 'auto', rule: { syscalls: ['write'], path: '**/never-matches', action: { errno: 'EIO' } } },
 };
 
 function parseArgs(argv) {
@@ -57,7 +61,7 @@ const planOf = (variant) => ({ version: 1, seed: 1, rules: [{ id: 'never', ...VA
 
 /** Runs cmd args bare or under the preload engine; throws unless it exits 0. */
 async function runOnce(variant, cmd, args) {
-  const sysfault = variant ? { engine: 'preload', plan: planOf(variant) } : null;
+  const sysfault = variant ? { engine: VARIANTS[variant].engine ?? 'preload', plan: planOf(variant) } : null;
   const r = await execMeasured(cmd, args, { sysfault, timeout: 600_000 });
   if (r.error || r.code !== 0) throw new Error(`${variant ?? 'bare'}: ${cmd} ${args.join(' ')}: ${r.error ?? `exit ${r.code}`}\n${r.stderr}`);
   if (variant && r.result) {

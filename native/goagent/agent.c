@@ -40,9 +40,7 @@ struct go_call {
 long sf_net_syscall6(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
 long sf_go_hook(struct go_call *c);
 
-typedef long (*gate_fn)(long, long, long, long, long, long, long);
 #define CONF (&sf_agent_conf)
-#define GATE(nr, a0, a1, a2, a3, a4, a5) ((gate_fn)CONF->gate)(nr, a0, a1, a2, a3, a4, a5)
 #define SYS(nr, a0, a1, a2) sf_net_syscall6(nr, (long)(a0), (long)(a1), (long)(a2), 0, 0, 0)
 
 /* ---- descriptor facts ---- */
@@ -157,7 +155,7 @@ static inline void count(struct sf_agent_slot *slot, int sys) {
   __atomic_store_n(n, __atomic_load_n(n, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
 }
 
-#define REAL(c) GATE((c)->nr, (c)->a[0], (c)->a[1], (c)->a[2], (c)->a[3], (c)->a[4], (c)->a[5])
+#define REAL(c) sf_gate_syscall6((c)->nr, (c)->a[0], (c)->a[1], (c)->a[2], (c)->a[3], (c)->a[4], (c)->a[5])
 #define NET(c) sf_net_syscall6((c)->nr, (c)->a[0], (c)->a[1], (c)->a[2], (c)->a[3], (c)->a[4], (c)->a[5])
 
 static long decide_call(struct go_call *c, int sys) {

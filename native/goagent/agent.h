@@ -71,7 +71,7 @@ struct sf_agent_conf {
   uint64_t magic;
   uint32_t nclaim;  /* slots handed out (may exceed SF_AGENT_SLOTS) */
   uint32_t key_fs;  /* 1: a thread is known by its FS base (rdfsbase); 0: by its M (g.m, Syscall6 only) */
-  uint64_t gate;    /* SF_GATE_ADDR: sf_gate_syscall6 there */
+  uint64_t gate;    /* SF_GATE_ADDR, for the record: sf_gate_syscall6 calls that fixed address */
   struct sf_shm *shm;
   struct sf_agent_fd *fds; /* SF_AGENT_FDS entries */
   uint64_t pad0;
@@ -92,16 +92,37 @@ struct sf_agent_conf {
   struct sf_plan plan;
 };
 
-/* The gate: `syscall; ret` with the arguments of a C call (nr, a0..a5), placed by the loader at SF_GATE_ADDR. */
-#define SF_GATE_CODE                                                                                     \
-  { 0x48, 0x89, 0xf8,       /* mov rax, rdi */                                                            \
-    0x48, 0x89, 0xf7,       /* mov rdi, rsi */                                                            \
-    0x48, 0x89, 0xd6,       /* mov rsi, rdx */                                                            \
-    0x48, 0x89, 0xca,       /* mov rdx, rcx */                                                            \
-    0x4d, 0x89, 0xc2,       /* mov r10, r8 */                                                             \
-    0x4d, 0x89, 0xc8,       /* mov r8, r9 */                                                              \
-    0x4c, 0x8b, 0x4c, 0x24, 0x08, /* mov r9, [rsp+8] */                                                   \
-    0x0f, 0x05,             /* syscall */                                                                 \
-    0xc3 }                  /* ret */
+/* The gate page: `syscall; ret`, entered by sf_gate_syscall6 with the kernel's registers set. Placed at
+ * SF_GATE_ADDR by the loader (Go) or by the preload library. */
+#define SF_GATE_CODE { 0x0f, 0x05, /* syscall */ 0xc3 /* ret */ }
+
+/* Syscalls made from the gate page: the arguments go straight into the kernel's registers and one call
+ * reaches the page (a C function there would first shuffle seven arguments, one of them through the stack).
+ * The call goes through memory (RIP-relative), which needs no register, and steps over the red zone first: the
+ * compiler may keep data below %rsp, which the return address would overwrite. The 3-argument form leaves
+ * r10, r8 and r9 as they are: the kernel reads only the arguments a syscall has. Return what the kernel
+ * returns (-errno on failure). */
+#define SF_GATE_CALL "lea -128(%%rsp), %%rsp\n\tcall *%[gate]\n\tlea 128(%%rsp), %%rsp"
+static inline long sf_gate_syscall3(long nr, long a0, long a1, long a2) {
+  static const unsigned long long gate = SF_GATE_ADDR;
+  long r;
+  __asm__ volatile(SF_GATE_CALL
+                   : "=a"(r)
+                   : "0"(nr), "D"(a0), "S"(a1), "d"(a2), [gate] "m"(gate)
+                   : "rcx", "r11", "memory", "cc");
+  return r;
+}
+static inline long sf_gate_syscall6(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
+  static const unsigned long long gate = SF_GATE_ADDR;
+  register long r10 __asm__("r10") = a3;
+  register long r8 __asm__("r8") = a4;
+  register long r9 __asm__("r9") = a5;
+  long r;
+  __asm__ volatile(SF_GATE_CALL
+                   : "=a"(r)
+                   : "0"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8), "r"(r9), [gate] "m"(gate)
+                   : "rcx", "r11", "memory", "cc");
+  return r;
+}
 #endif
 #endif

@@ -6,7 +6,6 @@
  * SYSFAULT_GATE=1 in the environment turns it on.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -16,7 +15,7 @@
 #include "../goagent/agent.h"
 #include "preload-internal.h"
 
-static long (*sf_gate_fn)(long, long, long, long, long, long, long);
+int sf_gate_mapped;
 
 int sf_gate_setup(void) {
   const char *on = getenv("SYSFAULT_GATE");
@@ -31,23 +30,13 @@ int sf_gate_setup(void) {
     if (got != MAP_FAILED) munmap(got, SF_GATE_SIZE);
     return -1;
   }
-  sf_gate_fn = (long (*)(long, long, long, long, long, long, long))page;
+  sf_gate_mapped = 1;
   return 1;
 }
 
-int sf_gate_active(void) { return sf_gate_fn != NULL; }
+int sf_gate_active(void) { return sf_gate_mapped; }
 
-long sf_raw(long nr, ...) {
-  va_list ap;
-  long a[6];
-  va_start(ap, nr);
-  for (int i = 0; i < 6; i++) a[i] = va_arg(ap, long); /* as syscall(2) does: the unused ones are ignored */
-  va_end(ap);
-  if (!sf_gate_fn) return syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-  long r = sf_gate_fn(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-  if (r < 0 && r > -4096) {
-    errno = (int)-r;
-    return -1;
-  }
-  return r;
+__attribute__((cold, noinline)) long sf_raw_error(long r) {
+  errno = (int)-r;
+  return -1;
 }

@@ -33,6 +33,7 @@
 
 #include "../core/shadow.h"
 #include "../core/sysfault.h"
+#include "../goagent/agent.h"
 #include "wrappers.h"
 
 #define SF_FD_TABLE 65536
@@ -119,7 +120,20 @@ SF_WRAP_ALL(SF_REAL_SLOT)
 /* The real function if resolved, else the raw syscall (before init, inside the resolver, or under the net:
  * then the resolver leaves the slots at their raw fallbacks, and RAW makes the call from the gate page). */
 #define REAL(name, raw, ...) (LIKELY(real_##name != NULL) ? real_##name(__VA_ARGS__) : (raw))
-#define RAW(nr, ...) sf_raw(nr, __VA_ARGS__)
+#define RAW(nr, ...) SF_CAT(SF_RAW_, SF_NARGS(__VA_ARGS__))(nr, __VA_ARGS__, 0, 0, 0, 0, 0)
+#define SF_NARGS(...) SF_NARGS_(__VA_ARGS__, 6, 5, 4, 3, 2, 1, 0)
+#define SF_NARGS_(a, b, c, d, e, f, n, ...) n
+#define SF_CAT(a, b) SF_CAT_(a, b)
+#define SF_CAT_(a, b) a##b
+#define SF_RAW_3ARGS(nr, a0, a1, a2, ...) sf_raw3(sf_gate_known, nr, (long)(a0), (long)(a1), (long)(a2))
+#define SF_RAW_6ARGS(nr, a0, a1, a2, a3, a4, a5, ...) \
+  sf_raw6(sf_gate_known, nr, (long)(a0), (long)(a1), (long)(a2), (long)(a3), (long)(a4), (long)(a5))
+#define SF_RAW_1 SF_RAW_3ARGS
+#define SF_RAW_2 SF_RAW_3ARGS
+#define SF_RAW_3 SF_RAW_3ARGS
+#define SF_RAW_4 SF_RAW_6ARGS
+#define SF_RAW_5 SF_RAW_6ARGS
+#define SF_RAW_6 SF_RAW_6ARGS
 
 /* ---- gate.c: the supervisor's net lets the calls made from the gate page through ---- */
 
@@ -127,8 +141,28 @@ SF_WRAP_ALL(SF_REAL_SLOT)
  * but the page could not be had. */
 int sf_gate_setup(void);
 int sf_gate_active(void);
-/* syscall(2), made from the gate page when there is one. */
-long sf_raw(long nr, ...);
+extern int sf_gate_mapped;
+/* syscall(2), made from the gate page when there is one. Six longs, not variadic (a variadic call spills every
+ * argument register to a save area and reads them back), into the kernel's registers (sf_gate_syscall6).
+ * Whether there is a gate is asked at run time (sf_gate_known < 0), unless the code around says it knows: a
+ * generated wrapper's two raw fallbacks (preload-wrap.c) declare a local sf_gate_known of 0 (before init:
+ * syscall(2)) or 1 (under the net, chosen by the resolver), which leaves the test out of the net's path. */
+enum { sf_gate_known = -1 };
+/* errno = -r, and -1 (gate.c): out of line, so that the common path keeps nothing across a call */
+long sf_raw_error(long r);
+static inline long sf_raw_result(long r) { return UNLIKELY((unsigned long)r > -4096ul) ? sf_raw_error(r) : r; }
+static inline int sf_gate_use(int known) { return known < 0 ? LIKELY(sf_gate_mapped) : known; }
+static inline long sf_raw3(int known, long nr, long a0, long a1, long a2) {
+  if (!sf_gate_use(known)) return syscall(nr, a0, a1, a2);
+  return sf_raw_result(sf_gate_syscall3(nr, a0, a1, a2));
+}
+static inline long sf_raw6(int known, long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
+  if (!sf_gate_use(known)) return syscall(nr, a0, a1, a2, a3, a4, a5);
+  return sf_raw_result(sf_gate_syscall6(nr, a0, a1, a2, a3, a4, a5));
+}
+
+/* preload-wrap.c: points the generated wrappers' slots at their gate fallbacks (the resolver, under the net) */
+void sf_wrappers_use_gate(void);
 
 /* preload.c: the run's shared region once attached, else NULL (watch.c) */
 struct sf_shm *sf_preload_shm(void);

@@ -11,10 +11,18 @@
  * fire on) and asks whether any rule could fire; sf_fire_<name> decides and applies the action. */
 
 /* sf_raw_<name>, the initial value of real_<name>, makes the raw syscall: what a call before the resolver ran
- * (or for a symbol this libc lacks) does, so that real_<name> is never NULL. `adjust` applies a short transfer
- * or a torn write to the arguments before the real call. */
+ * (or for a symbol this libc lacks) does, so that real_<name> is never NULL; sf_gated_<name> makes it from
+ * the gate, for the resolver to choose under the net (sf_gate_known: preload-internal.h). `adjust` applies a
+ * short transfer or a torn write to the arguments before the real call. */
 #define DEF_SPLIT(ret, name, sys, params, args, raw_call, real_call, adjust)        \
-  static ret sf_raw_##name params { return raw_call; }                              \
+  static ret sf_raw_##name params {                                                 \
+    enum { sf_gate_known = 0 };                                                     \
+    return raw_call;                                                                \
+  }                                                                                 \
+  static ret sf_gated_##name params {                                               \
+    enum { sf_gate_known = 1 };                                                     \
+    return raw_call;                                                                \
+  }                                                                                 \
   __typeof__(name) *real_##name = sf_raw_##name;                                    \
   static __attribute__((noinline)) ret sf_fire_##name params {                      \
     SF_AFTER_SCOPE();                                                               \
@@ -82,3 +90,17 @@ SF_WRAP_PVEC(DEF_PVEC)
 SF_WRAP_PVEC2(DEF_PVEC2)
 SF_WRAP_SOCK(DEF_SOCK)
 SF_WRAP_SYNC(DEF_SYNC)
+
+void sf_wrappers_use_gate(void) {
+#define USE_GATE(name, ...) real_##name = sf_gated_##name;
+  SF_WRAP_RW(USE_GATE)
+  SF_WRAP_RW_CHK(USE_GATE)
+  SF_WRAP_PRW(USE_GATE)
+  SF_WRAP_PRW_CHK(USE_GATE)
+  SF_WRAP_VEC(USE_GATE)
+  SF_WRAP_PVEC(USE_GATE)
+  SF_WRAP_PVEC2(USE_GATE)
+  SF_WRAP_SOCK(USE_GATE)
+  SF_WRAP_SYNC(USE_GATE)
+#undef USE_GATE
+}

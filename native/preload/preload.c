@@ -67,6 +67,7 @@ static void sf_resolve_all(void) {
   }
   if (sf_gate_active()) {
     RESOLVE(fopen) RESOLVE(fopen64) RESOLVE(fclose)
+    sf_wrappers_use_gate();
     return;
   }
   SF_WRAP_ALL(RESOLVE)

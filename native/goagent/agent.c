@@ -65,7 +65,7 @@ static int fd_link(int fd, char *buf, size_t len) {
   return 0;
 }
 
-static void fd_lookup(int fd, struct sf_agent_fd *out) {
+static __attribute__((noinline)) void fd_lookup(int fd, struct sf_agent_fd *out) {
   struct stat st;
   char path[4096];
   out->kind = SF_FD_UNKNOWN;
@@ -158,24 +158,9 @@ static inline void count(struct sf_agent_slot *slot, int sys) {
 #define REAL(c) sf_gate_syscall6((c)->nr, (c)->a[0], (c)->a[1], (c)->a[2], (c)->a[3], (c)->a[4], (c)->a[5])
 #define NET(c) sf_net_syscall6((c)->nr, (c)->a[0], (c)->a[1], (c)->a[2], (c)->a[3], (c)->a[4], (c)->a[5])
 
-static long decide_call(struct go_call *c, int sys) {
-  int fd = call_fd(sys, c->a), kind = SF_FD_UNKNOWN;
-  uint64_t path_bits = 0;
-  uint64_t candidates = CONF->rules_for[sys];
-  if ((candidates & CONF->fd_rules) || (candidates & CONF->socket_net_rules)) {
-    struct sf_agent_fd local, *info = &local;
-    if (fd >= 0 && fd < SF_AGENT_FDS) info = &CONF->fds[fd];
-    else local.state = FD_UNKNOWN;
-    if (UNLIKELY(info->state != FD_KNOWN)) fd_lookup(fd, info);
-    /* a delay or an address filter on a socket: the supervisor's (stalls, peers), before it is counted */
-    if (info->kind == SF_FD_SOCKET && (candidates & CONF->socket_net_rules)) return NET(c);
-    kind = info->kind;
-    path_bits = info->path_bits;
-    candidates &= (~CONF->path_rules | info->path_bits) & CONF->kind_ok[info->kind < 4 ? info->kind : 0];
-  }
-  count(c->slot, sys);
-  if (LIKELY(!candidates)) return REAL(c);
-
+/* A call some rule may fire on: decide it and apply the action. Out of line, so that the pass-through above
+ * keeps a small frame. */
+static __attribute__((noinline)) long decide_fire(struct go_call *c, int sys, int fd, int kind, uint64_t path_bits) {
   /* field by field: an aggregate initializer is a `rep stos` here (no SSE), slow to start on every call */
   struct sf_call call;
   call.sys = sys, call.fd = fd, call.fd_kind = kind, call.path_bits = path_bits, call.peer = NULL;
@@ -207,6 +192,26 @@ static long decide_call(struct go_call *c, int sys) {
   }
   default: return REAL(c); /* never: the loader leaves every other action to the supervisor */
   }
+}
+
+static long decide_call(struct go_call *c, int sys) {
+  int fd = call_fd(sys, c->a), kind = SF_FD_UNKNOWN;
+  uint64_t path_bits = 0;
+  uint64_t candidates = CONF->rules_for[sys];
+  if ((candidates & CONF->fd_rules) || (candidates & CONF->socket_net_rules)) {
+    struct sf_agent_fd local, *info = &local;
+    if (fd >= 0 && fd < SF_AGENT_FDS) info = &CONF->fds[fd];
+    else local.state = FD_UNKNOWN;
+    if (UNLIKELY(info->state != FD_KNOWN)) fd_lookup(fd, info);
+    /* a delay or an address filter on a socket: the supervisor's (stalls, peers), before it is counted */
+    if (info->kind == SF_FD_SOCKET && (candidates & CONF->socket_net_rules)) return NET(c);
+    kind = info->kind;
+    path_bits = info->path_bits;
+    candidates &= (~CONF->path_rules | info->path_bits) & CONF->kind_ok[info->kind < 4 ? info->kind : 0];
+  }
+  count(c->slot, sys);
+  if (LIKELY(!candidates)) return REAL(c);
+  return decide_fire(c, sys, fd, kind, path_bits);
 }
 
 long sf_go_hook(struct go_call *c) {

@@ -140,6 +140,8 @@ class Session : public Napi::ObjectWrap<Session> {
       if (!FillShadow(env, opts.Get("shadowDir"), opts.Get("powercutGlob"), opts.Get("powercutFlags"), shadow_.get()))
         throw Napi::TypeError::New(env, "createSession: bad shadowDir or powercutGlob");
     }
+    // Under the net: the preload library the loader maps into the tree (the monitor leaves the loader's work on it).
+    if (opts.Has("ownLibrary") && opts.Get("ownLibrary").IsString()) ownLibrary_ = opts.Get("ownLibrary").ToString().Utf8Value();
     Napi::Value onEvent = opts.Get("onEvent");
     if (!onEvent.IsFunction()) throw Napi::TypeError::New(env, "createSession: onEvent must be a function");
     onEvent_ = Napi::Persistent(onEvent.As<Napi::Function>());
@@ -209,6 +211,7 @@ class Session : public Napi::ObjectWrap<Session> {
     int rc = sf_monitor_init(&monitor_, ctlFd_, shm_, plan_.get(), seccomp_ ? 1 : 0, &cb);
     if (rc != 0) throw SystemError(env, "monitor", -rc);
     monitor_.shadow = shadow_.get();
+    monitor_.own_library = ownLibrary_.empty() ? nullptr : ownLibrary_.c_str();
     ctlFd_ = -1;  // owned by the monitor now
     started_ = true;
     tsfn_ = EventTsfn::New(env, onEvent_.Value(), "sysfault-monitor", 0, 1, nullptr,
@@ -303,6 +306,7 @@ class Session : public Napi::ObjectWrap<Session> {
 
   std::unique_ptr<sf_plan> plan_;
   std::unique_ptr<sf_shadow> shadow_;
+  std::string ownLibrary_;
   sf_shm *shm_ = nullptr;
   size_t size_ = 0;
   int memfd_ = -1, ctlFd_ = -1, childFd_ = -1;

@@ -105,3 +105,10 @@ int sf_decide_counted(struct sf_shm *shm, const struct sf_plan *plan, const stru
   }
   return 0;
 }
+
+size_t sf_torn_keep(size_t n, int32_t value, int32_t value2) {
+  if (value2 == 0) return value <= 0 ? 0 : (size_t)value < n ? (size_t)value : n;
+  /* n x ppm / 10^6 in 64 bits (no 128-bit division: it would pull libgcc_s into every preloaded program) */
+  uint64_t ppm = (uint32_t)value2;
+  return (size_t)(n / 1000000u * ppm + n % 1000000u * ppm / 1000000u);
+}

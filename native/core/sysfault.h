@@ -216,6 +216,9 @@ int sf_decide(struct sf_shm *shm, const struct sf_plan *plan, const struct sf_ca
 /* The same for a call the caller has already counted (in its thread slot). */
 int sf_decide_counted(struct sf_shm *shm, const struct sf_plan *plan, const struct sf_call *call,
                       struct sf_decision *out);
+/* How many of n bytes a torn write keeps: the rule's byte count (value2 == 0), else value2 ppm of n, rounded
+ * down. */
+size_t sf_torn_keep(size_t n, int32_t value, int32_t value2);
 
 /* Reset/close after N bytes: the most bytes this call may move so that such a rule (its other filters
  * matching) fires on the very call after its N-th byte; -1 when no such rule limits the call. */

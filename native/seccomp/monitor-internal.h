@@ -132,6 +132,7 @@ struct run {
   int broken;          /* set up failed: the target is being killed, a listener is refused */
   uint64_t log_cursor, log_stuck_since;
   int log_efd;              /* preload engine: readable when the target appended to the fault log */
+  struct { dev_t dev; ino_t ino; } own; /* m->own_library's file (ino 0: none) */
   pthread_t log_thread;     /* ... made so by this thread, asleep on the log's futex word */
   int log_thread_on, log_stop;
   int exited, status, done;
@@ -170,7 +171,9 @@ ssize_t mon_read_mem(pid_t tid, uint64_t addr, void *buf, size_t len);
 int mon_fd_kind(pid_t tid, int fd, struct stat *st);
 pid_t mon_tgid_of(struct run *r, pid_t tid);
 int mon_target_fd(struct run *r, pid_t tid, int fd);
-/* Fills what some rule for this syscall filters on. -1 when the task left the call meanwhile. */
+/* Fills what some rule for this syscall filters on. 0; -1 when the task left the call meanwhile;
+ * MON_OWN_LIBRARY when the call opens or works on sysfault's own preload library (sf_monitor.own_library). */
+#define MON_OWN_LIBRARY 1
 int mon_describe(struct run *r, const struct held *h, struct call_info *ci);
 /* What a fault hit, for the log: the path opened or the fd's, connect's address or the socket's peer. */
 void mon_fault_target(struct run *r, const struct held *h, struct call_info *ci, char *buf, size_t len);

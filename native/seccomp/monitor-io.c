@@ -97,12 +97,9 @@ static int short_plan(struct run *r, const struct held *h, struct xfer *x) {
 /* A torn write: how many of the bytes asked it keeps, in d.value (logged so). */
 void mon_torn_measure(struct run *r, struct held *h) {
   struct xfer x;
-  size_t total = 0, keep;
+  size_t total = 0;
   if (xfer_setup(r, h, &x, &total) != 0) total = 0;
-  if (h->d.value2 == 0)
-    keep = (size_t)(h->d.value > 0 ? h->d.value : 0) < total ? (size_t)h->d.value : total;
-  else
-    keep = (size_t)((unsigned __int128)total * (uint32_t)h->d.value2 / 1000000u);
+  size_t keep = sf_torn_keep(total, h->d.value, h->d.value2);
   if (keep > SHORT_MAX_BYTES) keep = SHORT_MAX_BYTES;
   h->d.value = (int32_t)keep, h->d.value2 = 0;
 }

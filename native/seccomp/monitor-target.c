@@ -157,21 +157,26 @@ static void file_path_bits(struct run *r, const struct held *h, const struct sta
   m->path[n] = 0;
 }
 
-/* Fills what some rule for this syscall filters on. -1 when the task left the call meanwhile. */
+/* Fills what some rule for this syscall filters on (the contract: monitor-internal.h). Under the net, every
+ * open's path and every descriptor's file are looked at (the calls that reach the supervisor there are the
+ * few libc makes on its own and the dynamic loader's), to leave the loader's work on the preload library. */
 int mon_describe(struct run *r, const struct held *h, struct call_info *ci) {
   const struct sf_plan *p = r->m->plan;
   uint64_t bit = 1ull << h->sys;
+  int own = r->own.ino != 0;
   ci->call = (struct sf_call){ .sys = h->sys, .fd = call_fd(h), .fd_kind = SF_FD_UNKNOWN };
   ci->path[0] = 0;
   if (is_open(h->sys)) {
-    if (!(p->path_used & bit)) return 0;
+    if (!own && !(p->path_used & bit)) return 0;
     if (read_open_path(r, h, ci->path, sizeof ci->path) != 0) return mon_id_valid(r, h->id) ? 0 : -1;
+    if (own && strcmp(ci->path, r->m->own_library) == 0) return MON_OWN_LIBRARY;
     ci->call.path_bits = sf_plan_path_bits(p, ci->path);
     return 0;
   }
-  if (ci->call.fd < 0 || !((p->path_used | p->kind_used | p->addr_used | p->bytes_used) & bit)) return 0;
+  if (ci->call.fd < 0 || !(own || ((p->path_used | p->kind_used | p->addr_used | p->bytes_used) & bit))) return 0;
   struct stat st;
   ci->call.fd_kind = mon_fd_kind(h->tid, ci->call.fd, &st);
+  if (own && ci->call.fd_kind == SF_FD_FILE && st.st_ino == r->own.ino && st.st_dev == r->own.dev) return MON_OWN_LIBRARY;
   if (ci->call.fd_kind == SF_FD_FILE && (p->path_used & bit)) file_path_bits(r, h, &st, ci);
   if (p->addr_used & bit) {
     if (h->sys == SF_SYS_connect) return connect_peer(r, h, ci);

@@ -295,7 +295,12 @@ static void on_notification(struct run *r) {
   if (resume_restart(r, &h)) return;
   if (mon_net_stalled(r, &h)) return;
   struct call_info ci;
-  if (mon_describe(r, &h, &ci) != 0) return; /* the task left the call: it comes back as a new one, uncounted */
+  int described = mon_describe(r, &h, &ci);
+  if (described < 0) return; /* the task left the call: it comes back as a new one, uncounted */
+  if (described == MON_OWN_LIBRARY) {
+    mon_continue_call(r, &h);
+    return;
+  }
   if (!sf_decide(r->m->shm, r->m->plan, &ci.call, &h.d)) {
     if (!mon_net_cap(r, &h, &ci)) mon_continue_call(r, &h);
     return;
@@ -471,6 +476,8 @@ static int run_init(struct run *r, struct sf_monitor *m) {
   r->listener = -1;
   r->log_efd = -1;
   r->thread_pidfd = 1;
+  struct stat own;
+  if (m->own_library && stat(m->own_library, &own) == 0) r->own.dev = own.st_dev, r->own.ino = own.st_ino;
   r->pfds = r->pfds_small, r->pfds_cap = sizeof r->pfds_small / sizeof *r->pfds_small;
   r->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   if (r->timer_fd < 0) return -1;

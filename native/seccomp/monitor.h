@@ -54,6 +54,10 @@ struct sf_monitor {
   /* Power cut (docs/crash-consistency.md): when set (dir non-empty), fsync/fdatasync are done here on a copy of the target's
    * fd and the synced state is recorded in the shadow directory. Set after sf_monitor_init, before run. */
   const struct sf_shadow *shadow;
+  /* The preload library the dynamic loader maps into the tree's libc programs (under the net), or NULL. The
+   * loader's opens and reads of it are sysfault's own doing: neither counted nor faulted (a broad rule that
+   * failed them would keep the library out, silently). Set after sf_monitor_init, before run. */
+  const char *own_library;
 };
 
 /* Sets up m (eventfd). 0 or -errno. */

@@ -85,6 +85,8 @@ export interface NativeBinding {
     powercutGlob?: string;
     /** 1: fsyncFailureDropsDirty. */
     powercutFlags?: number;
+    /** Under the net: the preload library's path; the dynamic loader's opens and reads of it are neither counted nor faulted. */
+    ownLibrary?: string;
   }): NativeSession;
   /** Power cut: records root's matching files and directories as durable (before the run). Throws on failure. */
   shadowBaseline(shadowDir: string, glob: string, root: string): void;

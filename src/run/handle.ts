@@ -171,6 +171,7 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
         seccomp,
         onEvent: (event) => this.#onNative(event),
         ...(powercut && { shadowDir: powercut.shadowDir, powercutGlob: powercut.glob, powercutFlags: powercut.flags }),
+        ...(seccomp && setup.preloadLib !== undefined && { ownLibrary: setup.preloadLib }),
       });
     } catch (err) {
       throw new EngineError(`cannot set up the run: ${firstLine(err)}`, { cause: err });

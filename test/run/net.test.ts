@@ -76,6 +76,25 @@ describe('auto: preload with the supervisor as its net', () => {
     expect(go.result.warnings).toEqual([]);
   });
 
+  it("the loader's work on sysfault's own library is neither counted nor faulted: counts equal the supervisor alone's", async () => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'f'), 'hello\n');
+    const rules = plan([
+      { id: 'own', syscalls: ['openat', 'read'], path: '**/libsysfault-preload.so', action: { errno: 'EIO' } },
+      { id: 'f', syscalls: ['read'], path: '**/f', action: { errno: 'EIO' } },
+    ]);
+    const auto = await runFixture('/bin/cat', [join(dir, 'f')], { plan: rules });
+    expect(auto.stderr).not.toContain('cannot be preloaded'); // before: ld.so's open of the library failed
+    expect(auto.result.rules).toEqual([
+      { id: 'own', matched: 0, fired: 0 },
+      { id: 'f', matched: 1, fired: 1 },
+    ]);
+    const alone = await runFixture('/bin/cat', [join(dir, 'f')], { plan: rules, engine: 'seccomp' });
+    expect(alone.result.rules).toEqual(auto.result.rules);
+    // and nothing of sysfault's own is counted: not the library's loading, not its open of the shared region
+    expect(auto.result.counts).toEqual(alone.result.counts);
+  });
+
   it('a child started with env -i (no LD_PRELOAD left) and a static child are still counted exactly', async () => {
     const dir = scratch();
     const rules = plan([{ syscalls: ['fsync'], after: 1, action: { errno: 'EIO' } }]);

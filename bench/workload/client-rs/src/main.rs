@@ -110,41 +110,30 @@ impl Tally {
     }
 }
 
-/// The errno's name for the errors a socket client meets; others as E<number>, and a non-OS error as its kind.
+/// Linux errno values (asm-generic/errno-base.h, errno.h; x86-64 and arm64) of the errors a socket client meets,
+/// without the libc crate.
+const ERRNO_NAMES: &[(i32, &str)] = &[
+    (4, "EINTR"),
+    (5, "EIO"),
+    (11, "EAGAIN"),
+    (32, "EPIPE"),
+    (99, "EADDRNOTAVAIL"),
+    (101, "ENETUNREACH"),
+    (103, "ECONNABORTED"),
+    (104, "ECONNRESET"),
+    (107, "ENOTCONN"),
+    (110, "ETIMEDOUT"),
+    (111, "ECONNREFUSED"),
+    (113, "EHOSTUNREACH"),
+];
+
+/// The errno's name; another errno as E<number>, and an error that is not the system's as its kind.
 fn errno_name(e: &io::Error) -> String {
     let Some(n) = e.raw_os_error() else { return format!("{:?}", e.kind()) };
-    let name = match n {
-        errno::EINTR => "EINTR",
-        errno::EIO => "EIO",
-        errno::EAGAIN => "EAGAIN",
-        errno::EPIPE => "EPIPE",
-        errno::EADDRNOTAVAIL => "EADDRNOTAVAIL",
-        errno::ENETUNREACH => "ENETUNREACH",
-        errno::ECONNABORTED => "ECONNABORTED",
-        errno::ECONNRESET => "ECONNRESET",
-        errno::ENOTCONN => "ENOTCONN",
-        errno::ETIMEDOUT => "ETIMEDOUT",
-        errno::ECONNREFUSED => "ECONNREFUSED",
-        errno::EHOSTUNREACH => "EHOSTUNREACH",
-        _ => return format!("E{n}"),
-    };
-    name.to_string()
-}
-
-/// Linux errno values (asm-generic/errno-base.h, errno.h; x86-64 and arm64), without the libc crate.
-mod errno {
-    pub const EINTR: i32 = 4;
-    pub const EIO: i32 = 5;
-    pub const EAGAIN: i32 = 11;
-    pub const EPIPE: i32 = 32;
-    pub const EADDRNOTAVAIL: i32 = 99;
-    pub const ENETUNREACH: i32 = 101;
-    pub const ECONNABORTED: i32 = 103;
-    pub const ECONNRESET: i32 = 104;
-    pub const ENOTCONN: i32 = 107;
-    pub const ETIMEDOUT: i32 = 110;
-    pub const ECONNREFUSED: i32 = 111;
-    pub const EHOSTUNREACH: i32 = 113;
+    match ERRNO_NAMES.iter().find(|(v, _)| *v == n) {
+        Some((_, name)) => name.to_string(),
+        None => format!("E{n}"),
+    }
 }
 
 fn bump(m: &mut BTreeMap<String, u64>, e: &io::Error) {

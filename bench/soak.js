@@ -73,7 +73,10 @@ const { mode, why } = await chooseMode('api');
 if (mode !== 'api') throw new Error(`bench/soak.js needs the API: ${why}`);
 const [httpd, client] = await Promise.all([buildHttpd(), buildClient()]);
 const data = mkdtempSync(join(tmpdir(), 'sysfault-soak-httpd-'));
-const [itemAddr, probeAddr] = [`127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`];
+const itemPort = await freePort();
+let probePort = await freePort();
+while (probePort === itemPort) probePort = await freePort(); // the kernel may hand the same free port out twice
+const [itemAddr, probeAddr] = [`127.0.0.1:${itemPort}`, `127.0.0.1:${probePort}`];
 const server = api().spawn(httpd, [`${itemAddr},${probeAddr}`, data], { plan: serverPlan, stdio: 'ignore' });
 const serverResult = server.result.catch((e) => ({ error: e.message }));
 const up = (addr) => fetch(`http://${addr}/healthz`).then((r) => r.ok, () => false);

@@ -234,67 +234,17 @@ async function writeReport(report, opts) {
   return md;
 }
 
+const FIGURES_HEADING = '## Current figures';
+
+/**
+ * docs/benchmarks.md: its hand-written part (everything above the figures' heading) kept as it is, the
+ * figures below it regenerated.
+ */
 function docsPage(report) {
-  return `# Benchmarks
-
-What sysfault costs, per syscall and engine, against the bare program and the tools people use today (strace,
-libfiu's \`fiu-run\`), how that grows with threads, and what a Go HTTP server does under a fault plan. Regenerate
-this page with \`npm run bench -- --update-docs\` (a few minutes on 2 cores; \`--quick\` takes about a minute and
-writes only \`bench/results/\` unless \`--update-docs\` is given too). It needs \`npm run build\`, \`strace\`, and
-\`fiu-run\` (Debian: \`apt-get install -y fiu-utils\`). Raw figures: \`bench/results/latest.json\`.
-
-## Measure your own program: \`benchmark()\`
-
-\`\`\`ts
-import { benchmark } from 'sysfault';
-
-const report = await benchmark({
-  command: './my-service-bench',
-  args: ['--requests', '10000'],
-  plans: {
-    bare: null, // run without sysfault
-    'pass-through': { version: 1, rules: [{ syscalls: ['fsync'], path: '**/never', action: { errno: 'EIO' } }] },
-    'slow-fsync': { version: 1, rules: [{ syscalls: ['fsync'], probability: 0.1, action: { delayMs: 5 } }] },
-  },
-  engine: 'auto',
-  runs: 5,   // measured runs per plan, alternated bare, pass-through, slow-fsync, bare, ...
-  warmup: 1, // discarded rounds first
-  // optional: the figure to compare; by default the wall-clock milliseconds of each run
-  parse: (stdout) => Number(/ops\\/s: ([\\d.]+)/.exec(stdout)?.[1]),
-});
-for (const [name, p] of Object.entries(report.plans)) console.log(name, p.median, p.ratio, p.runs);
-\`\`\`
-
-Each plan's \`median\`, its per-run figures \`runs\`, and \`ratio\` = its median / the baseline's median (the first
-plan unless \`baseline\` names another). A run that exits non-zero throws a \`BenchmarkError\` unless
-\`allowFailure\` is set.
-
-## Instructions per intercepted call (preload engine)
-
-\`node bench/instructions.js\` (needs \`npm run build\` and valgrind) counts what the preload engine adds to one call
-that no rule fires on, in user-space instructions, with \`valgrind --tool=callgrind\` (deterministic: the same
-build and glibc give the same count every run), then times the same loop in alternated rounds. The loop
-(bench/tools/call-loop.c) makes one-byte \`write()\`s to /dev/null; instructions per call are the difference
-between a run of 2N calls and one of N, divided by N, so start-up and each thread's and descriptor's first-call
-work cancel out. Variants: **kind**, a rule on write whose fd filter never matches (\`fd: socket\`); **path**, a
-rule on write whose path glob never matches; **unnamed**, a plan naming only fdatasync.
-
-| | instructions per call | added | CPU time vs bare |
-| --- | --- | --- | --- |
-| bare (glibc's write and the loop) | 17 | | |
-| kind | 37 | +20 | 1.02x |
-| path | 37 | +20 | 0.99x |
-| unnamed | 25 | +8 | 1.00x |
-
-Measured on the machine below (glibc 2.36); CPU time is the loop thread's CPU clock, median of 9 per-round
-ratios. The budget is +25 instructions. What the call costs: the thread's guard, the plan's bit for the
-syscall, the thread's counter row, one count, the descriptor's "no rule can fire here" bit (worked out once
-per descriptor, when its kind and path are first looked up), and a tail jump to libc's function (preload-wrap.c,
-\`sf_route\`). Before this path was made lean: 88 instructions (+71) for kind and path, 32 (+15) unnamed.
-
-## Current figures
-
-${markdown(report)}`;
+  const page = readFileSync(join(ROOT, 'docs', 'benchmarks.md'), 'utf8');
+  const at = page.indexOf(`\n${FIGURES_HEADING}\n`);
+  if (at < 0) throw new Error(`docs/benchmarks.md has no "${FIGURES_HEADING}" heading to put the figures under`);
+  return `${page.slice(0, at + 1)}${FIGURES_HEADING}\n\n${markdown(report)}`;
 }
 
 main().catch((e) => {

@@ -2,7 +2,7 @@
 // under sysfault's seccomp engine (Go makes raw syscalls: only seccomp sees them) with a pass-through plan, a
 // latency plan and an error plan; then the time it takes to recover after handle.disarm().
 import { spawn as spawnChild, execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,8 @@ import { median, quantile } from './stats.js';
 
 const SRC = join(ROOT, 'bench', 'workload', 'httpd');
 const OUT = join(ROOT, 'bench', '.build', 'httpd');
+const CLIENT_SRC = join(ROOT, 'bench', 'workload', 'client-rs');
+const CLIENT_OUT = join(ROOT, 'bench', '.build', 'client');
 const CONNECTIONS = 10;
 
 export const WORKLOAD_PLANS = {
@@ -48,8 +50,13 @@ export const WORKLOAD_PLANS = {
   },
 };
 
+/** The newest modification time of the files under `dir` (recursively). */
 function newest(dir) {
-  return Math.max(...readdirSync(dir).map((f) => statSync(join(dir, f)).mtimeMs));
+  return Math.max(
+    ...readdirSync(dir, { withFileTypes: true }).map((e) =>
+      e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs,
+    ),
+  );
 }
 
 /** Builds bench/.build/httpd (static, CGO_ENABLED=0) when it is missing or older than its source. */
@@ -61,6 +68,22 @@ export async function buildHttpd() {
     env: { ...toolEnv(), CGO_ENABLED: '0', GOTOOLCHAIN: 'local', GOFLAGS: '-buildvcs=false' },
   });
   return OUT;
+}
+
+/**
+ * Builds bench/.build/client (the soak's Rust HTTP client, std only, so offline) when it is missing or older
+ * than its source; cargo's own output stays in bench/.build/cargo-target.
+ */
+export async function buildClient() {
+  if (existsSync(CLIENT_OUT) && statSync(CLIENT_OUT).mtimeMs >= newest(CLIENT_SRC)) return CLIENT_OUT;
+  const target = join(ROOT, 'bench', '.build', 'cargo-target');
+  mkdirSync(target, { recursive: true });
+  await promisify(execFile)('cargo', ['build', '--release', '--offline', '--quiet'], {
+    cwd: CLIENT_SRC,
+    env: { ...toolEnv(), CARGO_TARGET_DIR: target },
+  });
+  copyFileSync(join(target, 'release', 'client'), CLIENT_OUT); // a fresh mtime even when cargo had nothing to do
+  return CLIENT_OUT;
 }
 
 /** A port the kernel just handed out (and took back): not one a client socket holds. */

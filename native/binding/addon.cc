@@ -216,6 +216,9 @@ class Session : public Napi::ObjectWrap<Session> {
     started_ = true;
     tsfn_ = EventTsfn::New(env, onEvent_.Value(), "sysfault-monitor", 0, 1, nullptr,
                            [](Napi::Env, Session *self, std::nullptr_t *) { self->Unref(); }, this);
+    // The thread-safe function holds the callback until it is finalized; a reference of our own would be a
+    // root that keeps the callback, the JS handle it closes over, and through it this object alive forever.
+    onEvent_.Reset();
     Ref();  // keep this object (and the region the thread uses) alive until the thread is done
     thread_ = std::thread([this] {
       sf_monitor_run(&monitor_);
@@ -302,6 +305,7 @@ class Session : public Napi::ObjectWrap<Session> {
     if (ctlFd_ >= 0) close(ctlFd_), ctlFd_ = -1;
     if (shm_) munmap(shm_, size_), shm_ = nullptr;
     if (memfd_ >= 0) close(memfd_), memfd_ = -1;
+    if (!onEvent_.IsEmpty()) onEvent_.Reset();  // a session closed without starting
   }
 
   std::unique_ptr<sf_plan> plan_;

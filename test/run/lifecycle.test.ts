@@ -8,12 +8,15 @@
  * - the target SIGKILLed from outside: the run resolves with the signal (CLI: 137);
  * - a full fault log: dropped counts the lost entries, counts stay exact;
  * - 16 concurrent runs from one Node process keep independent, exact counters;
+ * - finished runs are garbage: nothing of a run stays reachable from the addon once it has ended;
  * - c/forker in every mode (fork, vfork, posix_spawn, exec, daemon, closeall, dup2): the child's fsync is
  *   faulted and counted, nothing crashes.
  */
 import { spawn as spawnChild } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -317,6 +320,24 @@ describe.each(engines)('%s engine', (engine) => {
       const failed = lines.filter((l) => l.startsWith('fsync ') && l.includes(' err EIO'));
       expect(failed, `run ${i}`).toEqual(Array.from({ length: faulted }, (_, k) => `fsync ${after + k} err EIO Input/output error`));
     }
+  });
+
+  it('finished runs leave nothing reachable: their handles (and native sessions) are collected', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    // each run in a frame of its own, so that no suspended frame of this test still holds a handle
+    const finished = async (): Promise<WeakRef<object>> => {
+      const handle = spawn(fixture('c/pacer'), [scratch(), '2', '0'], { engine, plan: plan(FSYNC_COUNTED), stdio: 'ignore' });
+      expect((await handle.result).counts.fsync.calls).toBe(2);
+      return new WeakRef(handle);
+    };
+    const handles = [await finished(), await finished(), await finished()];
+    // the monitor's thread-safe function is finalized on the event loop once its thread has ended
+    for (let i = 0; i < 50 && handles.some((h) => h.deref() !== undefined); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      gc();
+    }
+    expect(handles.filter((h) => h.deref() !== undefined)).toHaveLength(0);
   });
 
   it.each(['fork', 'vfork', 'posix_spawn', 'exec', 'daemon', 'closeall', 'dup2'])('forker %s: the child stays covered', async (mode) => {

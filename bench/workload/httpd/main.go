@@ -2,7 +2,8 @@
 // reads a 4 KiB JSON document from disk (os.ReadFile: openat + read + close) and sends it, so a request's
 // path has file reads and socket reads and writes. A failed file read answers 500.
 //
-// Usage: httpd ADDR DATADIR   (ADDR like 127.0.0.1:8080; the process prints "listening ADDR" when ready)
+// Usage: httpd ADDR[,ADDR...] DATADIR   (ADDR like 127.0.0.1:8080; the process prints "listening ADDR" for
+// each address once it listens there, and serves the same routes on all of them)
 package main
 
 import (
@@ -16,13 +17,15 @@ import (
 
 func main() {
 	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: httpd ADDR DATADIR")
+		fmt.Fprintln(os.Stderr, "usage: httpd ADDR[,ADDR...] DATADIR")
 		os.Exit(2)
 	}
-	addr, dir := os.Args[1], os.Args[2]
-	if !strings.HasPrefix(addr, "127.") && !strings.HasPrefix(addr, "[::1]") && !strings.HasPrefix(addr, "localhost:") {
-		fmt.Fprintln(os.Stderr, "httpd: loopback addresses only")
-		os.Exit(2)
+	addrs, dir := strings.Split(os.Args[1], ","), os.Args[2]
+	for _, addr := range addrs {
+		if !strings.HasPrefix(addr, "127.") && !strings.HasPrefix(addr, "[::1]") && !strings.HasPrefix(addr, "localhost:") {
+			fmt.Fprintln(os.Stderr, "httpd: loopback addresses only")
+			os.Exit(2)
+		}
 	}
 	item := filepath.Join(dir, "item.json")
 	doc := `{"id":1,"name":"sysfault","payload":"` + strings.Repeat("x", 4000) + `"}`
@@ -41,14 +44,16 @@ func main() {
 		w.Write(body)
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "httpd:", err)
-		os.Exit(1)
+	failed := make(chan error)
+	for _, addr := range addrs {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "httpd:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("listening %s\n", ln.Addr())
+		go func() { failed <- http.Serve(ln, mux) }()
 	}
-	fmt.Printf("listening %s\n", ln.Addr())
-	if err := http.Serve(ln, mux); err != nil {
-		fmt.Fprintln(os.Stderr, "httpd:", err)
-		os.Exit(1)
-	}
+	fmt.Fprintln(os.Stderr, "httpd:", <-failed)
+	os.Exit(1)
 }

@@ -122,7 +122,10 @@ function whyNothingMatched(rule: NormalizedRule, facts: WarningFacts): string {
       (f): f is string => typeof f === 'string',
     );
     const made = called.map((s) => `${s} ${times(facts.calls(s))}`).join(', ');
-    return `the program called ${made}, none matching ${filters.length > 0 ? filters.join(', ') : 'its filters'}`;
+    // a filter that missed may be aimed at the right file through the wrong syscall (pebble's WAL: fdatasync)
+    const also = alternativesOf(rule.syscalls).filter((s) => facts.calls(s) > 0);
+    const besides = also.length > 0 ? `; it also called ${also.map((s) => `${s} ${times(facts.calls(s))}`).join(', ')}` : '';
+    return `the program called ${made}, none matching ${filters.length > 0 ? filters.join(', ') : 'its filters'}${besides}`;
   }
   const never = rule.syscalls.length === 1 ? `${rule.syscalls[0]} was never called` : `none of ${rule.syscalls.join(', ')} was called`;
   const alternatives = alternativesOf(rule.syscalls);

@@ -57,6 +57,30 @@ describe.each(engines)('%s engine', (engine) => {
     ]);
   });
 
+  it('a rule whose filter missed also names the alternatives the program called (the right file, the other sync)', async () => {
+    const dir = scratch();
+    // fsync on a .dat file, fdatasync five times on a .log: a rule on fsync of *.log matches nothing
+    const script = [
+      'import os, sys',
+      "log = os.open(sys.argv[1] + '/x.log', os.O_CREAT | os.O_WRONLY)",
+      "dat = os.open(sys.argv[1] + '/x.dat', os.O_CREAT | os.O_WRONLY)",
+      'os.fsync(dat)',
+      'for _ in range(5): os.fdatasync(log)',
+    ].join('\n');
+    const result = await run('python3', ['-c', script, dir], {
+      engine,
+      stdio: 'ignore',
+      plan: plan([{ id: 'wal', syscalls: ['fsync'], path: '**/*.log', action: { errno: 'EIO' } }]),
+    });
+    expect(result.exit).toEqual({ code: 0, signal: null });
+    expect(result.warnings).toEqual([
+      {
+        code: 'rule-matched-nothing',
+        message: 'rule wal matched nothing: the program called fsync once, none matching path **/*.log; it also called fdatasync 5 times',
+      },
+    ]);
+  });
+
   it('a rule on pwrite64 that matched nothing names write: counted in-process, or said to be unwatched under seccomp', async () => {
     const dir = scratch();
     const result = await run('sh', ['-c', `echo hi > ${join(dir, 'out')}`], { engine, stdio: 'ignore', faults: ['pwrite64:path=**/out=EIO'] });

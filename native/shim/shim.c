@@ -169,7 +169,7 @@ static int send_fd(int fd) {
 
 /* ---- the whole tree: every process whose parent chain reaches the shim ---- */
 
-struct proc { pid_t pid, ppid; char state; };
+struct proc { pid_t pid, ppid; char state; char comm[16]; };
 
 static int read_stat(pid_t pid, struct proc *p) {
   char path[64], buf[512];
@@ -181,9 +181,13 @@ static int read_stat(pid_t pid, struct proc *p) {
   if (n <= 0) return -1;
   buf[n] = 0;
   char *rp = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+  char *lp = strchr(buf, '(');
   int ppid;
   char state;
-  if (!rp || sscanf(rp + 1, " %c %d", &state, &ppid) != 2) return -1;
+  if (!rp || !lp || lp > rp || sscanf(rp + 1, " %c %d", &state, &ppid) != 2) return -1;
+  size_t clen = (size_t)(rp - lp - 1) < sizeof p->comm - 1 ? (size_t)(rp - lp - 1) : sizeof p->comm - 1;
+  memcpy(p->comm, lp + 1, clen);
+  p->comm[clen] = 0;
   p->pid = pid;
   p->ppid = ppid;
   p->state = state;
@@ -212,8 +216,9 @@ static int in_tree(struct proc *procs, size_t n, unsigned char *memo, size_t i, 
   return verdict == 1;
 }
 
-/* Signals every live descendant once; returns how many there were. */
-static int signal_tree_once(int sig) {
+/* Signals every live descendant once (sig 0: none); returns how many there were. list (if not NULL) gets the
+ * first few as "pid (comm)". */
+static int walk_tree(int sig, char *list, size_t len) {
   static struct proc *procs;
   static size_t cap;
   size_t n = 0;
@@ -238,11 +243,18 @@ static int signal_tree_once(int sig) {
   if (!memo) return 0;
   pid_t self = getpid();
   int live = 0;
+  size_t at = 0;
+  if (list && len) list[0] = 0;
   for (size_t i = 0; i < n; i++) {
     if (!in_tree(procs, n, memo, i, self) || procs[i].state == 'Z' || procs[i].state == 'X') continue;
-    kill(procs[i].pid, sig);
+    if (sig) kill(procs[i].pid, sig);
+    if (list && live < 4 && at < len) {
+      int w = snprintf(list + at, len - at, "%s%s (pid %d)", live ? ", " : "", procs[i].comm, (int)procs[i].pid);
+      at += w > 0 ? (size_t)w : 0;
+    }
     live++;
   }
+  if (list && live > 4 && at < len) snprintf(list + at, len - at, ", ...");
   free(memo);
   return live;
 }
@@ -268,11 +280,11 @@ static void reap(void) {
  * to the shim (subreaper) and show up in the next pass. With SIGKILL, repeat until none is alive. */
 static void signal_tree(int sig) {
   if (sig != SIGKILL) {
-    signal_tree_once(sig);
+    walk_tree(sig, NULL, 0);
     return;
   }
   struct timespec pause = { 0, 1000000 };
-  for (int pass = 0; pass < 10000 && signal_tree_once(SIGKILL) > 0; pass++) {
+  for (int pass = 0; pass < 10000 && walk_tree(SIGKILL, NULL, 0) > 0; pass++) {
     reap();
     nanosleep(&pause, NULL);
   }
@@ -419,6 +431,18 @@ static int hand_over_listener(pid_t pid, struct facts *f) {
   return 0;
 }
 
+/* The target has exited but its tree has not (a background job, a daemon): the run waits for it, and says so
+ * now rather than look hung. */
+static void say_tree_remains(void) {
+  char list[200], line[400];
+  int live = walk_tree(0, list, sizeof list);
+  if (live <= 0) return;
+  snprintf(line, sizeof line, "tree-remains\tthe target exited, but %d process%s of its tree still run%s (%s): the run "
+           "waits for %s (--timeout, or a signal to sysfault, ends the whole tree)", live, live == 1 ? "" : "es",
+           live == 1 ? "s" : "", list, live == 1 ? "it" : "them");
+  send_msg('W', line, strlen(line));
+}
+
 /* The Go agent: load it at the child's exec stop (or say why not). 'A' fast path on, 'W' a warning. */
 static void load_agent(pid_t pid, struct facts *f) {
   char msg[300], line[400];
@@ -558,13 +582,26 @@ int main(int argc, char **argv) {
   if (agent_first && !target_done) load_agent(target_pid, f);
 
   struct pollfd pfd[2] = { { sfd, POLLIN, 0 }, { CTL_FD, POLLIN, 0 } };
+  /* a tree still there TREE_GRACE_MS after the target exited is said to remain (not one about to end) */
+  enum { TREE_GRACE_MS = 250 };
+  int remains_said = 0;
+  struct timespec done_at = { 0, 0 };
   for (;;) {
     reap();
+    int timeout = -1;
     if (target_done) {
       errno = 0;
       if (waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD) break; /* the whole tree is gone */
+      if (!remains_said) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (!done_at.tv_sec && !done_at.tv_nsec) done_at = now;
+        long waited = (now.tv_sec - done_at.tv_sec) * 1000 + (now.tv_nsec - done_at.tv_nsec) / 1000000;
+        if (waited >= TREE_GRACE_MS) remains_said = 1, say_tree_remains();
+        else timeout = (int)(TREE_GRACE_MS - waited);
+      }
     }
-    if (poll(pfd, 2, -1) < 0 && errno != EINTR) kill_all_and_exit();
+    if (poll(pfd, 2, timeout) < 0 && errno != EINTR) kill_all_and_exit();
     if (pfd[1].revents) on_control();
     if (pfd[0].revents) on_signal(sfd);
   }

@@ -43,6 +43,10 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   if (line.boolean('dry-run')) return printDryRun(command, args, runOptions);
 
   const handle = spawn(command, args, { ...runOptions, stdio: 'inherit' });
+  // said when it happens: a run that waits for what its target left running would otherwise look hung
+  handle.on('warning', (w) => {
+    if (w.code === 'tree-remains' && !line.boolean('quiet')) process.stderr.write(`sysfault: ${w.message}\n`);
+  });
   const result = await followRun(handle, json);
   if (!line.boolean('quiet')) process.stderr.write(`${paintSummary(formatSummary(result), process.stderr).join('\n')}\n`);
   return exitStatus(result);

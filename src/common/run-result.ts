@@ -110,6 +110,8 @@ export interface RunResult {
  * - `io-uring`: a process set up io_uring, whose I/O no syscall interception sees (`ioUring: 'deny'`).
  * - `fast-path-unavailable`: the Go agent could not be loaded into a Go program (ptrace not allowed, a stub
  *   that did not match): the supervisor alone handled its calls, slower.
+ * - `tree-remains`: the target exited while processes of its tree ran on (a background job, a daemon); the
+ *   run waited for them (a timeout or a kill ends them all). Emitted as a `warning` event when it happens.
  */
 export interface RunWarning {
   code: string;

@@ -28,6 +28,8 @@ export interface RunEvents {
   started: [pid: number];
   /** A fault was injected. */
   fault: [fault: FaultRecord];
+  /** A warning as the engines report it during the run (each once; all of them are also in the result's). */
+  warning: [warning: RunWarning];
   /** The run is over and its result is ready (not emitted when the run fails: see `result`). */
   exit: [result: RunResult];
 }
@@ -355,7 +357,9 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
   }
 
   #addWarning(warning: RunWarning): void {
-    if (!this.#warnings.some((w) => w.code === warning.code && w.message === warning.message)) this.#warnings.push(warning);
+    if (this.#warnings.some((w) => w.code === warning.code && w.message === warning.message)) return;
+    this.#warnings.push(warning);
+    this.emit('warning', warning);
   }
 
   #noteFault(fault: FaultRecord): void {

@@ -134,6 +134,39 @@ describe.each(engines)('%s engine', (engine) => {
     expect(pacerFsyncs(dir).every((l) => / ok$/.test(l))).toBe(true);
   });
 
+  it('a target that exits leaving a process behind: the run waits for it, and says so while it waits', async () => {
+    const dir = scratch();
+    const json = join(dir, 'result.json');
+    const child = spawnChild(
+      process.execPath,
+      [cli, 'run', '--engine', engine, '--plan', writePlan(dir), '--json', json, '--', '/bin/sh', '-c', 'setsid sleep 1.5 & echo started'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const started = Date.now();
+    let said = -1;
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if (said < 0 && stderr.includes('still runs')) said = Date.now() - started;
+    });
+    const status = await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const took = Date.now() - started;
+    expect(status).toBe(0);
+    expect(took).toBeGreaterThanOrEqual(1500); // it waited for the sleep
+    expect(said).toBeGreaterThan(0);
+    expect(said).toBeLessThan(took - 500); // said while waiting, not at the end
+    const message = /^sysfault: (the target exited, but 1 process of its tree still runs \(sleep \(pid \d+\)\): .*)$/m.exec(stderr)?.[1];
+    expect(message).toBeDefined();
+    const result = JSON.parse(readFileSync(json, 'utf8')) as RunResult;
+    expect(result.exit).toEqual({ code: 0, signal: null });
+    expect(result.warnings).toContainEqual({ code: 'tree-remains', message });
+  });
+
+  it('a target whose children end with it: nothing is said', async () => {
+    const result = await run('/bin/sh', ['-c', 'sleep 0.1 & sleep 0.2; wait'], { engine, stdio: 'ignore', plan: { version: 1, rules: [] } });
+    expect(result.warnings).toEqual([]);
+  });
+
   it('timeout option: the result says timedOut; an AbortSignal ends the whole tree too', async () => {
     for (const how of ['timeout', 'abort'] as const) {
       const dir = scratch();

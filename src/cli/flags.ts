@@ -247,7 +247,7 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'timeout',
     type: 'string',
     value: 'MS',
-    description: "kill the command's whole process tree after MS milliseconds (or Ns); exit 124",
+    description: "SIGKILL the command's whole process tree after MS milliseconds (or Ns), as a crash would; exit 124",
     commands: ['run'],
     option: 'timeout',
     parse: ms,

@@ -118,7 +118,8 @@ SF_WRAP_ALL(SF_REAL_SLOT)
 #undef SF_REAL_SLOT
 
 /* The real function if resolved, else the raw syscall (before init, inside the resolver, or under the net:
- * then the resolver leaves the slots at their raw fallbacks, and RAW makes the call from the gate page). */
+ * then the resolver leaves these slots NULL, points the generated wrappers' at their gate fallbacks, and RAW
+ * makes the call from the gate page). */
 #define REAL(name, raw, ...) (LIKELY(real_##name != NULL) ? real_##name(__VA_ARGS__) : (raw))
 #define RAW(nr, ...) SF_CAT(SF_RAW_, SF_NARGS(__VA_ARGS__))(nr, __VA_ARGS__, 0, 0, 0, 0, 0)
 #define SF_NARGS(...) SF_NARGS_(__VA_ARGS__, 6, 5, 4, 3, 2, 1, 0)

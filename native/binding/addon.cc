@@ -168,7 +168,10 @@ class Session : public Napi::ObjectWrap<Session> {
 
   ~Session() override {
     // Only reached at environment teardown while a run is still going: let the thread finish on its own.
-    if (started_ && !finished_ && thread_.joinable()) thread_.detach();
+    if (started_ && !finished_ && thread_.joinable()) {
+      thread_.detach();
+      return;
+    }
     Release();
   }
 
@@ -202,7 +205,11 @@ class Session : public Napi::ObjectWrap<Session> {
       ev->message = message ? message : "";
       static_cast<Session *>(ctx)->Push(ev);
     };
-    cb.on_exit = [](void *ctx, int status) { static_cast<Session *>(ctx)->Push(Event::kExit, status); };
+    cb.on_exit = [](void *ctx, int status) {
+      auto *self = static_cast<Session *>(ctx);
+      self->exitReported_ = true;
+      self->Push(Event::kExit, status);
+    };
     cb.on_notice = [](void *ctx, char kind, const char *text) {
       auto *ev = new Event(Event::kNotice, kind);
       ev->message = text ? text : "";
@@ -295,8 +302,12 @@ class Session : public Napi::ObjectWrap<Session> {
 
   // Safe to call repeatedly. While the monitor thread runs, only the control channel is closed (by killing
   // the tree); the region stays mapped until the thread is done.
+  // Closes what the session holds. A run still going keeps it all; once the monitor has reported the exit
+  // (its last act) the thread is only returning: it is waited for, so that a finished run's descriptors are
+  // closed now, when its result is read, and not at garbage collection (a harness making runs by the thousand
+  // would run out of descriptors first).
   void Release() {
-    if (started_ && !finished_) return;
+    if (started_ && !finished_ && !exitReported_) return;
     if (thread_.joinable()) {
       thread_.join();
       sf_monitor_destroy(&monitor_);
@@ -315,7 +326,7 @@ class Session : public Napi::ObjectWrap<Session> {
   size_t size_ = 0;
   int memfd_ = -1, ctlFd_ = -1, childFd_ = -1;
   bool seccomp_ = false, started_ = false;
-  std::atomic<bool> finished_{false};
+  std::atomic<bool> finished_{false}, exitReported_{false};
   sf_monitor monitor_{};
   std::thread thread_;
   EventTsfn tsfn_;

@@ -13,7 +13,7 @@
  *   faulted and counted, nothing crashes.
  */
 import { spawn as spawnChild } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -371,6 +371,22 @@ describe.each(engines)('%s engine', (engine) => {
       gc();
     }
     expect(handles.filter((h) => h.deref() !== undefined)).toHaveLength(0);
+  });
+
+  it("a finished run's descriptors are closed when its result is ready, not at garbage collection", async () => {
+    const open = (): string[] => readdirSync('/proc/self/fd').map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`); } catch { return ''; } });
+    const ours = (fds: string[]): number => fds.filter((l) => /memfd:sysfault|eventfd|timerfd|socket:/.test(l)).length;
+    await run(fixture('c/pacer'), [scratch(), '1', '0'], { engine, plan: plan(FSYNC_COUNTED), stdio: 'ignore' }); // warm
+    const before = ours(open());
+    // four at a time: a run's exit can reach JS before its monitor thread has returned (then the session used to
+    // keep its memfd, control socket, eventfds and timerfd until a garbage collection)
+    for (let i = 0; i < 10; i++) {
+      const results = await Promise.all(
+        [0, 1, 2, 3].map(() => run(fixture('c/pacer'), [scratch(), '1', '0'], { engine, plan: plan(FSYNC_COUNTED), stdio: 'ignore' })),
+      );
+      expect(results.map((r) => r.counts.fsync.calls)).toEqual([1, 1, 1, 1]);
+    }
+    expect(ours(open()) - before).toBeLessThanOrEqual(2);
   });
 
   it.each(['fork', 'vfork', 'posix_spawn', 'exec', 'daemon', 'closeall', 'dup2'])('forker %s: the child stays covered', async (mode) => {

@@ -86,15 +86,6 @@ struct peer_memo {
 /* Path-filter facts of one (thread, fd), valid while the fd refers to the same file (dev, ino): spares
  * the readlink (about 2.5 us: a path-filtered call costs 11.5 us instead of 14). Like the preload engine's open-time cache, a
  * rename after open is not seen. */
-struct path_memo {
-  pid_t tid;
-  int fd;
-  dev_t dev;
-  ino_t ino;
-  uint64_t bits;
-  char path[SF_TARGET_MAX]; /* enough for the fault log */
-};
-#define PATH_MEMOS 256
 
 struct heldvec {
   struct held *v;
@@ -119,7 +110,6 @@ struct run {
   uint64_t io_checked;
   int thread_pidfd;      /* PIDFD_THREAD works (6.9) */
   struct { pid_t tid, tgid; } tgids[64];
-  struct path_memo paths[PATH_MEMOS];
   struct peer_memo peers[PEER_MEMOS];
   struct stall *stalls;  /* network: stalled or released sockets */
   size_t nstalls, stalls_cap;

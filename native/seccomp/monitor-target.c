@@ -142,19 +142,12 @@ static int connect_peer(struct run *r, const struct held *h, struct call_info *c
   return 0;
 }
 
-static void file_path_bits(struct run *r, const struct held *h, const struct stat *st, struct call_info *ci) {
-  struct path_memo *m = &r->paths[((unsigned)h->tid * 31u + (unsigned)ci->call.fd) % PATH_MEMOS];
-  if (m->tid == h->tid && m->fd == ci->call.fd && m->dev == st->st_dev && m->ino == st->st_ino) {
-    ci->call.path_bits = m->bits;
-    memcpy(ci->path, m->path, sizeof m->path);
-    return;
-  }
+/* The file's path as the kernel names it now (readlink of /proc/<tid>/fd/<fd>), every time: the supervisor does
+ * not see the closes and opens that would tell it a descriptor number now stands for another open of the same
+ * file (written as wal.tmp, renamed to wal.log, opened again as fd 3: a rule on wal.log must see it). */
+static void file_path_bits(struct run *r, const struct held *h, struct call_info *ci) {
   if (sf_fd_path(h->tid, ci->call.fd, ci->path, sizeof ci->path) != 0) return;
   ci->call.path_bits = sf_plan_path_bits(r->m->plan, ci->path);
-  *m = (struct path_memo){ .tid = h->tid, .fd = ci->call.fd, .dev = st->st_dev, .ino = st->st_ino, .bits = ci->call.path_bits };
-  size_t n = strnlen(ci->path, sizeof m->path - 1);
-  memcpy(m->path, ci->path, n);
-  m->path[n] = 0;
 }
 
 /* Fills what some rule for this syscall filters on (the contract: monitor-internal.h). Under the net, every
@@ -177,7 +170,7 @@ int mon_describe(struct run *r, const struct held *h, struct call_info *ci) {
   struct stat st;
   ci->call.fd_kind = mon_fd_kind(h->tid, ci->call.fd, &st);
   if (own && ci->call.fd_kind == SF_FD_FILE && st.st_ino == r->own.ino && st.st_dev == r->own.dev) return MON_OWN_LIBRARY;
-  if (ci->call.fd_kind == SF_FD_FILE && (p->path_used & bit)) file_path_bits(r, h, &st, ci);
+  if (ci->call.fd_kind == SF_FD_FILE && (p->path_used & bit)) file_path_bits(r, h, ci);
   if (p->addr_used & bit) {
     if (h->sys == SF_SYS_connect) return connect_peer(r, h, ci);
     if (ci->call.fd_kind == SF_FD_SOCKET) socket_peer(r, h, &st, ci);

@@ -60,6 +60,27 @@ describe.each(engines)('%s engine', (engine) => {
     remember('filters', engine, lines, result);
   });
 
+  it('a file renamed, then opened again under the same descriptor number, is matched by its new name', async () => {
+    const dir = scratch();
+    // write wal.tmp (fd 3), close, rename it to wal.log, open it again (fd 3, the same file): its write must fail
+    const script = [
+      'import os, sys',
+      "d = sys.argv[1]",
+      "f = os.open(d + '/wal.tmp', os.O_CREAT | os.O_WRONLY); os.write(f, b'a'); os.close(f)",
+      "os.rename(d + '/wal.tmp', d + '/wal.log')",
+      "f = os.open(d + '/wal.log', os.O_WRONLY)",
+      "try: os.write(f, b'b'); print('second write ok')",
+      "except OSError as e: print('second write failed', e.errno)",
+    ].join('\n');
+    const { lines, result } = await runFixture('/usr/bin/env', ['python3', '-c', script, dir], {
+      engine,
+      plan: plan([{ id: 'wal', syscalls: ['write'], path: '**/wal.log', action: { errno: 'EIO' } }]),
+    });
+    expect(lines).toEqual(['second write failed 5']);
+    expect(result.rules).toEqual([{ id: 'wal', matched: 1, fired: 1 }]);
+    expect(result.faults.map((f) => f.target)).toEqual([join(dir, 'wal.log')]);
+  });
+
   it('delay: the call waits, then succeeds', async () => {
     const dir = scratch();
     const bare = await runFixture('rust/fileio', [dir, '2'], { engine, plan: plan([]) });

@@ -101,15 +101,6 @@ static void fd_book(const struct go_call *c, long r) {
 
 /* ---- the fault itself ---- */
 
-static int call_fd(int sys, const long *a) {
-  switch (sf_sys_shape(sys)) {
-  case SF_SHAPE_OPEN:
-  case SF_SHAPE_OPENAT: return -1;
-  case SF_SHAPE_MOVE: return (int)(sys == SF_SYS_sendfile ? a[0] : a[2]);
-  default: return (int)a[0];
-  }
-}
-
 /* Where a short transfer's byte count is (only the shapes the loader lets the agent shorten). */
 static int count_arg(int sys) {
   switch (sf_sys_shape(sys)) {
@@ -194,8 +185,10 @@ static __attribute__((noinline)) long decide_fire(struct go_call *c, int sys, in
   }
 }
 
-static long decide_call(struct go_call *c, int sys) {
-  int fd = call_fd(sys, c->a), kind = SF_FD_UNKNOWN;
+/* A named call the agent decides: the pass-through (no rule can fire) is the hot path, kept small. */
+static inline long decide_call(struct go_call *c, int sys) {
+  int at = CONF->fd_arg[sys];
+  int fd = at < 0 ? -1 : (int)c->a[at], kind = SF_FD_UNKNOWN;
   uint64_t path_bits = 0;
   uint64_t candidates = CONF->rules_for[sys];
   if ((candidates & CONF->fd_rules) || (candidates & CONF->socket_net_rules)) {
@@ -214,14 +207,16 @@ static long decide_call(struct go_call *c, int sys) {
   return decide_fire(c, sys, fd, kind, path_bits);
 }
 
+/* A call that opens, closes or replaces descriptors (their facts follow it), or one left to the supervisor. */
+static __attribute__((noinline)) long hook_other(struct go_call *c, uint8_t flags, int sys) {
+  long r = (flags & SF_NR_DECIDE) && sys >= 0 ? decide_call(c, sys) : NET(c);
+  if (flags & SF_NR_FDBOOK) fd_book(c, r);
+  return r;
+}
+
 long sf_go_hook(struct go_call *c) {
   uint8_t flags = CONF->nr_flags[c->nr];
   int sys = CONF->nr_sys[c->nr];
-  long r;
-  if ((flags & SF_NR_DECIDE) && sys >= 0)
-    r = decide_call(c, sys);
-  else
-    r = NET(c); /* left to the supervisor (if named), or only followed for the descriptor facts */
-  if (flags & SF_NR_FDBOOK) fd_book(c, r);
-  return r;
+  if (LIKELY(flags == (SF_NR_HOOK | SF_NR_DECIDE) && sys >= 0)) return decide_call(c, sys);
+  return hook_other(c, flags, sys);
 }

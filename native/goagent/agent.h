@@ -89,6 +89,7 @@ struct sf_agent_conf {
    * finds 0 there and claims a counter slot of its own instead of racing its parent for the same one. */
   int32_t *shm_slots;
   int8_t nr_sys[SF_AGENT_NRS]; /* syscall number -> enum sf_sys, -1 */
+  int8_t fd_arg[SF_SYS_COUNT]; /* by enum sf_sys: which argument is the call's descriptor, -1 none (opens) */
   struct sf_plan plan;
 };
 

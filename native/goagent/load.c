@@ -178,6 +178,11 @@ static void fill_conf(struct sf_agent_conf *c, const struct sf_plan *plan) {
     for (uint32_t kind = 0; kind < 4; kind++)
       if (r->fd_kind == SF_FD_ANY || r->fd_kind == kind) c->kind_ok[kind] |= bit;
   }
+  for (int sys = 0; sys < SF_SYS_COUNT; sys++) {
+    int shape = sf_sys_shape(sys);
+    c->fd_arg[sys] = (int8_t)(shape == SF_SHAPE_OPEN || shape == SF_SHAPE_OPENAT ? -1
+                              : shape == SF_SHAPE_MOVE ? (sys == SF_SYS_sendfile ? 0 : 2) : 0);
+  }
   int facts = 0;
   for (int nr = 0; nr < SF_AGENT_NRS; nr++) {
     int sys = sf_sys_from_nr(nr);

@@ -217,7 +217,7 @@ static int in_tree(struct proc *procs, size_t n, unsigned char *memo, size_t i, 
 }
 
 /* Signals every live descendant once (sig 0: none); returns how many there were. list (if not NULL) gets the
- * first few as "pid (comm)". */
+ * first few as "comm (pid N)". */
 static int walk_tree(int sig, char *list, size_t len) {
   static struct proc *procs;
   static size_t cap;

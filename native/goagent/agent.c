@@ -27,6 +27,13 @@ _Static_assert(offsetof(struct sf_agent_conf, nclaim) == SF_CONF_NCLAIM, "entry.
 _Static_assert(offsetof(struct sf_agent_conf, key_fs) == SF_CONF_KEY_FS, "entry.S offsets");
 _Static_assert(offsetof(struct sf_agent_conf, nr_flags) == SF_CONF_FLAGS, "entry.S offsets");
 _Static_assert(offsetof(struct sf_agent_conf, map) == SF_CONF_MAP, "entry.S offsets");
+_Static_assert(offsetof(struct sf_agent_conf, slot_calls) == SF_CONF_SLOT_CALLS, "entry.S offsets");
+_Static_assert(offsetof(struct sf_agent_conf, fds) == SF_CONF_FDS, "entry.S offsets");
+_Static_assert(offsetof(struct sf_agent_conf, shm_slots) == SF_CONF_SHM_SLOTS, "entry.S offsets");
+_Static_assert(offsetof(struct sf_agent_conf, nr_sys) == SF_CONF_NR_SYS, "entry.S offsets");
+_Static_assert(offsetof(struct sf_agent_conf, fd_arg) == SF_CONF_FD_ARG, "entry.S offsets");
+_Static_assert(sizeof(struct sf_agent_fd) == SF_FD_SIZE && offsetof(struct sf_agent_fd, quiet) == SF_FD_QUIET, "entry.S offsets");
+_Static_assert(SF_SYS_COUNT == SF_AGENT_SYS_COUNT && SF_SYS_COUNT <= 32, "entry.S: the syscall table's size");
 _Static_assert(offsetof(struct sf_agent_conf, slots) == SF_CONF_SLOTS, "entry.S offsets");
 _Static_assert(sizeof(struct sf_agent_slot) == SF_SLOT_SIZE, "entry.S offsets");
 
@@ -48,7 +55,9 @@ long sf_go_hook(struct go_call *c);
 enum { FD_UNKNOWN = 0, FD_KNOWN = 1 };
 
 static void fd_reset(long fd) {
-  if (fd >= 0 && fd < SF_AGENT_FDS) CONF->fds[fd].state = FD_UNKNOWN;
+  if (fd < 0 || fd >= SF_AGENT_FDS) return;
+  __atomic_store_n(&CONF->fds[fd].quiet, 0, __ATOMIC_RELAXED);
+  CONF->fds[fd].state = FD_UNKNOWN;
 }
 
 static int fd_link(int fd, char *buf, size_t len) {
@@ -203,7 +212,13 @@ static inline long decide_call(struct go_call *c, int sys) {
     candidates &= (~CONF->path_rules | info->path_bits) & CONF->kind_ok[info->kind < 4 ? info->kind : 0];
   }
   count(c->slot, sys);
-  if (LIKELY(!candidates)) return REAL(c);
+  if (LIKELY(!candidates)) {
+    /* no rule can fire on this descriptor for this syscall: entry.S passes its next calls through itself */
+    uint32_t bit = 1u << sys;
+    if (fd >= 0 && fd < SF_AGENT_FDS && !(__atomic_load_n(&CONF->fds[fd].quiet, __ATOMIC_RELAXED) & bit))
+      __atomic_fetch_or(&CONF->fds[fd].quiet, bit, __ATOMIC_RELAXED);
+    return REAL(c);
+  }
   return decide_fire(c, sys, fd, kind, path_bits);
 }
 

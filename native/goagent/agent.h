@@ -16,8 +16,14 @@
 /* Fixed for the whole run (the filter is installed before the first exec): far from Go's arena hints
  * (k << 40 | 0xc0 << 32), PIE bases (0x55.., 0x56..), the top-down mmap area, and AddressSanitizer's shadow
  * (up to 0x10007fff7fff). Its low 32 bits are 0 (the filter compares the high word, then the low one). */
-#define SF_GATE_ADDR 0x300000000000ull
-#define SF_GATE_SIZE 4096ull
+#ifdef __ASSEMBLER__
+#define SF_U64(x) x
+#else
+#define SF_U64(x) x##ull
+#endif
+#define SF_GATE_ADDR SF_U64(0x300000000000)
+#define SF_GATE_SIZE SF_U64(4096)
+#define SF_GATE_JMP_R13 3 /* the gate's `syscall; jmp r13` (SF_GATE_CODE) */
 
 #define SF_AGENT_MAGIC 0x31544e4741465353ull /* "SSFAGNT1" */
 #define SF_AGENT_NRS 512     /* syscall numbers the flags table covers */
@@ -43,11 +49,19 @@
 /* Offsets used by entry.S (checked against the struct in agent.c). */
 #define SF_CONF_NCLAIM 8
 #define SF_CONF_KEY_FS 12
+#define SF_CONF_SLOT_CALLS 16
+#define SF_CONF_FDS 32
+#define SF_CONF_SHM_SLOTS 40
 #define SF_CONF_RESUME 48
 #define SF_CONF_FLAGS 80
-#define SF_CONF_MAP (SF_CONF_FLAGS + SF_AGENT_NRS)
+#define SF_CONF_NR_SYS (SF_CONF_FLAGS + SF_AGENT_NRS)
+#define SF_CONF_FD_ARG (SF_CONF_NR_SYS + SF_AGENT_NRS)
+#define SF_CONF_MAP (SF_CONF_FD_ARG + 32)
 #define SF_CONF_SLOTS (SF_CONF_MAP + SF_AGENT_MAP * 16)
 #define SF_SLOT_SIZE 32
+#define SF_FD_SIZE 16
+#define SF_FD_QUIET 4
+#define SF_AGENT_SYS_COUNT 24 /* SF_SYS_COUNT, for entry.S (checked in agent.c) */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -63,7 +77,8 @@ struct sf_agent_slot {
 /* What we know of one descriptor (as the preload engine keeps it). */
 struct sf_agent_fd {
   uint8_t state, kind;
-  uint8_t pad[6];
+  uint8_t pad[2];
+  uint32_t quiet; /* bit per enum sf_sys: no rule can fire on this descriptor (entry.S passes it through) */
   uint64_t path_bits;
 };
 
@@ -71,12 +86,17 @@ struct sf_agent_conf {
   uint64_t magic;
   uint32_t nclaim;  /* slots handed out (may exceed SF_AGENT_SLOTS) */
   uint32_t key_fs;  /* 1: a thread is known by its FS base (rdfsbase); 0: by its M (g.m, Syscall6 only) */
-  uint64_t gate;    /* SF_GATE_ADDR, for the record: sf_gate_syscall6 calls that fixed address */
+  uint64_t *slot_calls; /* &shm->slot_calls[0][0]: a thread's counters are SF_AGENT_SYS_COUNT from slot 0's */
   struct sf_shm *shm;
   struct sf_agent_fd *fds; /* SF_AGENT_FDS entries */
-  uint64_t pad0;
+  /* By slot: the thread's counter slot in the shared region + 1 (0: not claimed yet, -1: none left). A page
+   * of its own marked MADV_WIPEONFORK: the child of a fork without CLONE_VM (a copy of the forking thread)
+   * finds 0 there and claims a counter slot of its own instead of racing its parent for the same one. */
+  int32_t *shm_slots;
   uint64_t resume[4]; /* by SF_STUB_*: where each patched stub goes on after its SYSCALL (0: not patched) */
   uint8_t nr_flags[SF_AGENT_NRS];
+  int8_t nr_sys[SF_AGENT_NRS]; /* syscall number -> enum sf_sys, -1 */
+  int8_t fd_arg[32];           /* by enum sf_sys: which argument is the call's descriptor, -1 none (opens) */
   struct { uint64_t key, slot; } map[SF_AGENT_MAP];
   struct sf_agent_slot slots[SF_AGENT_SLOTS];
   /* The plan summarised per syscall (as the preload engine does it). */
@@ -84,18 +104,13 @@ struct sf_agent_conf {
   uint64_t fd_rules, path_rules;
   uint64_t kind_ok[4];
   uint64_t socket_net_rules; /* rules that, on a socket, need the supervisor (delays, address filters) */
-  /* By slot: the thread's counter slot in the shared region + 1 (0: not claimed yet, -1: none left). A page
-   * of its own marked MADV_WIPEONFORK: the child of a fork without CLONE_VM (a copy of the forking thread)
-   * finds 0 there and claims a counter slot of its own instead of racing its parent for the same one. */
-  int32_t *shm_slots;
-  int8_t nr_sys[SF_AGENT_NRS]; /* syscall number -> enum sf_sys, -1 */
-  int8_t fd_arg[SF_SYS_COUNT]; /* by enum sf_sys: which argument is the call's descriptor, -1 none (opens) */
   struct sf_plan plan;
 };
 
-/* The gate page: `syscall; ret`, entered by sf_gate_syscall6 with the kernel's registers set. Placed at
- * SF_GATE_ADDR by the loader (Go) or by the preload library. */
-#define SF_GATE_CODE { 0x0f, 0x05, /* syscall */ 0xc3 /* ret */ }
+/* The gate page: `syscall; ret`, entered by sf_gate_syscall6 with the kernel's registers set; at SF_GATE_JMP_R13,
+ * `syscall; jmp r13`, for entry.S's pass-through (no stack: it runs on the goroutine's). Placed at SF_GATE_ADDR
+ * by the loader (Go) or by the preload library. */
+#define SF_GATE_CODE { 0x0f, 0x05, /* syscall */ 0xc3, /* ret */ 0x0f, 0x05, /* syscall */ 0x41, 0xff, 0xe5 /* jmp r13 */ }
 
 /* Syscalls made from the gate page: the arguments go straight into the kernel's registers and one call
  * reaches the page (a C function there would first shuffle seven arguments, one of them through the stack).

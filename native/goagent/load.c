@@ -13,6 +13,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -402,7 +403,7 @@ int sf_goagent_attach(struct sf_goagent *a, pid_t pid, char *why, size_t whylen)
     raw_at[k] = at + bias + SF_GO_RAW_PATCH;
     conf->resume[k == 0 ? SF_STUB_WRITE1 : SF_STUB_READ] = at + bias + SF_GO_RAW_RESUME;
   }
-  conf->gate = SF_GATE_ADDR;
+  conf->slot_calls = (uint64_t *)(shm + (long)offsetof(struct sf_shm, slot_calls));
   conf->shm = (struct sf_shm *)shm;
   conf->fds = (struct sf_agent_fd *)(work + (long)WORK_FDS);
   conf->shm_slots = (int32_t *)(work + (long)WORK_SHM_SLOTS);

@@ -85,7 +85,12 @@ sf_go_entry:
         and r13, SF_AGENT_MAP - 1
         jmp .Lprobe
 
-.Lclaim: /* once per thread: take the entry (another thread may race for it), then a slot */
+.Lclaim: /* once per thread: take the entry (another thread may race for it), then a slot. The map is kept at
+         * most half full, so that every probe ends at its key or at an empty entry: a program that goes through
+         * more threads than that (threads that exit locked, cgo callbacks from C threads) has its later ones
+         * handled by the supervisor, instead of probing forever. */
+        cmp dword ptr [r11 + SF_CONF_NCLAIM], SF_AGENT_MAP / 2
+        jae .Lraw
         mov r10, rax
         xor eax, eax
         lock cmpxchg qword ptr [r11 + SF_CONF_MAP + rdx], r12

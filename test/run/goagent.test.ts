@@ -151,6 +151,18 @@ describe('Go fast path', () => {
     },
   );
 
+  it('3000 threads one after another (each exits): the later ones go to the supervisor, nothing hangs, counts exact', async () => {
+    const n = 3000;
+    const churn = plan([{ id: 'null', syscalls: ['write'], path: '/dev/null', probability: 0.05, action: { errno: 'EIO' } }], 5);
+    const out = await runFixture('gotc/agentstorm-go1.22-static', ['threads', scratch(), String(n)], { plan: churn, timeout: 30_000 });
+    expect(out.result.timedOut).toBe(false); // before: the agent's thread map filled up at 1024 and a probe never ended
+    expect(out.result.fastPath).toHaveLength(1);
+    const m = /^threads (\d+) write err=(\d+)$/m.exec(out.lines.join('\n'));
+    expect(Number(m?.[1])).toBe(n);
+    expect(out.result.rules).toEqual([{ id: 'null', matched: n, fired: Number(m?.[2]) }]);
+    expect(out.result.counts.write).toEqual({ calls: n + 1, faulted: Number(m?.[2]), delayed: 0 });
+  });
+
   it('kill: a SIGKILL at the decided call ends the program there', async () => {
     const dir = scratch();
     const out = await runFixture('go/fileio-static', [dir, '3'], {

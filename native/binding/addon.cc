@@ -6,6 +6,8 @@
 // through the thread-safe function.
 #include <napi.h>
 
+#include <fcntl.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -23,6 +25,9 @@ extern "C" {
 #include "../seccomp/monitor.h"
 #include "../core/shadow.h"
 #include "../core/net.h"
+extern "C" {
+#include "../goagent/goelf.h"
+}
 }
 
 namespace {
@@ -378,6 +383,29 @@ Napi::Value KernelFeatures(const Napi::CallbackInfo &info) {
   o.Set("syncWakeup", f.sync_wakeup != 0);
   o.Set("pidfdGetfd", f.pidfd_getfd != 0);
   o.Set("kernel", std::string(f.kernel, strnlen(f.kernel, sizeof f.kernel)));
+  o.Set("fsgsbase", (getauxval(AT_HWCAP2) & 2) != 0);  // HWCAP2_FSGSBASE: the Go agent can patch the runtime's stubs
+  return o;
+}
+
+// goExecutable(path): what the Go agent's loader finds in this file (native/goagent/goelf.c), without running it:
+// { isGo, patchable, found, why }.
+Napi::Value GoExecutable(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "goExecutable: path expected");
+  Napi::Object o = Napi::Object::New(env);
+  int fd = open(info[0].As<Napi::String>().Utf8Value().c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    o.Set("isGo", false), o.Set("patchable", false), o.Set("found", ""), o.Set("why", strerror(errno));
+    return o;
+  }
+  struct sf_go_elf go {};
+  char why[200] = "";
+  int rc = sf_go_elf_find(fd, &go, why, sizeof why);
+  close(fd);
+  o.Set("isGo", go.is_go != 0);
+  o.Set("patchable", rc == 0);
+  o.Set("found", rc == 0 && go.found ? go.found : "");
+  o.Set("why", rc == 0 ? "" : why);
   return o;
 }
 
@@ -485,6 +513,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("syscallNumbers", Napi::Function::New<SyscallNumbers>(env));
   exports.Set("actionNames", Napi::Function::New<ActionNames>(env));
   exports.Set("kernelFeatures", Napi::Function::New<KernelFeatures>(env));
+  exports.Set("goExecutable", Napi::Function::New<GoExecutable>(env));
   exports.Set("decodePlan", Napi::Function::New<DecodePlan>(env));
   exports.Set("netSinks", Napi::Function::New<NetSinks>(env));
   exports.Set("createSession", Napi::Function::New<CreateSession>(env));

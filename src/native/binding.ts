@@ -62,6 +62,19 @@ export interface NativeKernelFeatures {
   syncWakeup: boolean;
   pidfdGetfd: boolean;
   kernel: string;
+  /** FSGSBASE (HWCAP2): the Go agent patches the runtime's own write and read too. */
+  fsgsbase: boolean;
+}
+
+/** What the Go agent's loader finds in an executable (native/goagent/goelf.c). */
+export interface NativeGoExecutable {
+  isGo: boolean;
+  /** Syscall6 found, with the instructions the agent replaces. */
+  patchable: boolean;
+  /** Where it was found: "symbol table" or "pclntab". */
+  found: string;
+  /** Why not, when not patchable. */
+  why: string;
 }
 
 export interface NativeBinding {
@@ -70,6 +83,7 @@ export interface NativeBinding {
   /** Linux syscall number of each entry of syscallNames(). */
   syscallNumbers(): number[];
   kernelFeatures(): NativeKernelFeatures;
+  goExecutable(path: string): NativeGoExecutable;
   /** The process's blackhole listeners on 127.0.0.1 and [::1] (network action "blackhole"), made on first use; 0: none. */
   netSinks(): { port4: number; port6: number };
   /** Decodes a compiled plan with the C decoder: the plan as C sees it, or an error string. */

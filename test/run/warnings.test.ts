@@ -3,7 +3,7 @@
 // what the clean run called; the result and the summary say which engine ran and why. On Debian's sqlite3
 // (it syncs with fdatasync, never fsync) and our own Rust program, under both engines.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { detectEngine, run } from '../../src/index.js';
@@ -160,6 +160,19 @@ describe('the CLI', () => {
     expect(out.stdout).toMatch(/^auto for sqlite3 +preload: dynamically linked ELF$/m);
     const go = await runCli(['doctor', fixture('go/fileio-static')]);
     expect(go.stdout).toMatch(/^auto for \S+fileio-static +seccomp: Go binary \(\.note\.go\.buildid section\)$/m);
+    expect(go.stdout).toMatch(/^Go fast path +usable/m);
+    expect(go.stdout).toMatch(/^fast path for \S+fileio-static +Syscall6 found in the symbol table$/m);
+    const stripped = await runCli(['doctor', fixture('gotc/agentstorm-cgo-pie-stripped')]);
+    expect(stripped.stdout).toMatch(/^fast path for \S+stripped +Syscall6 found in the pclntab$/m);
+    // a Go binary whose Syscall6 is not the expected instructions: said, before any run
+    const copy = join(scratch(), 'reencoded');
+    const bytes = readFileSync(fixture('go/fileio-static'));
+    const at = bytes.indexOf(Buffer.from('4989f24889fa4889ce4889df0f05483d01f0ffff', 'hex'));
+    bytes.set([0x48, 0x8b, 0xd7], at + 3);
+    writeFileSync(copy, bytes, { mode: 0o755 });
+    const odd = await runCli(['doctor', copy]);
+    expect(odd.stdout).toMatch(/^fast path for \S+reencoded +no \(the supervisor alone\): .*instructions the agent replaces/m);
+    expect(out.stdout).not.toMatch(/^fast path for/m); // sqlite3 is not a Go program
   });
 
   it('the demo shows every action, prints its replay in the one form, and removes its folder', async () => {

@@ -15,6 +15,7 @@
  *   SF_SHAPE_OPENAT   dirfd=a0 path=a1 flags=a2            (openat)
  *   SF_SHAPE_OPEN     path=a0 flags=a1                     (open, creat)
  *   SF_SHAPE_MOVE     the output fd is the call's fd: sendfile a0, copy_file_range a2, splice a2
+ *   SF_SHAPE_MAP      addr=a0 len=a1 flags=a2, no descriptor   (msync)
  * Order is part of the compiled plan's wire format (a rule's syscall bitmask): append only.
  */
 #ifndef SF_SYSCALL_LIST
@@ -42,5 +43,6 @@
   X(creat,          85,   SF_SHAPE_OPEN)        \
   X(sendfile,       40,   SF_SHAPE_MOVE)        \
   X(copy_file_range, 326, SF_SHAPE_MOVE)        \
-  X(splice,        275,   SF_SHAPE_MOVE)
+  X(splice,        275,   SF_SHAPE_MOVE)        \
+  X(msync,          26,   SF_SHAPE_MAP)
 #endif

@@ -61,7 +61,7 @@
 #define SF_SLOT_SIZE 32
 #define SF_FD_SIZE 16
 #define SF_FD_QUIET 4
-#define SF_AGENT_SYS_COUNT 24 /* SF_SYS_COUNT, for entry.S (checked in agent.c) */
+#define SF_AGENT_SYS_COUNT 25 /* SF_SYS_COUNT, for entry.S (checked in agent.c) */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>

@@ -181,7 +181,7 @@ static void fill_conf(struct sf_agent_conf *c, const struct sf_plan *plan) {
   }
   for (int sys = 0; sys < SF_SYS_COUNT; sys++) {
     int shape = sf_sys_shape(sys);
-    c->fd_arg[sys] = (int8_t)(shape == SF_SHAPE_OPEN || shape == SF_SHAPE_OPENAT ? -1
+    c->fd_arg[sys] = (int8_t)(shape == SF_SHAPE_OPEN || shape == SF_SHAPE_OPENAT || shape == SF_SHAPE_MAP ? -1
                               : shape == SF_SHAPE_MOVE ? (sys == SF_SYS_sendfile ? 0 : 2) : 0);
   }
   int facts = 0;

@@ -67,6 +67,26 @@ SF_EXPORT int sync_file_range(int fd, off64_t off, off64_t n, unsigned int flags
   return REAL(sync_file_range, (int)RAW(SYS_sync_file_range, fd, off, n, flags), fd, off, n, flags);
 }
 
+/* msync has no descriptor: rules on it filter by neither path nor fd (the plan refuses them); a fault's target
+ * is the range it was asked to write back, as the supervisor logs it */
+SF_EXPORT int msync(void *addr, size_t len, int flags) {
+  int32_t sf_value = 0;
+  int sf_action = SF_ACT_NONE;
+  if (UNLIKELY(sf_wants(SF_SYS_msync))) {
+    struct sf_call c;
+    char range[64];
+    sf_call_init(&c, SF_SYS_msync, -1);
+    snprintf(range, sizeof range, "mapping %#lx+%zu", (unsigned long)addr, len);
+    sf_count(SF_SYS_msync);
+    sf_action = sf_intercept(&c, range, &sf_value);
+  }
+  if (UNLIKELY(sf_action == SF_ACT_ERRNO)) {
+    errno = sf_value;
+    return -1;
+  }
+  return REAL(msync, (int)RAW(SYS_msync, addr, len, flags), addr, len, flags);
+}
+
 SF_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
   fd_reset(fd);
   int32_t sf_value = 0;

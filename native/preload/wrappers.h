@@ -77,7 +77,7 @@
   X(dup3) X(close_range) X(fopen) X(fopen64) X(fclose)
 
 /* Wrapped one by one (preload-calls.c): signatures no other wrapper shares. */
-#define SF_WRAP_SINGLE(X) X(connect) X(sync_file_range) X(sendfile) X(copy_file_range) X(splice)
+#define SF_WRAP_SINGLE(X) X(connect) X(sync_file_range) X(sendfile) X(copy_file_range) X(splice) X(msync)
 
 /* The groups preload-wrap.c generates with the split per-call path, and the rest. */
 #define SF_WRAP_GENERATED(X)                                                                                  \

@@ -83,7 +83,8 @@ static int is_open(int sys) {
 static int call_fd(const struct held *h) {
   switch (sf_sys_shape(h->sys)) {
   case SF_SHAPE_OPENAT:
-  case SF_SHAPE_OPEN: return -1;
+  case SF_SHAPE_OPEN:
+  case SF_SHAPE_MAP: return -1;
   case SF_SHAPE_MOVE: return (int)(h->sys == SF_SYS_sendfile ? h->args[0] : h->args[2]);
   default: return (int)h->args[0];
   }
@@ -183,7 +184,9 @@ void mon_fault_target(struct run *r, const struct held *h, struct call_info *ci,
   buf[0] = 0;
   if (is_open(h->sys) && !ci->path[0] && read_open_path(r, h, ci->path, sizeof ci->path) != 0) ci->path[0] = 0;
   if (h->sys == SF_SYS_connect && !ci->call.peer) connect_peer(r, h, ci); /* the address, as the preload logs */
-  if (ci->path[0])
+  if (sf_sys_shape(h->sys) == SF_SHAPE_MAP) /* msync: the range, as the preload library logs it */
+    snprintf(buf, len, "mapping %#llx+%llu", (unsigned long long)h->args[0], (unsigned long long)h->args[1]);
+  else if (ci->path[0])
     snprintf(buf, len, "%s", ci->path);
   else if (ci->call.peer) /* connect's address, or a socket's peer when a rule filters on it */
     sf_addr_format(ci->call.peer, buf, len);

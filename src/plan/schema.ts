@@ -337,6 +337,17 @@ export function ruleSchema(table: SyscallTable = syscallTable()) {
     .superRefine((r, ctx) => checkStorageAction(r.syscalls.syscalls, r.action, ctx))
     .superRefine((r, ctx) => checkNetworkAction(r.syscalls.syscalls, r.action, ctx))
     .superRefine((r, ctx) => {
+      // msync works on a mapping, not a descriptor: no path or fd filter can select its calls
+      const filter = r.path !== undefined ? 'path' : r.fd !== undefined ? 'fd' : undefined;
+      if (filter !== undefined && r.syscalls.syscalls.includes('msync'))
+        ctx.addIssue({
+          code: 'custom',
+          path: [filter],
+          input: filter === 'path' ? r.path : r.fd,
+          message: `msync has no descriptor, so a ${filter} filter cannot select its calls: give msync a rule of its own (after, limit, probability)`,
+        });
+    })
+    .superRefine((r, ctx) => {
       // a group named for sockets matches sockets only: it implies fd socket, and another fd contradicts it
       const group = r.syscalls.socketGroup;
       if (group !== undefined && r.fd !== undefined && r.fd !== 'socket')

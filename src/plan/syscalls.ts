@@ -33,6 +33,7 @@ export const BUILTIN_SYSCALLS: readonly (readonly [name: string, nr: number])[] 
   ['sendfile', 40],
   ['copy_file_range', 326],
   ['splice', 275],
+  ['msync', 26],
 ];
 
 /**
@@ -62,7 +63,7 @@ export const SOCKET_GROUPS: readonly string[] = ['socket-read', 'socket-write'];
  * matched nothing can say what the program called instead.
  */
 const ALTERNATIVE_FAMILIES: readonly (readonly string[])[] = [
-  ['fsync-family'],
+  ['fsync-family', 'msync'],
   ['read-family', 'copy-family'],
   ['write-family', 'copy-family'],
   ['open-family'],
@@ -73,7 +74,7 @@ export function alternativesOf(syscalls: Iterable<string>, known: SyscallTable =
   const named = new Set(syscalls);
   const out = new Set<string>();
   for (const family of ALTERNATIVE_FAMILIES) {
-    const members = family.flatMap((group) => SYSCALL_GROUPS[group] ?? []);
+    const members = family.flatMap((group) => SYSCALL_GROUPS[group] ?? [group]);
     if (members.some((m) => named.has(m))) for (const m of members) if (!named.has(m)) out.add(m);
   }
   return known.names.filter((name) => out.has(name));

@@ -28,6 +28,13 @@ describe('plan messages', () => {
     expect(problem('c.yaml', 'version: 1\nrules:\n  - syscalls: [fsync]\n    acton: {errno: EIO}\n')).toBe('4:5: rules[0].acton: unknown field "acton" (did you mean "action"?)');
   });
 
+  it('msync has no descriptor: a path or fd filter on it is refused where it is written', () => {
+    expect(problem('m.yaml', 'version: 1\nrules:\n  - syscalls: [msync]\n    path: "**/vlog"\n    action: {errno: EIO}\n')).toBe(
+      '4:11: rules[0].path: msync has no descriptor, so a path filter cannot select its calls: give msync a rule of its own (after, limit, probability)',
+    );
+    expect(problem('n.yaml', 'version: 1\nrules:\n  - syscalls: [fsync, msync]\n    fd: file\n    action: {errno: EIO}\n')).toMatch(/^4:9: rules\[0\]\.fd: msync has no descriptor/);
+  });
+
   it('every problem is shown, each at its position', () => {
     const file = join(scratch(), 'd.yaml');
     writeFileSync(file, 'version: 1\nrules:\n  - syscalls: [fsynk]\n    action: {errno: EIOO}\n  - syscalls: [read]\n    action: {delayMs: -1}\n');

@@ -81,6 +81,27 @@ describe.each(engines)('%s engine', (engine) => {
     ]);
   });
 
+  it('msync, the write-back of a shared mapping: faulted as planned, and named when a rule on fsync matched nothing', async () => {
+    const dir = scratch();
+    // Python's mmap.flush() is msync(MS_SYNC) on the mapping
+    const script = [
+      'import os, sys, mmap',
+      "f = os.open(sys.argv[1] + '/m', os.O_CREAT | os.O_RDWR); os.ftruncate(f, 4096)",
+      "m = mmap.mmap(f, 4096); m[0:2] = b'hi'",
+      "try: m.flush(); print('flush ok')",
+      "except OSError as e: print('flush failed', e.errno)",
+    ].join('\n');
+    const { lines, result } = await runFixture('/usr/bin/env', ['python3', '-c', script, dir], { engine, plan: plan([{ syscalls: ['msync'], action: { errno: 'EIO' } }]) });
+    expect(lines).toEqual(['flush failed 5']);
+    expect(result.counts.msync).toEqual({ calls: 1, faulted: 1, delayed: 0 });
+    expect(result.faults.map((f) => f.target)).toEqual([expect.stringMatching(/^mapping 0x[0-9a-f]+\+4096$/) as unknown as string]);
+    const other = await runFixture('/usr/bin/env', ['python3', '-c', script, dir], { engine, plan: plan([{ syscalls: ['fsync'], action: { errno: 'EIO' } }]) });
+    expect(other.lines).toEqual(['flush ok']);
+    expect(other.result.warnings).toEqual([
+      { code: 'rule-matched-nothing', message: 'rule rule-0 matched nothing: fsync was never called; the program called msync once instead' },
+    ]);
+  });
+
   it('a rule on pwrite64 that matched nothing names write: counted in-process, or said to be unwatched under seccomp', async () => {
     const dir = scratch();
     const result = await run('sh', ['-c', `echo hi > ${join(dir, 'out')}`], { engine, stdio: 'ignore', faults: ['pwrite64:path=**/out=EIO'] });

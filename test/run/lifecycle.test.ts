@@ -361,7 +361,7 @@ describe.each(engines)('%s engine', (engine) => {
     // each run in a frame of its own, so that no suspended frame of this test still holds a handle
     const finished = async (): Promise<WeakRef<object>> => {
       const handle = spawn(fixture('c/pacer'), [scratch(), '2', '0'], { engine, plan: plan(FSYNC_COUNTED), stdio: 'ignore' });
-      expect((await handle.result).counts.fsync.calls).toBe(2);
+      expect((await handle.result).counts.fsync?.calls).toBe(2);
       return new WeakRef(handle);
     };
     const handles = [await finished(), await finished(), await finished()];
@@ -384,7 +384,7 @@ describe.each(engines)('%s engine', (engine) => {
       const results = await Promise.all(
         [0, 1, 2, 3].map(() => run(fixture('c/pacer'), [scratch(), '1', '0'], { engine, plan: plan(FSYNC_COUNTED), stdio: 'ignore' })),
       );
-      expect(results.map((r) => r.counts.fsync.calls)).toEqual([1, 1, 1, 1]);
+      expect(results.map((r) => r.counts.fsync?.calls)).toEqual([1, 1, 1, 1]);
     }
     expect(ours(open()) - before).toBeLessThanOrEqual(2);
   });

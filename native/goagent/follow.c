@@ -6,13 +6,11 @@
  * it was (its signal delivered).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include "follow.h"
 #include "goelf.h"
@@ -33,20 +31,6 @@ int sf_follow_begin(pid_t tid) {
   if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)(long)PTRACE_O_TRACEEXEC) != 0) return errno;
   followed[free_slot] = tid;
   return 0;
-}
-
-/* Is the image the task runs now a Go executable? An exec of a Go file can fail after the supervisor held it
- * (not executable, E2BIG, ...) and the task then exec something else (execvp goes on along PATH): its exec
- * stop is not ours to follow. */
-static int runs_go(pid_t pid) {
-  char path[64], why[200];
-  snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 1; /* cannot tell: try, and say so if it fails */
-  struct sf_go_elf go = { 0 };
-  sf_go_elf_find(fd, &go, why, sizeof why);
-  close(fd);
-  return go.is_go;
 }
 
 int sf_follow_event(struct sf_goagent *a, pid_t pid, int status, char *kind, char *msg, size_t len) {
@@ -71,11 +55,10 @@ int sf_follow_event(struct sf_goagent *a, pid_t pid, int status, char *kind, cha
     while (ptrace(PTRACE_SYSCALL, pid, NULL, (void *)(long)(WIFSTOPPED(st) && WSTOPSIG(st) != SIGTRAP ? WSTOPSIG(st) : 0)) == 0 &&
            waitpid(pid, &st, __WALL) == pid && WIFSTOPPED(st)) {
       if (WSTOPSIG(st) == SIGTRAP) {
-        if (!runs_go(pid)) {
-          ptrace(PTRACE_DETACH, pid, NULL, NULL);
-          return 1;
-        }
+        /* 1: not a Go image (an exec of a Go file failed after the supervisor held it, say not executable,
+         * and the task went on to exec something else, as execvp does along PATH): not ours to follow */
         rc = sf_goagent_attach(a, pid, why, sizeof why);
+        if (rc == 1) return 1;
         break;
       }
     }

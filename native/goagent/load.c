@@ -321,7 +321,7 @@ int sf_goagent_attach(struct sf_goagent *a, pid_t pid, char *why, size_t whylen)
   const char *err = NULL;
   char detail[200] = "";
   struct agent_lib lib = { 0 };
-  struct sf_go_elf go;
+  struct sf_go_elf go = { 0 };
   unsigned char *img = NULL;
   struct sf_agent_conf *conf = NULL;
   int memfd = -1;
@@ -331,6 +331,12 @@ int sf_goagent_attach(struct sf_goagent *a, pid_t pid, char *why, size_t whylen)
   if (ptrace(PTRACE_GETREGS, pid, NULL, &t.saved) != 0) BAD("cannot read the registers");
   t.at = t.saved.rip;
   char path[64];
+  snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+  int exe = open(path, O_RDONLY | O_CLOEXEC);
+  if (exe < 0) BAD("cannot open the executable");
+  int found = sf_go_elf_find(exe, &go, detail, sizeof detail);
+  close(exe);
+  if (found != 0) BAD(detail);
   snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
   if ((t.mem = open(path, O_RDWR | O_CLOEXEC)) < 0) BAD("cannot open /proc/PID/mem");
   /* a `syscall` to inject with, at the entry point (put back before detaching): first, so that the two
@@ -341,12 +347,6 @@ int sf_goagent_attach(struct sf_goagent *a, pid_t pid, char *why, size_t whylen)
     BAD(detail);
   }
   t.code_written = 1;
-  snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
-  int exe = open(path, O_RDONLY | O_CLOEXEC);
-  if (exe < 0) BAD("cannot open the executable");
-  int found = sf_go_elf_find(exe, &go, detail, sizeof detail);
-  close(exe);
-  if (found != 0) BAD(detail);
   uint64_t bias = 0, entry;
   if (go.pie) {
     if (aux_value(pid, AT_ENTRY, &entry) != 0) BAD("cannot read the auxiliary vector");
@@ -456,7 +456,7 @@ out:
   free(conf);
   if (err) {
     snprintf(why, whylen, "%s", err);
-    return -1;
+    return go.is_go ? -1 : 1;
   }
   snprintf(why, whylen, "Syscall6 patched at %#llx (found in the %s)%s", (unsigned long long)stub, go.found,
            patched == 3 ? ", and the runtime's write and read" : "");
@@ -476,7 +476,7 @@ int sf_goagent_after_exec(struct sf_goagent *a, pid_t pid, int *status, char *ms
       return 1;
     }
     if (!WIFSTOPPED(st)) continue;
-    if (WSTOPSIG(st) == SIGTRAP) return sf_goagent_attach(a, pid, msg, len) == 0 ? 0 : -1;
+    if (WSTOPSIG(st) == SIGTRAP) return sf_goagent_attach(a, pid, msg, len) == 0 ? 0 : -1; /* not Go: said too */
     ptrace(PTRACE_CONT, pid, NULL, (void *)(long)WSTOPSIG(st)); /* a signal before the exec: deliver it */
   }
 }

@@ -25,8 +25,8 @@ struct sf_goagent {
 int sf_goagent_prepare(struct sf_goagent *a, const char *lib_path, const char *shm_path, char *why, size_t whylen);
 /* In the forked child: 0 (traced), or an errno. */
 int sf_goagent_child(void);
-/* A traced process stopped after execve. Patches it (0) or leaves it untouched (-1 and a reason); either way
- * it is detached. */
+/* A traced process stopped after execve. Patches it (0) or leaves it untouched: -1 and a reason, or 1 when
+ * what it now runs is not a Go executable at all (nothing to say); either way it is detached. */
 int sf_goagent_attach(struct sf_goagent *a, pid_t pid, char *why, size_t whylen);
 /* Resumes the traced child (stopped or not) until its exec stop, then sf_goagent_attach: 0 patched, -1 not (msg
  * says why), 1 the child ended first (*status). */

@@ -26,6 +26,10 @@ int sf_fd_path(int pid, int fd, char *buf, size_t len) {
   return sf_proc_link(pid, what, buf, len);
 }
 
+int sf_mapping_target(uint64_t addr, uint64_t len, char *buf, size_t size) {
+  return snprintf(buf, size, "mapping %#llx+%llu", (unsigned long long)addr, (unsigned long long)len);
+}
+
 int sf_path_join(const char *base, const char *rel, char *out, size_t len) {
   while (rel[0] == '.' && rel[1] == '/') rel += 2;
   size_t dir = strcmp(base, "/") == 0 ? 0 : strlen(base), rest = strlen(rel);

@@ -257,6 +257,8 @@ uint64_t sf_now_ns(void);
 /* ---- what a descriptor refers to (paths.c; raw syscalls only, safe inside the preload wrappers) ---- */
 
 /* The target of /proc/<pid>/fd/<fd> (pid 0: this process) in buf, NUL-terminated. 0, or -1. */
+/* The target logged for a call on a mapping rather than a descriptor (msync): "mapping 0x...+len". */
+int sf_mapping_target(uint64_t addr, uint64_t len, char *buf, size_t size);
 int sf_fd_path(int pid, int fd, char *buf, size_t len);
 /* The same for another link of /proc/<pid>/ ("cwd", "fd/3"). */
 int sf_proc_link(int pid, const char *what, char *buf, size_t len);

@@ -34,7 +34,6 @@ int sf_gate_setup(void) {
   return 1;
 }
 
-int sf_gate_active(void) { return sf_gate_mapped; }
 
 __attribute__((cold, noinline)) long sf_raw_error(long r) {
   errno = (int)-r;

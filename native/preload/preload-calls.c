@@ -76,7 +76,7 @@ SF_EXPORT int msync(void *addr, size_t len, int flags) {
     struct sf_call c;
     char range[64];
     sf_call_init(&c, SF_SYS_msync, -1);
-    snprintf(range, sizeof range, "mapping %#lx+%zu", (unsigned long)addr, len);
+    sf_mapping_target((uint64_t)(uintptr_t)addr, len, range, sizeof range);
     sf_count(SF_SYS_msync);
     sf_action = sf_intercept(&c, range, &sf_value);
   }

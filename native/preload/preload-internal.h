@@ -142,7 +142,7 @@ SF_WRAP_ALL(SF_REAL_SLOT)
 /* Maps the gate when SYSFAULT_GATE=1 (at init, before the resolver): 1 mapped, 0 not asked for, -1 asked for
  * but the page could not be had. */
 int sf_gate_setup(void);
-int sf_gate_active(void);
+/* 1 once the gate is mapped (set at init, before any wrapper makes a call from it) */
 extern int sf_gate_mapped;
 /* syscall(2), made from the gate page when there is one. Six longs, not variadic (a variadic call spills every
  * argument register to a save area and reads them back), into the kernel's registers (sf_gate_syscall6).

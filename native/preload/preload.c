@@ -65,7 +65,7 @@ static void sf_resolve_all(void) {
     __typeof__(name) *found = (__typeof__(name) *)dlsym(RTLD_NEXT, #name); \
     if (found) real_##name = found;                                       \
   }
-  if (sf_gate_active()) {
+  if (sf_gate_mapped) {
     RESOLVE(fopen) RESOLVE(fopen64) RESOLVE(fclose)
     sf_wrappers_use_gate();
     return;

@@ -76,7 +76,7 @@ static int noted[3];
 
 static void note(int kind, const char *path) {
   struct sf_shm *shm = sf_preload_shm();
-  if (!shm || sf_gate_active() || __atomic_exchange_n(&noted[kind], 1, __ATOMIC_RELAXED)) return;
+  if (!shm || sf_gate_mapped || __atomic_exchange_n(&noted[kind], 1, __ATOMIC_RELAXED)) return;
   struct sf_decision d = { .rule = -1, .action = SF_ACT_NOTE, .value = kind };
   sf_log_fault(shm, &d, -1, getpid(), (int)syscall(SYS_gettid), -1, path);
 }
@@ -100,7 +100,7 @@ static const char *search(const char *file, char *buf, size_t len) {
 }
 
 static void look(const char *path, char *const envp[]) {
-  if (!sf_preload_shm() || sf_gate_active() || !path) return;
+  if (!sf_preload_shm() || sf_gate_mapped || !path) return;
   int saved = errno;
   int kind = blind_kind(path);
   if (kind) note(kind, path); /* SF_NOTE_STATIC, SF_NOTE_GO */

@@ -185,7 +185,7 @@ void mon_fault_target(struct run *r, const struct held *h, struct call_info *ci,
   if (is_open(h->sys) && !ci->path[0] && read_open_path(r, h, ci->path, sizeof ci->path) != 0) ci->path[0] = 0;
   if (h->sys == SF_SYS_connect && !ci->call.peer) connect_peer(r, h, ci); /* the address, as the preload logs */
   if (sf_sys_shape(h->sys) == SF_SHAPE_MAP) /* msync: the range, as the preload library logs it */
-    snprintf(buf, len, "mapping %#llx+%llu", (unsigned long long)h->args[0], (unsigned long long)h->args[1]);
+    sf_mapping_target(h->args[0], h->args[1], buf, len);
   else if (ci->path[0])
     snprintf(buf, len, "%s", ci->path);
   else if (ci->call.peer) /* connect's address, or a socket's peer when a rule filters on it */

@@ -117,23 +117,22 @@ function times(n: number): string {
 /** Why a rule matched nothing, with what the program called instead when it was counted. */
 function whyNothingMatched(rule: NormalizedRule, facts: WarningFacts): string {
   const called = rule.syscalls.filter((s) => facts.calls(s) > 0);
+  const alternatives = alternativesOf(rule.syscalls);
+  const instead = alternatives.filter((s) => facts.calls(s) > 0);
+  const made = (names: string[]): string => names.map((s) => `${s} ${times(facts.calls(s))}`).join(', ');
   if (called.length > 0) {
     const filters = [rule.path !== null && `path ${rule.path}`, rule.fd !== 'any' && `fd ${rule.fd}`, rule.addr !== null && `addr ${rule.addr.text}`].filter(
       (f): f is string => typeof f === 'string',
     );
-    const made = called.map((s) => `${s} ${times(facts.calls(s))}`).join(', ');
     // a filter that missed may be aimed at the right file through the wrong syscall (pebble's WAL: fdatasync)
-    const also = alternativesOf(rule.syscalls).filter((s) => facts.calls(s) > 0);
-    const besides = also.length > 0 ? `; it also called ${also.map((s) => `${s} ${times(facts.calls(s))}`).join(', ')}` : '';
-    return `the program called ${made}, none matching ${filters.length > 0 ? filters.join(', ') : 'its filters'}${besides}`;
+    const besides = instead.length > 0 ? `; it also called ${made(instead)}` : '';
+    return `the program called ${made(called)}, none matching ${filters.length > 0 ? filters.join(', ') : 'its filters'}${besides}`;
   }
   const never = rule.syscalls.length === 1 ? `${rule.syscalls[0]} was never called` : `none of ${rule.syscalls.join(', ')} was called`;
-  const alternatives = alternativesOf(rule.syscalls);
-  const instead = alternatives.filter((s) => facts.calls(s) > 0);
   if (instead.length === 0) {
     const unwatched = alternatives.filter((s) => !facts.watched.has(s));
     if (unwatched.length === 0) return never;
     return `${never} (not watched, each being a supervisor round trip under seccomp: ${unwatched.join(', ')}; name them in a rule to see whether the program called them)`;
   }
-  return `${never}; the program called ${instead.map((s) => `${s} ${times(facts.calls(s))}`).join(', ')} instead`;
+  return `${never}; the program called ${made(instead)} instead`;
 }

@@ -77,14 +77,20 @@ static uint64_t from_symtab(const struct image *im, const char *const *names) {
   return 0;
 }
 
+/* Section i's relocations with addends (n of them), or NULL when it holds none that can be read. */
+static const Elf64_Rela *rela_of(const struct image *im, size_t i, size_t *n) {
+  const Elf64_Shdr *s = &im->sh[i];
+  if (s->sh_type != SHT_RELA || s->sh_entsize != sizeof(Elf64_Rela) || !in_file(im, s->sh_offset, s->sh_size))
+    return NULL;
+  *n = s->sh_size / sizeof(Elf64_Rela);
+  return (const Elf64_Rela *)(im->p + s->sh_offset);
+}
+
 /* A PIE's value at vaddr comes from an R_X86_64_RELATIVE relocation's addend, when there is one. */
 static uint64_t relocated_word(const struct image *im, uint64_t vaddr, uint64_t file_value) {
-  for (size_t i = 0; i < im->shnum; i++) {
-    const Elf64_Shdr *s = &im->sh[i];
-    if (s->sh_type != SHT_RELA || s->sh_entsize != sizeof(Elf64_Rela) || !in_file(im, s->sh_offset, s->sh_size))
-      continue;
-    const Elf64_Rela *r = (const Elf64_Rela *)(im->p + s->sh_offset);
-    for (size_t k = 0; k < s->sh_size / sizeof *r; k++)
+  for (size_t i = 0, n = 0; i < im->shnum; i++) {
+    const Elf64_Rela *r = rela_of(im, i, &n);
+    for (size_t k = 0; r && k < n; k++)
       if (r[k].r_offset == vaddr && ELF64_R_TYPE(r[k].r_info) == R_X86_64_RELATIVE) return (uint64_t)r[k].r_addend;
   }
   return file_value;
@@ -106,12 +112,9 @@ static uint32_t rd32(const uint8_t *p) {
  * function name table. In a PIE both are RELATIVE relocations, the values their addends. 0 when not found. */
 #define MODULE_TEXT 176
 static uint64_t module_text(const struct image *im, uint64_t pcln, uint64_t names) {
-  for (size_t i = 0; i < im->shnum; i++) {
-    const Elf64_Shdr *s = &im->sh[i];
-    if (s->sh_type != SHT_RELA || s->sh_entsize != sizeof(Elf64_Rela) || !in_file(im, s->sh_offset, s->sh_size))
-      continue;
-    const Elf64_Rela *r = (const Elf64_Rela *)(im->p + s->sh_offset);
-    for (size_t k = 0; k < s->sh_size / sizeof *r; k++) {
+  for (size_t i = 0, n = 0; i < im->shnum; i++) {
+    const Elf64_Rela *r = rela_of(im, i, &n);
+    for (size_t k = 0; r && k < n; k++) {
       if (ELF64_R_TYPE(r[k].r_info) != R_X86_64_RELATIVE || (uint64_t)r[k].r_addend != pcln) continue;
       if (relocated_word(im, r[k].r_offset + 8, 0) != names) continue;
       return relocated_word(im, r[k].r_offset + MODULE_TEXT, 0);

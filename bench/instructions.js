@@ -19,6 +19,7 @@
 import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { positive, walkFlags } from './lib/args.js';
 import { buildTool, chooseMode, execMeasured, ROOT } from './lib/exec.js';
 
 const USAGE = `usage: node bench/instructions.js [--calls N] [--rounds R] [--time-calls N] [--no-time] [--json FILE]
@@ -38,22 +39,13 @@ const VARIANTS = {
 
 function parseArgs(argv) {
   const o = { calls: 20000, rounds: 7, timeCalls: 2_000_000, time: true, json: null };
-  const num = (i) => (/^\d+$/.test(argv[i + 1] ?? '') && Number(argv[i + 1]) > 0 ? Number(argv[i + 1]) : null);
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--calls' && num(i)) o.calls = num(i++);
-    else if (a === '--rounds' && num(i)) o.rounds = num(i++);
-    else if (a === '--time-calls' && num(i)) o.timeCalls = num(i++);
-    else if (a === '--no-time') o.time = false;
-    else if (a === '--json' && argv[i + 1]) o.json = argv[++i];
-    else if (a === '-h' || a === '--help') {
-      console.log(USAGE);
-      process.exit(0);
-    } else {
-      console.error(`bench: unknown or incomplete argument ${JSON.stringify(a)}\n${USAGE}`);
-      process.exit(2);
-    }
-  }
+  const numbers = { '--calls': 'calls', '--rounds': 'rounds', '--time-calls': 'timeCalls' };
+  walkFlags(argv, USAGE, (a, next) => {
+    if (numbers[a] && positive(next)) return (o[numbers[a]] = positive(next)), 2;
+    if (a === '--no-time') return (o.time = false), 1;
+    if (a === '--json' && next) return (o.json = next), 2;
+    return 0;
+  });
   return o;
 }
 

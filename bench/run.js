@@ -10,6 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import os from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { positive, walkFlags } from './lib/args.js';
 import { api, buildTool, chooseMode, ROOT } from './lib/exec.js';
 import { machineInfo } from './lib/machine.js';
 import { runMicro, VARIANTS } from './lib/micro.js';
@@ -30,26 +31,16 @@ const USAGE = `usage: node bench/run.js [--quick] [--update-docs] [--rounds N] [
 
 function parseArgs(argv) {
   const o = { quick: false, updateDocs: false, rounds: null, workload: true, micro: true, via: 'api', strict: false, waitIdle: 0, cases: null, fromJson: null };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--quick') o.quick = true;
-    else if (a === '--update-docs') o.updateDocs = true;
-    else if (a === '--no-workload') o.workload = false;
-    else if (a === '--only-workload') o.micro = false;
-    else if (a === '--strict') o.strict = true;
-    else if (a === '--from-json' && argv[i + 1]) o.fromJson = argv[++i];
-    else if (a === '--cases' && argv[i + 1]) o.cases = argv[++i].split(',').filter(Boolean);
-    else if (a === '--wait-idle') o.waitIdle = /^\d+$/.test(argv[i + 1] ?? '') ? Number(argv[++i]) : 300;
-    else if (a === '--rounds' && /^\d+$/.test(argv[i + 1] ?? '') && Number(argv[i + 1]) > 0) o.rounds = Number(argv[++i]);
-    else if (a === '--via' && ['api', 'cli'].includes(argv[i + 1])) o.via = argv[++i];
-    else if (a === '-h' || a === '--help') {
-      console.log(USAGE);
-      process.exit(0);
-    } else {
-      console.error(`bench: unknown or incomplete argument ${JSON.stringify(a)}\n${USAGE}`);
-      process.exit(2);
-    }
-  }
+  const switches = { '--quick': ['quick', true], '--update-docs': ['updateDocs', true], '--no-workload': ['workload', false], '--only-workload': ['micro', false], '--strict': ['strict', true] };
+  walkFlags(argv, USAGE, (a, next) => {
+    if (switches[a]) return (o[switches[a][0]] = switches[a][1]), 1;
+    if (a === '--from-json' && next) return (o.fromJson = next), 2;
+    if (a === '--cases' && next) return (o.cases = next.split(',').filter(Boolean)), 2;
+    if (a === '--wait-idle') return /^\d+$/.test(next ?? '') ? ((o.waitIdle = Number(next)), 2) : ((o.waitIdle = 300), 1);
+    if (a === '--rounds' && positive(next)) return (o.rounds = positive(next)), 2;
+    if (a === '--via' && ['api', 'cli'].includes(next)) return (o.via = next), 2;
+    return 0;
+  });
   o.rounds ??= o.quick ? 3 : 5;
   return o;
 }

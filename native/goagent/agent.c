@@ -24,7 +24,6 @@ __attribute__((visibility("hidden"))) struct sf_agent_conf sf_agent_conf = { .ma
 
 _Static_assert(offsetof(struct sf_agent_conf, resume) == SF_CONF_RESUME, "entry.S offsets");
 _Static_assert(offsetof(struct sf_agent_conf, nclaim) == SF_CONF_NCLAIM, "entry.S offsets");
-_Static_assert(offsetof(struct sf_agent_conf, key_fs) == SF_CONF_KEY_FS, "entry.S offsets");
 _Static_assert(offsetof(struct sf_agent_conf, nr_flags) == SF_CONF_FLAGS, "entry.S offsets");
 _Static_assert(offsetof(struct sf_agent_conf, map) == SF_CONF_MAP, "entry.S offsets");
 _Static_assert(offsetof(struct sf_agent_conf, slot_calls) == SF_CONF_SLOT_CALLS, "entry.S offsets");

@@ -48,7 +48,6 @@
 
 /* Offsets used by entry.S (checked against the struct in agent.c). */
 #define SF_CONF_NCLAIM 8
-#define SF_CONF_KEY_FS 12
 #define SF_CONF_SLOT_CALLS 16
 #define SF_CONF_FDS 32
 #define SF_CONF_SHM_SLOTS 40
@@ -85,7 +84,7 @@ struct sf_agent_fd {
 struct sf_agent_conf {
   uint64_t magic;
   uint32_t nclaim;  /* slots handed out (may exceed SF_AGENT_SLOTS) */
-  uint32_t key_fs;  /* 1: a thread is known by its FS base (rdfsbase); 0: by its M (g.m, Syscall6 only) */
+  uint32_t unused;
   uint64_t *slot_calls; /* &shm->slot_calls[0][0]: a thread's counters are SF_AGENT_SYS_COUNT from slot 0's */
   struct sf_shm *shm;
   struct sf_agent_fd *fds; /* SF_AGENT_FDS entries */

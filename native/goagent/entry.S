@@ -54,6 +54,10 @@ sf_go_entry:
         RAW_STUB sf_go_write1, 1, SF_STUB_WRITE1
         RAW_STUB sf_go_read, 0, SF_STUB_READ
 
+/* Find this thread's slot: open addressing on a key. From Syscall6 the key is the thread's M (g.m: R14 is g in
+ * Go's register ABI, nil only on a thread Go has not set up). The raw stubs run where R14 is not always g
+ * (signal handlers, the scheduler), so theirs is the thread's FS base with bit 0 set: both are 8-byte aligned
+ * addresses, so the two kinds never collide, and a thread that makes both kinds of call has two slots. */
 .Lstub_hook:
         mov rbx, rdi
         mov rcx, rsi
@@ -61,16 +65,17 @@ sf_go_entry:
         xor esi, esi
         xor r8d, r8d
         xor r9d, r9d
-        /* fall through: r11 = conf */
-
-.Lhook: /* find this thread's slot: open addressing on its FS base, or its M (g.m) */
-        cmp dword ptr [r11 + SF_CONF_KEY_FS], 0
-        je 2f
         rdfsbase r12
-        jmp 3f
-2:      mov r12, qword ptr [r14 + SF_GO_G_M]
-3:      test r12, r12
+        or r12, 1
+        jmp .Lkeyed
+
+.Lhook: /* r11 = conf */
+        test r14, r14
         jz .Lraw
+        mov r12, qword ptr [r14 + SF_GO_G_M]
+        test r12, r12
+        jz .Lraw
+.Lkeyed:
         imul r13, r12, 0x2545f491
         shr r13, 7
         and r13, SF_AGENT_MAP - 1

@@ -389,12 +389,12 @@ int sf_goagent_attach(struct sf_goagent *a, pid_t pid, char *why, size_t whylen)
   conf->magic = SF_AGENT_MAGIC;
   conf->resume[SF_STUB_SYSCALL6] = stub + SF_GO_STUB_RESUME;
   /* rdfsbase (FSGSBASE, HWCAP2 bit 1) knows a thread in any context: then the runtime's raw stubs can be
-   * patched too (there R14 is not always g) */
+   * patched too (there R14 is not always g, so entry.S keys their threads by FS base) */
   uint64_t hwcap2 = 0;
-  conf->key_fs = aux_value(pid, 26 /* AT_HWCAP2 */, &hwcap2) == 0 && (hwcap2 & 2);
+  int fsgsbase = aux_value(pid, 26 /* AT_HWCAP2 */, &hwcap2) == 0 && (hwcap2 & 2);
   uint64_t raw_at[2] = { 0, 0 };
   const uint8_t *raw_bytes[2] = { sf_go_write1_bytes, sf_go_read_bytes };
-  for (int k = 0; k < 2 && conf->key_fs; k++) {
+  for (int k = 0; k < 2 && fsgsbase; k++) {
     uint64_t at = (k == 0 ? go.write1 : go.read);
     uint8_t code[SF_GO_RAW_LEN];
     if (!at || mem_rw(&t, at + bias + (uint64_t)k, code + k, SF_GO_RAW_LEN - (size_t)k, 0) != 0 ||

@@ -26,13 +26,14 @@ _Static_assert(offsetof(struct sf_agent_conf, resume) == SF_CONF_RESUME, "entry.
 _Static_assert(offsetof(struct sf_agent_conf, nclaim) == SF_CONF_NCLAIM, "entry.S offsets");
 _Static_assert(offsetof(struct sf_agent_conf, nr_flags) == SF_CONF_FLAGS, "entry.S offsets");
 _Static_assert(offsetof(struct sf_agent_conf, map) == SF_CONF_MAP, "entry.S offsets");
-_Static_assert(offsetof(struct sf_agent_conf, slot_calls) == SF_CONF_SLOT_CALLS, "entry.S offsets");
 _Static_assert(offsetof(struct sf_agent_conf, fds) == SF_CONF_FDS, "entry.S offsets");
-_Static_assert(offsetof(struct sf_agent_conf, shm_slots) == SF_CONF_SHM_SLOTS, "entry.S offsets");
+_Static_assert(offsetof(struct sf_agent_conf, rows) == SF_CONF_ROWS, "entry.S offsets");
+_Static_assert(offsetof(struct sf_agent_conf, pass_sys) == SF_CONF_PASS_SYS, "entry.S offsets");
+_Static_assert(offsetof(struct sf_agent_slot, row) == SF_SLOT_ROW, "entry.S offsets");
 _Static_assert(offsetof(struct sf_agent_conf, nr_sys) == SF_CONF_NR_SYS, "entry.S offsets");
 _Static_assert(offsetof(struct sf_agent_conf, fd_arg) == SF_CONF_FD_ARG, "entry.S offsets");
 _Static_assert(sizeof(struct sf_agent_fd) == SF_FD_SIZE && offsetof(struct sf_agent_fd, quiet) == SF_FD_QUIET, "entry.S offsets");
-_Static_assert(SF_SYS_COUNT == SF_AGENT_SYS_COUNT && SF_SYS_COUNT <= 32, "entry.S: the syscall table's size");
+_Static_assert(SF_SYS_COUNT <= 32, "a descriptor's quiet bits (one per syscall) fit in 32");
 _Static_assert(offsetof(struct sf_agent_conf, slots) == SF_CONF_SLOTS, "entry.S offsets");
 _Static_assert(sizeof(struct sf_agent_slot) == SF_SLOT_SIZE, "entry.S offsets");
 
@@ -140,17 +141,20 @@ static void sleep_ms(int32_t ms) {
 }
 
 static inline void count(struct sf_agent_slot *slot, int sys) {
-  int32_t *mine = &CONF->shm_slots[slot - CONF->slots];
-  int s = *mine - 1;
+  uint64_t *row = *slot->row;
   struct sf_shm *shm = CONF->shm;
-  if (UNLIKELY(s < 0)) {
-    if (*mine == 0) s = sf_shm_claim_slot(shm), *mine = s < 0 ? -1 : s + 1;
-    if (s < 0) {
+  if (UNLIKELY((uintptr_t)row <= SF_ROW_SHARED)) {
+    if ((uintptr_t)row == SF_ROW_NONE) {
+      int s = sf_shm_claim_slot(shm);
+      row = s < 0 ? (uint64_t *)SF_ROW_SHARED : shm->slot_calls[s];
+      *slot->row = row;
+    }
+    if ((uintptr_t)row == SF_ROW_SHARED) {
       __atomic_fetch_add(&shm->counts[sys].calls, 1, __ATOMIC_RELAXED);
       return;
     }
   }
-  uint64_t *n = &shm->slot_calls[s][sys];
+  uint64_t *n = &row[sys];
   __atomic_store_n(n, __atomic_load_n(n, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
 }
 

@@ -48,29 +48,33 @@
 
 /* Offsets used by entry.S (checked against the struct in agent.c). */
 #define SF_CONF_NCLAIM 8
-#define SF_CONF_SLOT_CALLS 16
-#define SF_CONF_FDS 32
-#define SF_CONF_SHM_SLOTS 40
-#define SF_CONF_RESUME 48
-#define SF_CONF_FLAGS 80
+#define SF_CONF_FDS 24
+#define SF_CONF_ROWS 32
+#define SF_CONF_RESUME 40
+#define SF_CONF_FLAGS 72
 #define SF_CONF_NR_SYS (SF_CONF_FLAGS + SF_AGENT_NRS)
 #define SF_CONF_FD_ARG (SF_CONF_NR_SYS + SF_AGENT_NRS)
-#define SF_CONF_MAP (SF_CONF_FD_ARG + 32)
+#define SF_CONF_PASS_SYS (SF_CONF_FD_ARG + 32)
+#define SF_CONF_MAP (SF_CONF_PASS_SYS + SF_AGENT_NRS)
 #define SF_CONF_SLOTS (SF_CONF_MAP + SF_AGENT_MAP * 16)
 #define SF_SLOT_SIZE 32
+#define SF_SLOT_ROW 16
 #define SF_FD_SIZE 16
 #define SF_FD_QUIET 4
-#define SF_AGENT_SYS_COUNT 25 /* SF_SYS_COUNT, for entry.S (checked in agent.c) */
+#define SF_ROW_NONE 0
+#define SF_ROW_SHARED 1
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 
 #include "../core/sysfault.h"
 
-/* One thread's own stack. top: the next reservation ends here; base: the lowest top allowed. */
+/* One thread's own stack. top: the next reservation ends here; base: the lowest top allowed. row: this slot's
+ * entry in conf.rows (fixed by the loader, so that entry.S reaches the thread's counters in two loads). */
 struct sf_agent_slot {
   uint64_t top, base;
-  uint64_t pad[2];
+  uint64_t **row;
+  uint64_t pad;
 };
 
 /* What we know of one descriptor (as the preload engine keeps it). */
@@ -84,18 +88,21 @@ struct sf_agent_fd {
 struct sf_agent_conf {
   uint64_t magic;
   uint32_t nclaim;  /* slots handed out (may exceed SF_AGENT_SLOTS) */
-  uint32_t unused;
-  uint64_t *slot_calls; /* &shm->slot_calls[0][0]: a thread's counters are SF_AGENT_SYS_COUNT from slot 0's */
+  uint32_t pad;
   struct sf_shm *shm;
   struct sf_agent_fd *fds; /* SF_AGENT_FDS entries */
-  /* By slot: the thread's counter slot in the shared region + 1 (0: not claimed yet, -1: none left). A page
-   * of its own marked MADV_WIPEONFORK: the child of a fork without CLONE_VM (a copy of the forking thread)
-   * finds 0 there and claims a counter slot of its own instead of racing its parent for the same one. */
-  int32_t *shm_slots;
+  /* By slot: the thread's row of counters in the shared region (SF_ROW_NONE: not claimed yet; SF_ROW_SHARED:
+   * none was left, its calls are counted with a locked add). A page of its own marked MADV_WIPEONFORK: the
+   * child of a fork without CLONE_VM (a copy of the forking thread) finds 0 there and claims a row of its own
+   * instead of racing its parent for the same one. */
+  uint64_t **rows;
   uint64_t resume[4]; /* by SF_STUB_*: where each patched stub goes on after its SYSCALL (0: not patched) */
   uint8_t nr_flags[SF_AGENT_NRS];
   int8_t nr_sys[SF_AGENT_NRS]; /* syscall number -> enum sf_sys, -1 */
   int8_t fd_arg[32];           /* by enum sf_sys: which argument is the call's descriptor, -1 none (opens) */
+  /* syscall number -> enum sf_sys when entry.S may pass it through itself (decided by the agent, nothing to
+   * book, the descriptor in the first argument), else -1 */
+  int8_t pass_sys[SF_AGENT_NRS];
   struct { uint64_t key, slot; } map[SF_AGENT_MAP];
   struct sf_agent_slot slots[SF_AGENT_SLOTS];
   /* The plan summarised per syscall (as the preload engine does it). */

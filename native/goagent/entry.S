@@ -114,17 +114,13 @@ sf_go_entry:
         test r13, r13
         jz .Lraw
         /* The pass-through: a call the agent decides, on a descriptor (in BX) no rule can fire on for this
-         * syscall (its quiet bit, set by agent.c), on a thread with a counter slot. Counted and made from the
+         * syscall (its quiet bit, set by agent.c), on a thread with a counter row. Counted and made from the
          * gate right here, on the goroutine's stack, which it does not touch: the gate's `syscall; jmp r13`
          * comes back without a return address. Anything else goes on to the C side. */
         movzx r10d, ax
-        cmp byte ptr [r11 + SF_CONF_FLAGS + r10], SF_NR_HOOK | SF_NR_DECIDE
-        jne .Lstack
-        movsx r10d, byte ptr [r11 + SF_CONF_NR_SYS + r10]
+        movsx r10d, byte ptr [r11 + SF_CONF_PASS_SYS + r10]
         test r10d, r10d
         js .Lstack
-        cmp byte ptr [r11 + SF_CONF_FD_ARG + r10], 0
-        jne .Lstack
         cmp rbx, SF_AGENT_FDS
         jae .Lstack
         mov rdx, rbx
@@ -133,16 +129,10 @@ sf_go_entry:
         mov edx, dword ptr [rdx + SF_FD_QUIET]
         bt edx, r10d
         jnc .Lstack
-        lea r12, [r11 + SF_CONF_SLOTS]
-        mov rdx, r13
-        sub rdx, r12
-        shr rdx, 5
-        mov r12, qword ptr [r11 + SF_CONF_SHM_SLOTS]
-        movsxd rdx, dword ptr [r12 + rdx * 4]
-        sub rdx, 1
-        js .Lstack
-        imul rdx, rdx, SF_AGENT_SYS_COUNT * 8
-        add rdx, qword ptr [r11 + SF_CONF_SLOT_CALLS]
+        mov rdx, qword ptr [r13 + SF_SLOT_ROW]
+        mov rdx, qword ptr [rdx]
+        cmp rdx, SF_ROW_SHARED
+        jbe .Lstack /* no row yet (agent.c claims one), or none left */
         add qword ptr [rdx + r10 * 8], 1 /* only this thread writes its counters */
         mov r12, rax
         shr r12, 16

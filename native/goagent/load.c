@@ -32,11 +32,12 @@
 
 #define PAGE 4096ull
 #define ROUND_UP(x) (((x) + PAGE - 1) & ~(PAGE - 1))
-/* The work area: the slots' stacks, the descriptor facts, then the page of counter slots (wiped on fork). */
+/* The work area: the slots' stacks, the descriptor facts, then the page of counter rows (wiped on fork). */
 #define WORK_FDS ((uint64_t)SF_AGENT_SLOTS * SF_AGENT_STACK)
-#define WORK_SHM_SLOTS (WORK_FDS + (uint64_t)SF_AGENT_FDS * sizeof(struct sf_agent_fd))
-#define WORK_SIZE (WORK_SHM_SLOTS + PAGE)
+#define WORK_ROWS (WORK_FDS + (uint64_t)SF_AGENT_FDS * sizeof(struct sf_agent_fd))
+#define WORK_SIZE (WORK_ROWS + PAGE)
 #define NEAR (1ull << 31)
+_Static_assert(SF_AGENT_SLOTS * sizeof(uint64_t *) <= PAGE, "one page holds every slot's counter row");
 
 static int fail(char *why, size_t whylen, const char *fmt, const char *detail) {
   snprintf(why, whylen, fmt, detail);
@@ -197,6 +198,10 @@ static void fill_conf(struct sf_agent_conf *c, const struct sf_plan *plan) {
     for (size_t i = 0; i < sizeof fd_book_nrs / sizeof *fd_book_nrs; i++)
       if (fd_book_nrs[i] < SF_AGENT_NRS) c->nr_flags[fd_book_nrs[i]] |= SF_NR_HOOK | SF_NR_FDBOOK;
   (void)decided;
+  for (int nr = 0; nr < SF_AGENT_NRS; nr++) {
+    int sys = c->nr_sys[nr];
+    c->pass_sys[nr] = (int8_t)(c->nr_flags[nr] == (SF_NR_HOOK | SF_NR_DECIDE) && sys >= 0 && c->fd_arg[sys] == 0 ? sys : -1);
+  }
 }
 
 /* ---- the tracee ---- */
@@ -362,7 +367,7 @@ int sf_goagent_attach(struct sf_goagent *a, pid_t pid, char *why, size_t whylen)
   if (!base) BAD("no free address range within 2 GB of Go's Syscall6");
   long work = inject_mmap(&t, 0, WORK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (work < 0 && work > -4096) BAD("cannot map the agent's work area in the target");
-  if (inject(&t, SYS_madvise, work + (long)WORK_SHM_SLOTS, PAGE, MADV_WIPEONFORK, 0, 0, 0) != 0)
+  if (inject(&t, SYS_madvise, work + (long)WORK_ROWS, PAGE, MADV_WIPEONFORK, 0, 0, 0) != 0)
     BAD("cannot mark the agent's counter page MADV_WIPEONFORK (Linux 4.14 or later)");
   /* the target opens the image (a memfd of ours, one per process: a private mapping of a file shares its
    * clean pages with every other mapping of it) and the shared region by their /proc paths, written into
@@ -403,13 +408,13 @@ int sf_goagent_attach(struct sf_goagent *a, pid_t pid, char *why, size_t whylen)
     raw_at[k] = at + bias + SF_GO_RAW_PATCH;
     conf->resume[k == 0 ? SF_STUB_WRITE1 : SF_STUB_READ] = at + bias + SF_GO_RAW_RESUME;
   }
-  conf->slot_calls = (uint64_t *)(shm + (long)offsetof(struct sf_shm, slot_calls));
   conf->shm = (struct sf_shm *)shm;
   conf->fds = (struct sf_agent_fd *)(work + (long)WORK_FDS);
-  conf->shm_slots = (int32_t *)(work + (long)WORK_SHM_SLOTS);
+  conf->rows = (uint64_t **)(work + (long)WORK_ROWS);
   for (int i = 0; i < SF_AGENT_SLOTS; i++) {
     conf->slots[i].base = (uint64_t)work + (uint64_t)i * SF_AGENT_STACK;
     conf->slots[i].top = conf->slots[i].base + SF_AGENT_STACK;
+    conf->slots[i].row = conf->rows + i;
   }
   if (ftruncate(memfd, (off_t)(lib.image_size + PAGE)) != 0 || build_image(a, &lib, base, conf, img, memfd) != 0)
     BAD("cannot write the agent's image");

@@ -69,6 +69,9 @@ const SEED_GLOBS: [string, string][] = [
   ['**/x/**/x/**/y', '/x/x/x/x/x/x/x/x/x'],
   ['data-[!0-9].bin', '/tmp/data-x.bin'],
   ['/tmp/\\*?[a-', '/tmp/*z[a-'],
+  // `**/NAME` is matched as NAME against the last component (sf_glob_name_part): the reference matches whole
+  ['**/*.l?g', '/var/lib/x.log/y.lag'],
+  ['**/[!a]*', 'a/b//c'],
 ];
 
 /** Writes the seeds; returns the largest seed's size (the region's: -max_len must let it through whole). */

@@ -86,15 +86,27 @@ static int glob_at(struct glob_memo *g, const char *p, const char *t, int depth)
   return *t == 0;
 }
 
+const char *sf_glob_name_part(const char *pattern) {
+  if (!strchr(pattern, '/')) return pattern;
+  if (pattern[0] != '*' || pattern[1] != '*' || pattern[2] != '/') return NULL;
+  const char *rest = pattern + 3;
+  for (const char *p = rest; *p; p++)
+    if (*p == '/' || *p == '\\' || (p[0] == '*' && p[1] == '*')) return NULL;
+  return rest;
+}
+
 int sf_glob_match(const char *pattern, const char *text) {
-  if (!strchr(pattern, '/')) {
+  const char *name = sf_glob_name_part(pattern);
+  if (name) {
     const char *slash = strrchr(text, '/');
     if (slash) text = slash + 1;
+    pattern = name;
   }
   struct glob_memo g;
+  size_t plen = strlen(pattern);
   g.p0 = pattern, g.t0 = text;
-  g.on = strlen(pattern) < SF_PATH_MAX && strlen(text) < UINT16_MAX - 1;
-  if (g.on) memset(g.lo, 0, sizeof g.lo);
+  g.on = plen < SF_PATH_MAX && strlen(text) < UINT16_MAX - 1;
+  if (g.on) memset(g.lo, 0, plen * sizeof *g.lo); /* stars sit at pattern offsets below plen; hi is read only where lo is set */
   return glob_at(&g, pattern, text, 0);
 }
 

@@ -227,6 +227,10 @@ int64_t sf_byte_cap(const struct sf_plan *plan, const struct sf_call *call);
 /* Does rule i's path glob match this path? bits for every path rule naming one of `syscalls`. */
 uint64_t sf_plan_path_bits(const struct sf_plan *plan, const char *path);
 int sf_glob_match(const char *pattern, const char *text);
+/* The part of a glob that looks only at a file's name, matched against the path's last component, or NULL:
+ * the whole glob when it has no '/'; REST of `**` `/REST` when REST has no '/', no `**` and no escape (it cannot
+ * match a '/', so it can only match after the last one). */
+const char *sf_glob_name_part(const char *pattern);
 int sf_addr_match(const struct sf_addr *filter, const struct sf_addr *addr);
 /* A sockaddr (AF_INET, AF_INET6, v4-mapped v6 folded to v4) as an sf_addr; 0 on success. */
 int sf_addr_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct sf_addr *out);

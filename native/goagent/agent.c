@@ -74,16 +74,41 @@ static int fd_link(int fd, char *buf, size_t len) {
   return 0;
 }
 
+static int kind_of(const struct stat *st) {
+  return S_ISSOCK(st->st_mode) ? SF_FD_SOCKET : S_ISFIFO(st->st_mode) ? SF_FD_PIPE : SF_FD_FILE;
+}
+
 static __attribute__((noinline)) void fd_lookup(int fd, struct sf_agent_fd *out) {
   struct stat st;
   char path[4096];
   out->kind = SF_FD_UNKNOWN;
   out->path_bits = 0;
-  if (SYS(SYS_fstat, fd, &st, 0) == 0)
-    out->kind = S_ISSOCK(st.st_mode) ? SF_FD_SOCKET : S_ISFIFO(st.st_mode) ? SF_FD_PIPE : SF_FD_FILE;
+  if (SYS(SYS_fstat, fd, &st, 0) == 0) out->kind = (uint8_t)kind_of(&st);
   if (out->kind == SF_FD_FILE && (CONF->plan.path_used) && fd_link(fd, path, sizeof path) == 0)
     out->path_bits = sf_plan_path_bits(&CONF->plan, path);
   out->state = FD_KNOWN;
+}
+
+/* A descriptor just opened by name, when every path glob looks only at a file's name: its facts from that
+ * name, if it is the one /proc/self/fd would show. So the name must not be a symlink (the descriptor would be
+ * its target's), and must still be the file opened (a rename since could have put another there). One lstat
+ * and one fstat, instead of an fstat and a readlink of /proc/self/fd/N at its first call (twice the time).
+ * Otherwise the facts stay unknown, for fd_lookup. */
+static void fd_named(long fd, long dirfd, const char *path) {
+  if (fd < 0 || fd >= SF_AGENT_FDS || !path) return;
+  const char *name = path;
+  for (const char *p = path; *p; p++)
+    if (*p == '/') name = p + 1;
+  if (!name[0] || (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2])))) return; /* "", ".", ".." */
+  struct stat named, opened;
+  if (sf_net_syscall6(SYS_newfstatat, dirfd, (long)path, (long)&named, AT_SYMLINK_NOFOLLOW, 0, 0) != 0 ||
+      S_ISLNK(named.st_mode) || SYS(SYS_fstat, fd, &opened, 0) != 0 || opened.st_dev != named.st_dev ||
+      opened.st_ino != named.st_ino)
+    return;
+  struct sf_agent_fd *info = &CONF->fds[fd];
+  info->kind = (uint8_t)kind_of(&opened);
+  info->path_bits = info->kind == SF_FD_FILE ? sf_plan_path_bits(&CONF->plan, name) : 0;
+  info->state = FD_KNOWN;
 }
 
 /* Follows the calls that open, close or replace descriptors (their result r). */
@@ -104,7 +129,14 @@ static void fd_book(const struct go_call *c, long r) {
   case SYS_fcntl:
     if (c->a[1] == F_DUPFD || c->a[1] == F_DUPFD_CLOEXEC) fd_reset(r);
     break;
-  default: fd_reset(r); break; /* dup2, dup3, socket, accept4, open, openat, eventfd2, ...: the new fd */
+  case SYS_openat:
+  case SYS_open:
+  case SYS_creat:
+    fd_reset(r);
+    if (CONF->plan.path_used && CONF->path_by_name)
+      c->nr == SYS_openat ? fd_named(r, c->a[0], (const char *)c->a[1]) : fd_named(r, AT_FDCWD, (const char *)c->a[0]);
+    break;
+  default: fd_reset(r); break; /* dup2, dup3, socket, accept4, openat2, eventfd2, ...: the new fd */
   }
 }
 

@@ -108,6 +108,7 @@ struct sf_agent_conf {
   /* The plan summarised per syscall (as the preload engine does it). */
   uint64_t rules_for[SF_SYS_COUNT];
   uint64_t fd_rules, path_rules;
+  uint32_t path_by_name; /* every path glob looks only at a file's name (sf_glob_name_part) */
   uint64_t kind_ok[4];
   uint64_t socket_net_rules; /* rules that, on a socket, need the supervisor (delays, address filters) */
   struct sf_plan plan;

@@ -168,6 +168,7 @@ static const int fd_book_nrs[] = { SYS_close, SYS_close_range, SYS_dup, SYS_dup2
 static void fill_conf(struct sf_agent_conf *c, const struct sf_plan *plan) {
   memset(c, 0, sizeof *c);
   c->plan = *plan;
+  c->path_by_name = 1;
   uint64_t decided = 0;
   for (uint32_t i = 0; i < plan->nrules; i++) {
     const struct sf_rule *r = &plan->rules[i];
@@ -175,6 +176,7 @@ static void fill_conf(struct sf_agent_conf *c, const struct sf_plan *plan) {
     for (int sys = 0; sys < SF_SYS_COUNT; sys++)
       if (r->syscalls & (1ull << sys)) c->rules_for[sys] |= bit;
     if (r->path[0]) c->path_rules |= bit, c->fd_rules |= bit;
+    if (r->path[0] && !sf_glob_name_part(r->path)) c->path_by_name = 0;
     if (r->fd_kind != SF_FD_ANY) c->fd_rules |= bit;
     if (r->action == SF_ACT_DELAY || r->has_addr) c->socket_net_rules |= bit;
     for (uint32_t kind = 0; kind < 4; kind++)

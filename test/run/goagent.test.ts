@@ -2,7 +2,7 @@
 // it can and leaves the rest to the supervisor. Real programs, several toolchains and build modes: the agent must
 // load (or say why not), the program must see exactly the decided faults, and the counts must be exact and the
 // same as under the supervisor alone (same plan and seed).
-import { chownSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, copyFileSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Engine, RunResult } from '../../src/index.js';
@@ -98,6 +98,36 @@ describe('Go fast path', () => {
       // (Go's File.Write carries on after a short write: the program still writes its 100 bytes)
       expect(faultSignature(fast.result)).toContain('rule-1 write short:7 <dir>/data-2.bin');
       expect(fast.result.counts.read?.delayed).toBe(2); // os.ReadFile: the data, then EOF
+    }
+  });
+
+  it('a path rule on a name sees the file /proc shows: through a symlink, the target; both engines agree', async () => {
+    // With globs that look only at a file's name the agent takes a descriptor's facts from the name it was
+    // opened by (an lstat and an fstat at the open) unless that name is a symlink: then /proc/self/fd's path.
+    const dir = scratch();
+    writeFileSync(join(dir, 'real.bin'), Buffer.alloc(100, 7));
+    symlinkSync('real.bin', join(dir, 'link.json'));
+    const link = join(dir, 'link.json');
+    const rules = plan([
+      { id: 'target', syscalls: ['read'], path: '**/*.bin', action: { errno: 'EIO' } },
+      { id: 'name', syscalls: ['read'], path: '*.json', action: { errno: 'ENOSPC' } },
+    ]);
+    for (const link_ of ['static', 'cgo']) {
+      const runs = [];
+      for (const engine of ['auto', 'seccomp'] as const) runs.push(await runFixture(`go/readfile-${link_}`, [link], { plan: rules, engine }));
+      const [fast, alone] = runs as [Awaited<ReturnType<typeof runFixture>>, Awaited<ReturnType<typeof runFixture>>];
+      expect(fast.result.fastPath).toHaveLength(1);
+      for (const run of runs) {
+        expect(run.lines).toEqual([`read ${link} err EIO read ${link}: input/output error`, 'done']);
+        expect(run.result.rules).toEqual([
+          { id: 'target', matched: 1, fired: 1 },
+          { id: 'name', matched: 0, fired: 0 },
+        ]);
+      }
+      expect(faultSignature(fast.result)).toEqual(faultSignature(alone.result));
+      // and by its own name, the file is the same file: the name rule stays quiet, the target rule fires
+      const direct = await runFixture(`go/readfile-${link_}`, [join(dir, 'real.bin')], { plan: rules });
+      expect(direct.result.rules.map((r) => r.fired)).toEqual([1, 0]);
     }
   });
 

@@ -2,7 +2,8 @@
 //   `node bench/fastpath.js [--rounds N] [--http-rounds N] [--http-sec S] [--json FILE]` (defaults 7, 7, 3).
 // - per call (the Go loop fixture, static and cgo, 1-byte writes to /dev/null): bare; `auto` (the agent) with a
 //   write rule that never fires; `auto` with a plan that does not name write; the kernel's seccomp floor (a
-//   filter alone, bench/tools/seccomp-floor.c); the supervisor alone (`--engine seccomp`), for reference.
+//   filter alone, bench/tools/seccomp-floor.c), for a syscall it does not name and for one it names as
+//   sysfault does (the filter then runs on every call); the supervisor alone (`--engine seccomp`), for reference.
 // - the Go net/http workload (bench/workload/httpd) under autocannon, reads and writes named by a rule that
 //   never fires: bare, `auto` (the agent), the kernel's seccomp floor and the supervisor alone. Loopback HTTP
 //   on 2 cores swings +-20% run to run: it takes 7 rounds for the median ratio to settle within a few percent.
@@ -50,6 +51,7 @@ const MICRO = {
   'agent, write named': { engine: 'auto', plan: never, iters: ITERS, fastPath: true },
   'agent, write not named': { engine: 'auto', plan: unnamed, iters: ITERS },
   'seccomp floor': { tool: 'floor', iters: ITERS },
+  'seccomp floor, write named': { tool: 'floor', named: 1, iters: ITERS },
   'supervisor alone, write named': { engine: 'seccomp', plan: never, iters: ITERS / 20 },
 };
 
@@ -57,7 +59,7 @@ async function loopOnce(exe, variant) {
   const v = MICRO[variant];
   const args = ['write', String(v.iters)];
   const r = v.tool
-    ? await execMeasured(floorTool(), [exe, ...args])
+    ? await execMeasured(floorTool(), [...(v.named === undefined ? [] : ['--named', String(v.named)]), exe, ...args])
     : await execMeasured(exe, args, v.engine ? { sysfault: { engine: v.engine, plan: v.plan } } : {});
   const m = /^loop write ok ([\d.]+)/m.exec(r.stdout);
   if (!m) throw new Error(`${variant}: no result line (${r.error ?? r.stderr.trim().split('\n').at(-1)})`);

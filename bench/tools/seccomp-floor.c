@@ -2,13 +2,19 @@
  * shape of filter as sysfault's seccomp launcher (x86_64 arch check, x32 rejected, a list of syscall numbers,
  * allow the rest) naming only fdatasync (answered with EIO in BPF), then execs the command. A loop's calls go
  * through the kernel's seccomp entry path as they do under a sysfault plan that does not name them.
- * Usage: seccomp-floor CMD [ARGS...] */
+ * With --named NR, syscall NR is named too, as sysfault's filter names a syscall with the fast path on: the
+ * filter runs on each of its calls (a filter that reads more than the number defeats the kernel's cached
+ * answer) and compares the instruction pointer with the gate page's range, then lets the call through
+ * wherever it comes from: the kernel's floor for a named call that no one is notified of.
+ * Usage: seccomp-floor [--named NR] CMD [ARGS...] */
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -17,12 +23,23 @@
 #define __X32_SYSCALL_BIT 0x40000000
 #endif
 
+#define GATE_ADDR 0x300000000000ull /* native/goagent/agent.h, SF_GATE_ADDR */
+#define GATE_SIZE 4096u
+
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: seccomp-floor CMD [ARGS...]\n");
+    long named = -1; /* none: the comparison below never matches, as no syscall has this number */
+    char *end = NULL;
+    if (argc > 2 && strcmp(argv[1], "--named") == 0) {
+        named = strtol(argv[2], &end, 10);
+        if (*end || end == argv[2]) named = -2;
+        argv += 2, argc -= 2;
+    }
+    if (argc < 2 || named < -1 || named > 1023) {
+        fprintf(stderr, "usage: seccomp-floor [--named NR] CMD [ARGS...]\n");
         return 2;
     }
+    const unsigned ip = offsetof(struct seccomp_data, instruction_pointer);
     struct sock_filter filter[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
@@ -32,6 +49,14 @@ int main(int argc, char **argv)
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_fdatasync, 0, 1),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EIO),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)named, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        /* the named call: sysfault's instruction-pointer check, and through either way */
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ip + 4),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)(GATE_ADDR >> 32), 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ip),
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (unsigned)GATE_ADDR + GATE_SIZE, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
     struct sock_fprog prog = {sizeof filter / sizeof *filter, filter};

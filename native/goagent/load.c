@@ -169,7 +169,6 @@ static void fill_conf(struct sf_agent_conf *c, const struct sf_plan *plan) {
   memset(c, 0, sizeof *c);
   c->plan = *plan;
   c->path_by_name = 1;
-  uint64_t decided = 0;
   for (uint32_t i = 0; i < plan->nrules; i++) {
     const struct sf_rule *r = &plan->rules[i];
     uint64_t bit = 1ull << i;
@@ -193,13 +192,11 @@ static void fill_conf(struct sf_agent_conf *c, const struct sf_plan *plan) {
     c->nr_sys[nr] = (int8_t)sys;
     if (sys < 0 || !((plan->named >> sys) & 1) || !agent_decides(plan, sys)) continue;
     c->nr_flags[nr] = SF_NR_HOOK | SF_NR_DECIDE;
-    decided |= 1ull << sys;
     if (c->rules_for[sys] & (c->fd_rules | c->socket_net_rules)) facts = 1;
   }
   if (facts)
     for (size_t i = 0; i < sizeof fd_book_nrs / sizeof *fd_book_nrs; i++)
       if (fd_book_nrs[i] < SF_AGENT_NRS) c->nr_flags[fd_book_nrs[i]] |= SF_NR_HOOK | SF_NR_FDBOOK;
-  (void)decided;
   for (int nr = 0; nr < SF_AGENT_NRS; nr++) {
     int sys = c->nr_sys[nr];
     c->pass_sys[nr] = (int8_t)(c->nr_flags[nr] == (SF_NR_HOOK | SF_NR_DECIDE) && sys >= 0 && c->fd_arg[sys] == 0 ? sys : -1);

@@ -32,7 +32,7 @@
       "target_name": "sysfault-shim",
       "type": "executable",
       "product_dir": "<(PRODUCT_DIR)",
-      "sources": ["native/shim/shim.c", "<@(goagent_loader_sources)", "<@(core_sources)"]
+      "sources": ["<@(shim_sources)", "<@(goagent_loader_sources)", "<@(core_sources)"]
     },
     {
       "target_name": "libsysfault-goagent",

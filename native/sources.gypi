@@ -38,6 +38,11 @@
       "native/preload/gate.c",
       "native/preload/watch.c",
     ],
+    # the shim (the target's parent: the filter, the tree, the Go agent's loader below)
+    "shim_sources": [
+      "native/shim/shim.c",
+      "native/shim/shim-tree.c",
+    ],
     # the shim's part of the Go agent: finding the stubs, loading the agent at exec (ptrace), following exec
     "goagent_loader_sources": [
       "native/goagent/load.c",

@@ -1,0 +1,11 @@
+/* The shim's process tree: every process whose parent chain reaches the shim (the subreaper of the run). */
+#ifndef SYSFAULT_SHIM_TREE_H
+#define SYSFAULT_SHIM_TREE_H
+
+#include <stddef.h>
+
+/* Signals every live descendant once (sig 0: none); returns how many there were. list (if not NULL) gets the
+ * first few as "comm (pid N)". */
+int walk_tree(int sig, char *list, size_t len);
+
+#endif

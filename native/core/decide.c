@@ -93,6 +93,10 @@ int sf_decide_counted(struct sf_shm *shm, const struct sf_plan *plan, const stru
     if (!take_fire(st, r->limit)) continue;
     out->rule = (int)i, out->action = r->action, out->value = r->value;
     out->value2 = r->value2, out->flags = r->flags;
+    /* reset/close after N bytes: the offset it fires at, which a rule with a probability or an `after` places
+     * past N (the fault log says where the stream was cut) */
+    if ((r->action == SF_ACT_RESET || r->action == SF_ACT_CLOSE) && r->value > 0)
+      out->value = call->sock_bytes > INT32_MAX ? INT32_MAX : (int32_t)call->sock_bytes;
     if (r->action == SF_ACT_TORN && r->value2 < 0) /* a seeded fraction: 0..1000000 ppm, stream 2 */
       out->value2 = (int32_t)(sf_hash(plan->seed, i, k, 2) % 1000001ull);
     if (r->action == SF_ACT_DELAY) {

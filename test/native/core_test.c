@@ -189,6 +189,25 @@ static void test_threads(void) {
   free(shm);
 }
 
+/* reset after N bytes: it fires only once N bytes have passed, and says the offset it fired at (past N when
+ * the rule's draws let earlier calls by). */
+static void test_reset_offset(void) {
+  unsigned char buf[SF_WIRE_HEADER + SF_WIRE_RULE];
+  struct sf_plan plan;
+  char err[160];
+  size_t len = encode(buf, 1, 1ull << SF_SYS_read, 0, SF_UNLIMITED, SF_PROB_ALWAYS, SF_ACT_RESET, 10, NULL);
+  CHECK(sf_plan_decode(buf, len, &plan, err, sizeof err) == 0);
+  struct sf_shm *shm = new_shm(buf, len, 16, 1);
+  struct sf_call call = {.sys = SF_SYS_read, .fd = 3, .fd_kind = SF_FD_SOCKET, .has_bytes = 1, .sock_bytes = 9};
+  struct sf_decision d;
+  CHECK(sf_decide(shm, &plan, &call, &d) == 0);
+  call.sock_bytes = 10;
+  CHECK(sf_decide(shm, &plan, &call, &d) == 1 && d.action == SF_ACT_RESET && d.value == 10);
+  call.sock_bytes = 4242;
+  CHECK(sf_decide(shm, &plan, &call, &d) == 1 && d.value == 4242);
+  free(shm);
+}
+
 /* A whole-tree crash from a process no sysfault-shim runs (this test): nothing is signalled, -1, and the miss
  * is counted in the region (the run's result turns it into a warning). */
 static void test_tree_unreached(void) {
@@ -209,6 +228,7 @@ int main(void) {
   test_determinism();
   test_threads();
   test_tree_unreached();
+  test_reset_offset();
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

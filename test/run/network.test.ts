@@ -187,6 +187,23 @@ describe('reset: ECONNRESET, then a dead connection, exactly as after a peer\'s 
     expect(norm(r.lines)).toEqual(norm(realRun.lines));
   });
 
+  it.each(rustEngines)('after N bytes with `after: 1` (%s): the call at N goes by, the next one resets, and the log says where', async (engine) => {
+    // byte 10 is reached mid-reply ("pon" of "pong 1"): that call is let by, the reply completes (14 bytes), and
+    // the next read resets; the fault log gives the offset the stream was cut at, not the rule's threshold
+    const rule = { syscalls: ['recvfrom'], addr, after: 1, action: { reset: true as const, afterBytes: 10 } };
+    const r = await runNet('rust/netclient', [addr, '3'], plan([rule]), engine);
+    expect(r.lines.slice(0, 7)).toEqual([
+      `connect ${addr} ok`,
+      'send 0 ok',
+      'recv 0 ok pong 0',
+      'send 1 ok',
+      'recv 1 ok pong 1',
+      'send 2 ok',
+      'recv 2 err ECONNRESET Connection reset by peer (os error 104) kind=ConnectionReset',
+    ]);
+    expect(r.result.faults.map((f) => f.action)).toEqual(['reset:after=14']);
+  });
+
   it('Go: close (FIN) after N bytes: the program sees EOF mid-line', async () => {
     const rule = { syscalls: ['read'], addr, action: { close: true as const, afterBytes: 10 } };
     const r = await runNet('go/dial-static', [addr, '2'], plan([rule]));

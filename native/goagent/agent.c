@@ -133,7 +133,10 @@ static void fd_book(const struct go_call *c, long r) {
   case SYS_open:
   case SYS_creat:
     fd_reset(r);
-    if (CONF->plan.path_used && CONF->path_by_name)
+    /* not for directories or O_PATH descriptors (os.ReadDir, os.Root's walks): programs seldom read or write
+     * them, and fd_lookup still finds their facts at a first call */
+    if (CONF->plan.path_used && CONF->path_by_name &&
+        !((c->nr == SYS_openat ? c->a[2] : c->nr == SYS_open ? c->a[1] : 0) & (O_DIRECTORY | O_PATH)))
       c->nr == SYS_openat ? fd_named(r, c->a[0], (const char *)c->a[1]) : fd_named(r, AT_FDCWD, (const char *)c->a[0]);
     break;
   default: fd_reset(r); break; /* dup2, dup3, socket, accept4, openat2, eventfd2, ...: the new fd */

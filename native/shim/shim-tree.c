@@ -96,3 +96,77 @@ int walk_tree(int sig, char *list, size_t len) {
   free(memo);
   return live;
 }
+
+/* ---- io_uring, seen from outside: for the preload engine alone, which has no filter ---- */
+
+#define URING_TREE_MAX 4096
+#define URING_SAID_MAX 64
+
+/* The tree's members, by the kernel's children lists (/proc/PID/task/TID/children), from the shim down; bounded. */
+static size_t tree_pids(pid_t *out, size_t max) {
+  size_t n = 0;
+  out[n++] = getpid();
+  for (size_t at = 0; at < n; at++) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)out[at]);
+    DIR *tasks = opendir(path);
+    if (!tasks) continue;
+    for (struct dirent *t; (t = readdir(tasks)) && n < max;) {
+      if (t->d_name[0] == '.') continue;
+      char file[320], buf[4096];
+      snprintf(file, sizeof file, "/proc/%d/task/%s/children", (int)out[at], t->d_name);
+      int fd = open(file, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      ssize_t got = read(fd, buf, sizeof buf - 1);
+      close(fd);
+      if (got <= 0) continue;
+      buf[got] = 0;
+      for (char *p = buf, *end; n < max; p = end) {
+        long pid = strtol(p, &end, 10);
+        if (end == p) break;
+        if (pid > 0) out[n++] = (pid_t)pid;
+      }
+    }
+    closedir(tasks);
+  }
+  return n;
+}
+
+/* Whether pid has a descriptor on an io_uring instance (a link to "anon_inode:[io_uring]"). */
+static int holds_io_uring(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+  DIR *fds = opendir(path);
+  if (!fds) return 0;
+  int found = 0;
+  for (struct dirent *e; !found && (e = readdir(fds));) {
+    char link[64];
+    ssize_t n = readlinkat(dirfd(fds), e->d_name, link, sizeof link - 1);
+    if (n <= 0) continue;
+    link[n] = 0;
+    found = strcmp(link, "anon_inode:[io_uring]") == 0;
+  }
+  closedir(fds);
+  return found;
+}
+
+int tree_io_uring(char *list, size_t len) {
+  static pid_t said[URING_SAID_MAX];
+  static size_t nsaid;
+  static pid_t members[URING_TREE_MAX];
+  size_t n = tree_pids(members, URING_TREE_MAX), at = 0;
+  int found = 0;
+  if (len) list[0] = 0;
+  for (size_t i = 1; i < n; i++) { /* members[0] is the shim */
+    int known = 0;
+    for (size_t k = 0; k < nsaid && !known; k++) known = said[k] == members[i];
+    if (known || !holds_io_uring(members[i])) continue;
+    if (nsaid < URING_SAID_MAX) said[nsaid++] = members[i];
+    struct proc p;
+    if (read_stat(members[i], &p) != 0) snprintf(p.comm, sizeof p.comm, "?");
+    int w = snprintf(list + at, len > at ? len - at : 0, "%s%s (pid %d)", found ? ", " : "", p.comm, (int)members[i]);
+    at += w > 0 ? (size_t)w : 0;
+    found++;
+  }
+  return found;
+}

@@ -206,7 +206,8 @@ export class Run extends EventEmitter<RunEvents> implements RunHandle {
     const shimArgs = [
       ...(seccomp ? ['--seccomp', [...notified].join(',')] : []),
       ...(agent !== undefined ? ['--gate', '--go-agent', agent, '--shm', session.shmPath] : seccomp && setup.net ? ['--gate'] : []),
-      ...(options.ioUring === 'deny' ? ['--io-uring', 'deny'] : seccomp ? ['--io-uring', 'watch'] : []),
+      // io_uring is reported: by the filter when there is one, else by the shim looking at the tree's descriptors
+      ...(options.ioUring === 'deny' ? ['--io-uring', 'deny'] : ['--io-uring', seccomp ? 'watch' : 'scan']),
       ...(setup.preloadLib !== undefined ? ['--preload', setup.preloadLib] : []),
       '--',
       setup.executable,

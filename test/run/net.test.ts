@@ -169,6 +169,13 @@ describe('io_uring', () => {
     expect(out.result.warnings.map((w) => w.code)).toEqual(['io-uring', 'rule-matched-nothing']);
   });
 
+  it('under --engine preload alone (no filter): a ring held for a while is found in the tree and reported', async () => {
+    const out = await runFixture('c/uring', ['700'], { plan: rules, engine: 'preload' });
+    expect(out.lines).toEqual(['io_uring_setup ok']);
+    expect(out.result.warnings.map((w) => w.code)).toEqual(['io-uring', 'rule-matched-nothing']);
+    expect(out.result.warnings[0]?.message).toMatch(/^uring \(pid \d+\) set up io_uring: .* every 200 ms/);
+  });
+
   it('--io-uring deny: io_uring_setup fails with ENOSYS, under every engine', async () => {
     for (const engine of ['auto', 'preload', 'seccomp'] as const) {
       const out = await runFixture('c/uring', [], { plan: rules, engine, ioUring: 'deny' });

@@ -56,7 +56,8 @@ static int in_tree(struct proc *procs, size_t n, unsigned char *memo, size_t i, 
   return verdict == 1;
 }
 
-int walk_tree(int sig, char *list, size_t len) {
+/* Every live process of the tree, by a scan of all of /proc: into *out (reused from call to call); how many. */
+static size_t tree_scan(struct proc **out) {
   static struct proc *procs;
   static size_t cap;
   size_t n = 0;
@@ -80,11 +81,22 @@ int walk_tree(int sig, char *list, size_t len) {
   unsigned char *memo = calloc(n ? n : 1, 1);
   if (!memo) return 0;
   pid_t self = getpid();
+  size_t live = 0;
+  for (size_t i = 0; i < n; i++) in_tree(procs, n, memo, i, self); /* every memo[i] now 1 (in) or 2 (out) */
+  for (size_t i = 0; i < n; i++) /* compacted in place: live <= i */
+    if (memo[i] == 1 && procs[i].state != 'Z' && procs[i].state != 'X') procs[live++] = procs[i];
+  free(memo);
+  *out = procs;
+  return live;
+}
+
+int walk_tree(int sig, char *list, size_t len) {
+  struct proc *procs;
+  size_t n = tree_scan(&procs);
   int live = 0;
   size_t at = 0;
   if (list && len) list[0] = 0;
   for (size_t i = 0; i < n; i++) {
-    if (!in_tree(procs, n, memo, i, self) || procs[i].state == 'Z' || procs[i].state == 'X') continue;
     if (sig) kill(procs[i].pid, sig);
     if (list && live < 4 && at < len) {
       int w = snprintf(list + at, len - at, "%s%s (pid %d)", live ? ", " : "", procs[i].comm, (int)procs[i].pid);
@@ -93,7 +105,6 @@ int walk_tree(int sig, char *list, size_t len) {
     live++;
   }
   if (list && live > 4 && at < len) snprintf(list + at, len - at, ", ...");
-  free(memo);
   return live;
 }
 
@@ -102,11 +113,13 @@ int walk_tree(int sig, char *list, size_t len) {
 #define URING_TREE_MAX 4096
 #define URING_SAID_MAX 64
 
-/* The tree's members, by the kernel's children lists (/proc/PID/task/TID/children), from the shim down; bounded. */
+/* The tree's members, by the kernel's children lists (/proc/PID/task/TID/children), from the shim down (the shim
+ * first); bounded. 0 when the kernel has no such lists (CONFIG_PROC_CHILDREN). */
 static size_t tree_pids(pid_t *out, size_t max) {
   size_t n = 0;
   out[n++] = getpid();
   for (size_t at = 0; at < n; at++) {
+    int lists = 0;
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/task", (int)out[at]);
     DIR *tasks = opendir(path);
@@ -117,6 +130,7 @@ static size_t tree_pids(pid_t *out, size_t max) {
       snprintf(file, sizeof file, "/proc/%d/task/%s/children", (int)out[at], t->d_name);
       int fd = open(file, O_RDONLY | O_CLOEXEC);
       if (fd < 0) continue;
+      lists = 1;
       ssize_t got = read(fd, buf, sizeof buf - 1);
       close(fd);
       if (got <= 0) continue;
@@ -128,6 +142,7 @@ static size_t tree_pids(pid_t *out, size_t max) {
       }
     }
     closedir(tasks);
+    if (at == 0 && !lists) return 0;
   }
   return n;
 }
@@ -155,6 +170,12 @@ int tree_io_uring(char *list, size_t len) {
   static size_t nsaid;
   static pid_t members[URING_TREE_MAX];
   size_t n = tree_pids(members, URING_TREE_MAX), at = 0;
+  if (n == 0) { /* no children lists: a scan of all of /proc */
+    struct proc *procs;
+    size_t live = tree_scan(&procs);
+    members[n++] = getpid();
+    for (size_t i = 0; i < live && n < URING_TREE_MAX; i++) members[n++] = procs[i].pid;
+  }
   int found = 0;
   if (len) list[0] = 0;
   for (size_t i = 1; i < n; i++) { /* members[0] is the shim */

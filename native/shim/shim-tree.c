@@ -185,8 +185,10 @@ int tree_io_uring(char *list, size_t len) {
     if (nsaid < URING_SAID_MAX) said[nsaid++] = members[i];
     struct proc p;
     if (read_stat(members[i], &p) != 0) snprintf(p.comm, sizeof p.comm, "?");
-    int w = snprintf(list + at, len > at ? len - at : 0, "%s%s (pid %d)", found ? ", " : "", p.comm, (int)members[i]);
-    at += w > 0 ? (size_t)w : 0;
+    if (at < len) {
+      int w = snprintf(list + at, len - at, "%s%s (pid %d)", found ? ", " : "", p.comm, (int)members[i]);
+      at += w > 0 ? (size_t)w : 0;
+    }
     found++;
   }
   return found;

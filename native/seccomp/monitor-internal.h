@@ -94,7 +94,8 @@ struct heldvec {
 
 struct run {
   struct sf_monitor *m;
-  int uring_reported; /* an io_uring_setup was seen (and said) */
+  pid_t uring_said[16]; /* processes whose io_uring_setup was said (mon_say_io_uring) */
+  int nuring_said;
   struct held execs[EXEC_HELD_MAX]; /* execs of Go binaries waiting for the shim (monitor-exec.c) */
   int nexecs;
   pid_t target_pid;     /* the shim's child: its own exec is the shim's to catch (it is traced from the start) */
@@ -160,6 +161,7 @@ void mon_hold_delay(struct run *r, struct held *h);
 ssize_t mon_read_mem(pid_t tid, uint64_t addr, void *buf, size_t len);
 int mon_fd_kind(pid_t tid, int fd, struct stat *st);
 pid_t mon_tgid_of(struct run *r, pid_t tid);
+void mon_say_io_uring(struct run *r, pid_t tid);
 int mon_target_fd(struct run *r, pid_t tid, int fd);
 /* Fills what some rule for this syscall filters on. 0; -1 when the task left the call meanwhile;
  * MON_OWN_LIBRARY when the call opens or works on sysfault's own preload library (sf_monitor.own_library). */

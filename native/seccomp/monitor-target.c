@@ -57,6 +57,28 @@ pid_t mon_tgid_of(struct run *r, pid_t tid) {
   return slot->tgid;
 }
 
+/* A process set up io_uring: its I/O bypasses syscalls, nothing of it can be seen or faulted. Said once per
+ * process (the first 16), by name, as the shim's scan says it under the preload engine alone. */
+void mon_say_io_uring(struct run *r, pid_t tid) {
+  pid_t pid = mon_tgid_of(r, tid);
+  for (int i = 0; i < r->nuring_said; i++)
+    if (r->uring_said[i] == pid) return;
+  if (r->nuring_said < (int)(sizeof r->uring_said / sizeof *r->uring_said)) r->uring_said[r->nuring_said++] = pid;
+  if (!r->m->cb.on_notice) return;
+  char path[48], comm[32] = "?", line[400];
+  snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t n = read(fd, comm, sizeof comm - 1);
+    comm[n > 0 ? n : 0] = 0;
+    comm[strcspn(comm, "\n")] = 0;
+    close(fd);
+  }
+  snprintf(line, sizeof line, "io-uring\t%s (pid %d) set up io_uring: its I/O is invisible to syscall interception "
+           "(--io-uring deny makes io_uring_setup fail with ENOSYS)", comm[0] ? comm : "?", (int)pid);
+  r->m->cb.on_notice(r->m->cb.ctx, 'W', line);
+}
+
 /* A copy of the target thread's fd (pidfd_getfd needs ptrace access: the addon is the target's ancestor). */
 int mon_target_fd(struct run *r, pid_t tid, int fd) {
   int pidfd = -1;

@@ -280,11 +280,7 @@ static void on_notification(struct run *r) {
   struct held h = { .id = n->id, .tid = (int32_t)n->pid, .nr = n->data.nr, .io_fd = -1 };
   memcpy(h.args, n->data.args, sizeof h.args);
   h.sys = n->data.arch == AUDIT_ARCH_X86_64 ? sf_sys_from_nr(n->data.nr) : -1;
-  if (n->data.nr == SF_NR_IO_URING_SETUP && !r->uring_reported && r->m->cb.on_notice) {
-    r->uring_reported = 1; /* its I/O bypasses syscalls: nothing of it can be seen or faulted */
-    r->m->cb.on_notice(r->m->cb.ctx, 'W', "io-uring\ta process set up io_uring: its I/O is invisible to syscall "
-                       "interception (--io-uring deny makes io_uring_setup fail with ENOSYS)");
-  }
+  if (n->data.nr == SF_NR_IO_URING_SETUP) mon_say_io_uring(r, h.tid);
   h.d.rule = -1;
   if (h.sys < 0 && n->data.arch == AUDIT_ARCH_X86_64 && mon_is_exec(h.nr) && mon_exec_hold(r, &h)) return;
   if (h.sys < 0 || !r->m->shm || !r->m->plan) {

@@ -167,6 +167,15 @@ describe('io_uring', () => {
     expect(out.lines).toEqual(['io_uring_setup ok']);
     // the plan's fsync rule is never reached: the program makes no fsync
     expect(out.result.warnings.map((w) => w.code)).toEqual(['io-uring', 'rule-matched-nothing']);
+    expect(out.result.warnings[0]?.message).toMatch(/^uring \(pid \d+\) set up io_uring: its I\/O is invisible/);
+  });
+
+  it('each process that sets one up is named, once', async () => {
+    const uring = fixture('c/uring');
+    const out = await runFixture('/bin/sh', ['-c', `${uring}; ${uring} & ${uring}; wait`], { plan: rules, engine: 'seccomp' });
+    const said = out.result.warnings.filter((w) => w.code === 'io-uring').map((w) => /\(pid (\d+)\)/.exec(w.message)?.[1]);
+    expect(said).toHaveLength(3);
+    expect(new Set(said).size).toBe(3);
   });
 
   it('under --engine preload alone (no filter): a ring held for a while is found in the tree and reported', async () => {

@@ -40,6 +40,9 @@ describe.each(variants)('Go fast path: agentstorm %s', (variant) => {
   const bin = `gotc/agentstorm-${variant}`;
 
   it('loads, and a storm (SIGPROF, preemption, GC) sees exactly the faults counted, as under the supervisor alone', async () => {
+    // a "cgo" (or PIE) variant really is one: dynamically linked, on glibc's threads and TLS
+    const dynamic = readFileSync(fixture(bin)).includes('/lib64/ld-linux-x86-64.so.2');
+    expect(dynamic).toBe(variant.includes('cgo') || variant === 'pie');
     const fast = await storm(bin, 'auto');
     expect(fast.result.warnings).toEqual([]);
     expect(fast.result.fastPath).toHaveLength(1);

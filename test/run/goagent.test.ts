@@ -34,7 +34,7 @@ async function storm(bin: string, engine: Engine | 'auto') {
   return runFixture(bin, ['storm', dir, '4', '200'], { plan: stormPlan, engine });
 }
 
-const variants = ['go1.20-static', 'go1.20-cgo', 'go1.22-static', 'go1.22-cgo', 'pie', 'stripped', 'cgo-pie-stripped'];
+const variants = ['go1.19-static', 'go1.19-cgo', 'go1.20-static', 'go1.20-cgo', 'go1.22-static', 'go1.22-cgo', 'pie', 'stripped', 'cgo-pie-stripped'];
 
 describe.each(variants)('Go fast path: agentstorm %s', (variant) => {
   const bin = `gotc/agentstorm-${variant}`;

@@ -19,12 +19,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../../native/goagent/agent.h" /* SF_GATE_ADDR, SF_GATE_SIZE: the gate page sysfault's filter checks */
+
 #ifndef __X32_SYSCALL_BIT
 #define __X32_SYSCALL_BIT 0x40000000
 #endif
 
-#define GATE_ADDR 0x300000000000ull /* native/goagent/agent.h, SF_GATE_ADDR */
-#define GATE_SIZE 4096u
 
 int main(int argc, char **argv)
 {
@@ -53,9 +53,9 @@ int main(int argc, char **argv)
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         /* the named call: sysfault's instruction-pointer check, and through either way */
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ip + 4),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)(GATE_ADDR >> 32), 0, 3),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)(SF_GATE_ADDR >> 32), 0, 3),
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ip),
-        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (unsigned)GATE_ADDR + GATE_SIZE, 1, 0),
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (unsigned)SF_GATE_ADDR + (unsigned)SF_GATE_SIZE, 1, 0),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };

@@ -9,13 +9,12 @@
 //   on 2 cores swings +-20% run to run: it takes 7 rounds for the median ratio to settle within a few percent.
 // Variants alternate within each round (the order rotates round by round); each figure is the median of the
 // per-round ratios to that round's bare run, so slow drift of the machine cancels out. Needs `npm run build`.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { chooseMode, execMeasured, ROOT, api } from './lib/exec.js';
+import { buildTool, chooseMode, execMeasured, ROOT, api } from './lib/exec.js';
 import { median } from './lib/stats.js';
 import { buildHttpd, freePort } from './lib/workload.js';
 
@@ -36,16 +35,6 @@ const httpNamed = {
   rules: [{ id: 'never', syscalls: ['read', 'write'], path: '**/never-matches', action: { errno: 'EIO' } }],
 };
 
-function floorTool() {
-  const src = join(ROOT, 'bench', 'tools', 'seccomp-floor.c');
-  const out = join(ROOT, 'bench', '.build', 'seccomp-floor');
-  if (existsSync(out) && statSync(out).mtimeMs >= statSync(src).mtimeMs) return out;
-  mkdirSync(join(ROOT, 'bench', '.build'), { recursive: true });
-  execFileSync('gcc', ['-O2', '-o', `${out}.tmp`, src]);
-  renameSync(`${out}.tmp`, out);
-  return out;
-}
-
 const MICRO = {
   bare: { iters: ITERS },
   'agent, write named': { engine: 'auto', plan: never, iters: ITERS, fastPath: true },
@@ -59,7 +48,7 @@ async function loopOnce(exe, variant) {
   const v = MICRO[variant];
   const args = ['write', String(v.iters)];
   const r = v.tool
-    ? await execMeasured(floorTool(), [...(v.named === undefined ? [] : ['--named', String(v.named)]), exe, ...args])
+    ? await execMeasured(buildTool('seccomp-floor'), [...(v.named === undefined ? [] : ['--named', String(v.named)]), exe, ...args])
     : await execMeasured(exe, args, v.engine ? { sysfault: { engine: v.engine, plan: v.plan } } : {});
   const m = /^loop write ok ([\d.]+)/m.exec(r.stdout);
   if (!m) throw new Error(`${variant}: no result line (${r.error ?? r.stderr.trim().split('\n').at(-1)})`);
@@ -95,7 +84,7 @@ async function httpOnce(bin, engine, plan) {
   let result = null;
   if (!engine || engine === 'floor') {
     const { spawn } = await import('node:child_process');
-    const child = engine ? spawn(floorTool(), [bin, addr, data], { stdio: 'ignore' }) : spawn(bin, [addr, data], { stdio: 'ignore' });
+    const child = engine ? spawn(buildTool('seccomp-floor'), [bin, addr, data], { stdio: 'ignore' }) : spawn(bin, [addr, data], { stdio: 'ignore' });
     stop = () => new Promise((resolve) => (child.once('close', resolve), child.kill('SIGTERM')));
   } else {
     const handle = api().spawn(bin, [addr, data], { engine, plan, stdio: 'ignore' });

@@ -45,12 +45,17 @@ static int proc_stat(pid_t pid, pid_t *ppid, char *state) {
   return 0;
 }
 
-static int is_shim(pid_t pid) {
-  char path[48], comm[32];
+int sf_proc_comm(pid_t pid, char *buf, size_t len) {
+  char path[48];
   snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
-  if (raw_read_file(path, comm, sizeof comm) <= 0) return 0;
-  comm[strcspn(comm, "\n")] = 0;
-  return strcmp(comm, SHIM_COMM) == 0;
+  if (raw_read_file(path, buf, len) <= 0) return -1;
+  buf[strcspn(buf, "\n")] = 0;
+  return 0;
+}
+
+static int is_shim(pid_t pid) {
+  char comm[32];
+  return sf_proc_comm(pid, comm, sizeof comm) == 0 && strcmp(comm, SHIM_COMM) == 0;
 }
 
 /* The sysfault-shim member descends from, or 0. */

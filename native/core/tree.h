@@ -24,6 +24,9 @@ extern "C" {
  * `unshare --pid` does: its pids mean other processes in /proc). */
 int sf_tree_crash(struct sf_shm *shm, pid_t member, pid_t spare);
 
+/* A process's name (/proc/PID/comm, without its newline) into buf; 0, or -1 when it cannot be read. */
+int sf_proc_comm(pid_t pid, char *buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

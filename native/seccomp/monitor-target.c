@@ -3,6 +3,7 @@
  * (pidfd_getfd, /proc/<tid>/fd), its threads' process, and what one notified call is, described for sf_decide()
  * and for the fault log.
  */
+#include "../core/tree.h"
 #include "monitor-internal.h"
 
 /* ---- the target ---- */
@@ -65,17 +66,10 @@ void mon_say_io_uring(struct run *r, pid_t tid) {
     if (r->uring_said[i] == pid) return;
   if (r->nuring_said < (int)(sizeof r->uring_said / sizeof *r->uring_said)) r->uring_said[r->nuring_said++] = pid;
   if (!r->m->cb.on_notice) return;
-  char path[48], comm[32] = "?", line[400];
-  snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    ssize_t n = read(fd, comm, sizeof comm - 1);
-    comm[n > 0 ? n : 0] = 0;
-    comm[strcspn(comm, "\n")] = 0;
-    close(fd);
-  }
+  char comm[32], line[400];
+  if (sf_proc_comm(pid, comm, sizeof comm) != 0 || !comm[0]) snprintf(comm, sizeof comm, "?");
   snprintf(line, sizeof line, "io-uring\t%s (pid %d) set up io_uring: its I/O is invisible to syscall interception "
-           "(--io-uring deny makes io_uring_setup fail with ENOSYS)", comm[0] ? comm : "?", (int)pid);
+           "(--io-uring deny makes io_uring_setup fail with ENOSYS)", comm, (int)pid);
   r->m->cb.on_notice(r->m->cb.ctx, 'W', line);
 }
 
